@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+
+export const MANIFEST_FILE = 'manifest.json';
+
+const slug = z.string().regex(/^[a-z][a-z0-9-]*$/, 'lowercase letters, digits and dashes');
+
+export const stageSchema = z.strictObject({
+  stage: z.int().positive(),
+  title: z.string().min(1),
+  /** Points for the whole stage; the hidden tests tagged with this stage must add up to it. */
+  points: z.int().nonnegative(),
+  hint: z.string().optional(),
+  /** Impairment profiles this stage runs under (names from the profile catalog). */
+  profiles: z.array(slug).min(1).default(['clean']),
+});
+
+export const limitsSchema = z.strictObject({
+  memoryMb: z.int().min(32).max(4096).default(256),
+  cpus: z.number().positive().max(8).default(1),
+  pids: z.int().min(8).max(4096).default(128),
+  tmpfsMb: z.int().min(1).max(1024).default(16),
+  startupTimeoutMs: z.int().positive().max(120_000).default(10_000),
+  testTimeoutMs: z.int().positive().max(600_000).default(30_000),
+});
+
+export const manifestSchema = z.strictObject({
+  $schema: z.string().optional(),
+  id: slug,
+  title: z.string().min(1),
+  summary: z.string().min(1),
+  difficulty: z.enum(['intro', 'easy', 'medium', 'hard']),
+  kind: z.enum(['server', 'client']),
+  transport: z.enum(['tcp', 'udp']),
+  limits: limitsSchema.prefault({}),
+  stages: z
+    .array(stageSchema)
+    .min(1)
+    .refine((stages) => stages.every((s, i) => s.stage === i + 1), 'stages are numbered 1, 2, 3... in order'),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type Stage = z.infer<typeof stageSchema>;
+export type Limits = z.infer<typeof limitsSchema>;
+
+/** One line per zod issue: `stages.0.points: expected int, received string`. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+export function parseManifest(data: unknown, source: string): Manifest {
+  const result = manifestSchema.safeParse(data);
+  if (!result.success) throw new ConfigError(`invalid manifest ${source}: ${formatIssues(result.error)}`);
+  return result.data;
+}
+
+export async function loadManifest(file: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read manifest ${file}: ${(error as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`invalid JSON in ${file}: ${(error as Error).message}`);
+  }
+  return parseManifest(data, file);
+}

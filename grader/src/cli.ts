@@ -1,0 +1,120 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, GraderError } from './errors.ts';
+import { Teardown } from './teardown.ts';
+
+const USAGE = `netkata: network programming katas, graded behind a real, hostile network
+
+Usage:
+  netkata list [--json]                       the exercises
+  netkata test <exercise> [options]           run the visible tests (local runtime by default)
+  netkata grade <exercise> [options]          run the hidden tests (Docker when reachable)
+  netkata images build [--offline] [name...]  build the grader's images ahead of time
+
+Options for test and grade:
+  --submission DIR     the submission to grade (default: exercises/NN-<exercise>)
+  --solution           grade the reference solution
+  --suite DIR          another folder of hidden tests (an instructor's private suite)
+  --runtime R          docker | local | auto (grade: auto, test: local)
+  --reporter R         pretty | json (default pretty); the report goes to stdout
+  --output FILE        write the report to FILE instead of stdout
+  --offline            build missing images offline (debootstrap + npm), never pull
+  -t, --test PATTERN   only tests whose name matches
+  --debug              stack traces and DEBUG=netkata* diagnostics
+
+Exit codes: 0 every graded test passed, 1 some failed, 2 the grader could not run.`;
+
+const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      submission: { type: 'string' },
+      solution: { type: 'boolean', default: false },
+      suite: { type: 'string' },
+      runtime: { type: 'string' },
+      reporter: { type: 'string', default: 'pretty' },
+      output: { type: 'string' },
+      offline: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      test: { type: 'string', short: 't' },
+      json: { type: 'boolean', default: false },
+      debug: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.debug) process.env.DEBUG ||= 'netkata*';
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  const buildMode = values.offline ? 'offline' : 'auto';
+
+  switch (command) {
+    case 'list': {
+      const { list } = await import('./commands/list.ts');
+      await list(values.json);
+      return 0;
+    }
+    case 'images': {
+      if (rest[0] !== 'build') throw new ConfigError('usage: netkata images build [--offline] [--force] [name...]');
+      const { buildImages } = await import('./commands/images.ts');
+      await buildImages({ names: rest.slice(1), buildMode, force: values.force });
+      return 0;
+    }
+    case 'grade':
+    case 'test': {
+      const exercise = rest[0];
+      if (!exercise) throw new ConfigError(`usage: netkata ${command} <exercise> [options]`);
+      const runtime = values.runtime ?? (command === 'test' ? 'local' : 'auto');
+      if (runtime !== 'auto' && runtime !== 'docker' && runtime !== 'local') throw new ConfigError(`--runtime must be docker, local or auto, not "${runtime}"`);
+      const { REPORTERS, writeReport } = await import('./report/reporters.ts');
+      const reporter = REPORTERS.find((r) => r === values.reporter);
+      if (!reporter) throw new ConfigError(`--reporter must be one of ${REPORTERS.join(', ')}, not "${values.reporter}"`);
+      const { grade } = await import('./commands/grade.ts');
+      const teardown = new Teardown();
+      for (const [signal, number] of Object.entries(SIGNALS)) {
+        process.once(signal, () => {
+          process.stderr.write(`netkata: ${signal}: cleaning up...\n`);
+          void teardown.run().finally(() => process.exit(128 + number));
+        });
+      }
+      try {
+        const report = await grade({
+          exercise,
+          submission: values.submission,
+          solution: values.solution,
+          suite: values.suite,
+          visible: command === 'test',
+          runtime,
+          buildMode,
+          testNamePattern: values.test,
+          teardown,
+          progress: true,
+        });
+        await writeReport(report, reporter, values.output);
+        return report.status === 'pass' ? 0 : report.status === 'fail' ? 1 : 2;
+      } finally {
+        await teardown.run();
+      }
+    }
+    default:
+      throw new ConfigError(`unknown command "${command}"; see netkata --help`);
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  const debug = process.argv.includes('--debug');
+  if (error instanceof GraderError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    process.stderr.write(`netkata: ${(error as Error).message}\n`);
+    if (debug) process.stderr.write(`${(error as Error).stack}\n`);
+  } else {
+    process.stderr.write(`netkata: unexpected error: ${debug ? (error as Error).stack : (error as Error).message} (--debug for the stack)\n`);
+  }
+  process.exitCode = 2;
+}

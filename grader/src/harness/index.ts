@@ -1,0 +1,9 @@
+/**
+ * What hidden and visible test suites import (`netkata/harness`). Runs inside vitest
+ * workers; the CLI, runner and reporters live on the other side.
+ */
+export { useSubmission, runContext, type SubmissionHandle } from './submission.ts';
+export { TcpConnection, ExpectationError, DEFAULT_IO_TIMEOUT_MS, type ConnectOptions } from './tcp.ts';
+export { Transcript, previewBytes } from './transcript.ts';
+export { stage } from './stage.ts';
+export { randomBytes, seededRandom, pieceSizes } from './data.ts';

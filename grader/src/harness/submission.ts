@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import { INFRA_MARK } from '../errors.ts';
+import { CONTEXT_KEY, type RunContext } from '../runtime/context.ts';
+import { createRuntime } from '../runtime/create-runtime.ts';
+import type { Endpoint, StartedSubmission } from '../runtime/runtime.ts';
+import { SubmissionStartError } from '../runtime/wait-for-port.ts';
+import { TcpConnection, type ConnectOptions } from './tcp.ts';
+import { Transcript } from './transcript.ts';
+
+declare module 'vitest' {
+  interface TaskMeta {
+    /** Stage this test belongs to (manifest `stages[].stage`). */
+    stage?: number;
+    points?: number;
+    /** Bytes sent and received, attached when the test fails. */
+    transcript?: string;
+    /** The submission's last output, attached when the test fails. */
+    serverLog?: string;
+  }
+}
+
+export function runContext(): RunContext {
+  const context = inject(CONTEXT_KEY);
+  if (!context) {
+    throw new Error(`${INFRA_MARK} no netkata run context: run these tests with \`npx netkata test <exercise>\` or \`npx netkata grade <exercise>\``);
+  }
+  return context;
+}
+
+export interface SubmissionHandle {
+  /** Where the submission listens. Valid inside tests. */
+  readonly endpoint: Endpoint;
+  readonly context: RunContext;
+  /** Opens a TCP connection whose bytes go into this test's transcript. */
+  connect(options?: ConnectOptions): Promise<TcpConnection>;
+  logs(maxLines?: number): Promise<string>;
+  /** Fails the test if the submission is no longer running (crashed, OOM-killed). */
+  assertRunning(): Promise<void>;
+}
+
+/**
+ * Starts the submission once for this test file (a fresh process per file, so stages do not
+ * leak state into each other), records a transcript per test and attaches it, with the
+ * submission's last output, to any test that fails.
+ */
+export function useSubmission(options: { env?: Record<string, string> } = {}): SubmissionHandle {
+  let started: StartedSubmission | undefined;
+  let startError: Error | undefined;
+  let transcript = new Transcript();
+  let connections: TcpConnection[] = [];
+  let counter = 0;
+  const context = runContext();
+
+  beforeAll(async () => {
+    const runtime = await createRuntime(context);
+    try {
+      started = await runtime.start({ env: options.env, limits: context.limits });
+    } catch (error) {
+      // Remember a learner's start failure so each test reports it, instead of one hook error.
+      if (error instanceof SubmissionStartError) startError = error;
+      else throw error;
+    }
+  }, context.limits.startupTimeoutMs + 60_000);
+
+  afterAll(async () => {
+    await started?.stop();
+  }, 30_000);
+
+  beforeEach((test) => {
+    if (startError) throw startError;
+    transcript = new Transcript();
+    counter = 0;
+    const mine: TcpConnection[] = (connections = []);
+    test.onTestFailed(async () => {
+      if (!transcript.isEmpty) test.task.meta.transcript = transcript.render();
+      if (started) test.task.meta.serverLog = await started.logs(30);
+    });
+    test.onTestFinished(async () => {
+      await Promise.all(mine.map((c) => c.close()));
+    });
+  });
+
+  const live = () => {
+    if (!started) throw startError ?? new Error('the submission is not running (useSubmission() is used inside tests only)');
+    return started;
+  };
+
+  return {
+    context,
+    get endpoint() {
+      return live().endpoint;
+    },
+    async connect(connectOptions: ConnectOptions = {}) {
+      const label = connectOptions.label ?? `c${++counter}`;
+      const connection = await TcpConnection.open(live().endpoint, transcript, { ...connectOptions, label });
+      connections.push(connection);
+      return connection;
+    },
+    logs: (maxLines) => live().logs(maxLines),
+    async assertRunning() {
+      const { describeExit } = await import('../runtime/wait-for-port.ts');
+      const exit = await live().exitStatus();
+      if (exit) throw new Error(`your server ${describeExit(exit)}`);
+    },
+  };
+}

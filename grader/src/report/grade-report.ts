@@ -1,0 +1,90 @@
+import type { Manifest } from '../catalog/manifest.ts';
+import { ConfigError } from '../errors.ts';
+import type { RuntimeKind } from '../runtime/runtime.ts';
+import type { SuiteRun, TestOutcome } from '../runner/outcome.ts';
+
+export type GradeStatus = 'pass' | 'fail' | 'error';
+
+export interface StageReport {
+  readonly stage: number;
+  readonly title: string;
+  readonly status: 'pass' | 'fail';
+  readonly points: number;
+  readonly maxPoints: number;
+  readonly hint?: string;
+}
+
+export interface RuntimeReport {
+  readonly kind: RuntimeKind;
+  /** Docker server version, or the Node version of the local runtime. */
+  readonly version: string;
+  readonly isolated: boolean;
+  readonly impairment: 'none';
+}
+
+/** The one report every reporter renders. Its JSON form is netkata's `--reporter json` output. */
+export interface GradeReport {
+  readonly schemaVersion: 1;
+  readonly exercise: { readonly id: string; readonly title: string };
+  readonly submission: { readonly path: string; readonly kind: 'typescript' | 'dockerfile' };
+  readonly runtime: RuntimeReport;
+  readonly status: GradeStatus;
+  readonly points: number;
+  readonly maxPoints: number;
+  readonly stages: readonly StageReport[];
+  readonly tests: readonly TestOutcome[];
+  readonly buildError?: string;
+  readonly graderErrors: readonly string[];
+  readonly notices: readonly string[];
+  readonly startedAt: string;
+  readonly durationMs: number;
+}
+
+type ReportFrame = Omit<GradeReport, 'status' | 'points' | 'maxPoints' | 'stages' | 'tests' | 'graderErrors' | 'buildError'>;
+
+/**
+ * Checks that the suite and the manifest agree (every test tagged with a known stage, stage
+ * points adding up), then scores: a test's points count when it passed; a stage passes when
+ * all of its tests did.
+ */
+export function scoreRun(manifest: Manifest, run: SuiteRun, frame: ReportFrame, strictPoints = true): GradeReport {
+  for (const test of run.tests) {
+    if (test.stage === undefined || !manifest.stages.some((s) => s.stage === test.stage)) {
+      throw new ConfigError(`test "${test.name}" (${test.file}) is tagged with stage ${test.stage}, which ${manifest.id}'s manifest does not have`);
+    }
+  }
+  const stages = manifest.stages.map((s): StageReport => {
+    const tests = run.tests.filter((t) => t.stage === s.stage);
+    const tagged = tests.reduce((sum, t) => sum + (t.points ?? 0), 0);
+    if (strictPoints && tagged !== s.points) {
+      throw new ConfigError(`stage ${s.stage} of ${manifest.id} is worth ${s.points} points in the manifest but its tests add up to ${tagged}`);
+    }
+    const passed = tests.length > 0 && tests.every((t) => t.status === 'passed');
+    return {
+      stage: s.stage,
+      title: s.title,
+      status: passed ? 'pass' : 'fail',
+      points: tests.filter((t) => t.status === 'passed').reduce((sum, t) => sum + (t.points ?? 0), 0),
+      maxPoints: strictPoints ? s.points : tagged,
+      ...(passed || !s.hint ? {} : { hint: s.hint }),
+    };
+  }).filter((s) => strictPoints || s.maxPoints > 0 || run.tests.some((t) => t.stage === s.stage));
+  const points = stages.reduce((sum, s) => sum + s.points, 0);
+  const maxPoints = stages.reduce((sum, s) => sum + s.maxPoints, 0);
+  const status: GradeStatus = run.graderErrors.length > 0 ? 'error' : stages.every((s) => s.status === 'pass') ? 'pass' : 'fail';
+  return { ...frame, status, points, maxPoints, stages, tests: run.tests, graderErrors: run.graderErrors };
+}
+
+/** A submission that did not build: every stage fails, no test ran. */
+export function buildFailureReport(manifest: Manifest, buildError: string, frame: ReportFrame): GradeReport {
+  return {
+    ...frame,
+    status: 'fail',
+    points: 0,
+    maxPoints: manifest.stages.reduce((sum, s) => sum + s.points, 0),
+    stages: manifest.stages.map((s) => ({ stage: s.stage, title: s.title, status: 'fail', points: 0, maxPoints: s.points })),
+    tests: [],
+    buildError,
+    graderErrors: [],
+  };
+}

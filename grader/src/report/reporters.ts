@@ -1,0 +1,21 @@
+import { writeFile } from 'node:fs/promises';
+import type { GradeReport } from './grade-report.ts';
+import { renderPretty } from './pretty.ts';
+
+export const REPORTERS = ['pretty', 'json'] as const;
+export type ReporterName = (typeof REPORTERS)[number];
+
+export function render(report: GradeReport, reporter: ReporterName, color = false): string {
+  switch (reporter) {
+    case 'json':
+      return `${JSON.stringify(report, null, 2)}\n`;
+    case 'pretty':
+      return renderPretty(report, color);
+  }
+}
+
+/** Writes the report to stdout (the default) or a file; diagnostics never share the channel. */
+export async function writeReport(report: GradeReport, reporter: ReporterName, output?: string): Promise<void> {
+  if (output) await writeFile(output, render(report, reporter, false));
+  else process.stdout.write(render(report, reporter, process.stdout.isTTY === true && !process.env.NO_COLOR));
+}

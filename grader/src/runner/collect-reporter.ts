@@ -1,0 +1,63 @@
+import path from 'node:path';
+import type { Reporter, SerializedError, TestCase, TestModule } from 'vitest/node';
+import { isInfraMessage } from '../errors.ts';
+import type { SuiteRun, TestOutcome } from './outcome.ts';
+
+function errorText(errors: ReadonlyArray<{ message?: string; name?: string }> | undefined): string | undefined {
+  if (!errors || errors.length === 0) return undefined;
+  return errors.map((e) => (e.name && e.name !== 'Error' && e.name !== 'AssertionError' ? `${e.name}: ${e.message}` : e.message ?? String(e))).join('\n');
+}
+
+/**
+ * Collects test outcomes through vitest's stable reporter hooks (onTestCaseResult, onTestRunEnd)
+ * and per-test metadata (stage, points, transcript); never walks raw task trees.
+ */
+export class CollectReporter implements Reporter {
+  private result: SuiteRun | undefined;
+
+  constructor(
+    private readonly suiteDir: string,
+    private readonly onTest?: (outcome: TestOutcome) => void,
+  ) {}
+
+  private outcome(testCase: TestCase): TestOutcome {
+    const meta = testCase.meta();
+    const result = testCase.result();
+    const status = result.state === 'passed' ? 'passed' : result.state === 'failed' ? 'failed' : 'skipped';
+    return {
+      name: testCase.name,
+      file: path.relative(this.suiteDir, testCase.module.moduleId),
+      stage: meta.stage,
+      points: meta.points,
+      status,
+      durationMs: Math.round(testCase.diagnostic()?.duration ?? 0),
+      error: errorText(result.errors),
+      transcript: meta.transcript,
+      serverLog: meta.serverLog,
+    };
+  }
+
+  onTestCaseResult(testCase: TestCase): void {
+    this.onTest?.(this.outcome(testCase));
+  }
+
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
+    const tests: TestOutcome[] = [];
+    const graderErrors: string[] = [];
+    for (const module of testModules) {
+      const file = path.relative(this.suiteDir, module.moduleId);
+      for (const error of module.errors()) graderErrors.push(`${file}: ${error.message}`);
+      for (const testCase of module.children.allTests()) {
+        const outcome = this.outcome(testCase);
+        tests.push(outcome);
+        if (isInfraMessage(outcome.error)) graderErrors.push(`${file} > ${outcome.name}: ${outcome.error}`);
+      }
+    }
+    for (const error of unhandledErrors) graderErrors.push(`unhandled error: ${error.message}`);
+    this.result = { tests, graderErrors };
+  }
+
+  get run(): SuiteRun | undefined {
+    return this.result;
+  }
+}

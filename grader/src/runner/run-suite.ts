@@ -1,0 +1,76 @@
+import os from 'node:os';
+import path from 'node:path';
+import { startVitest } from 'vitest/node';
+import { GraderError, InfrastructureError } from '../errors.ts';
+import { logger } from '../log.ts';
+import { harnessEntry } from '../paths.ts';
+import type { RunContext } from '../runtime/context.ts';
+import { CollectReporter } from './collect-reporter.ts';
+import { StageOrderSequencer } from './file-order.ts';
+import type { SuiteRun, TestOutcome } from './outcome.ts';
+
+const log = logger('runner');
+
+export interface RunSuiteOptions {
+  readonly suiteDir: string;
+  readonly context: RunContext;
+  /** Only test names matching this pattern. */
+  readonly testNamePattern?: string;
+  readonly onTest?: (outcome: TestOutcome) => void;
+}
+
+/**
+ * Runs a hidden (or visible) vitest suite programmatically: one file at a time, so timing
+ * tests do not compete for the two cores, with the run context provided to the workers.
+ */
+export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
+  const reporter = new CollectReporter(options.suiteDir, options.onTest);
+  const exitCodeBefore = process.exitCode;
+  log(`Running suite ${options.suiteDir}...`);
+  let vitest;
+  try {
+    vitest = await startVitest(
+      'test',
+      [],
+      {
+        config: false,
+        root: options.suiteDir,
+        dir: options.suiteDir,
+        include: ['**/*.test.ts'],
+        watch: false,
+        reporters: [reporter],
+        provide: { netkata: options.context },
+        testTimeout: options.context.limits.testTimeoutMs,
+        hookTimeout: options.context.limits.startupTimeoutMs + 60_000,
+        teardownTimeout: 30_000,
+        fileParallelism: false,
+        sequence: { sequencer: StageOrderSequencer },
+        pool: 'forks',
+        isolate: true,
+        passWithNoTests: false,
+        testNamePattern: options.testNamePattern,
+        // Test files live outside node_modules; their `netkata/harness` import is ours.
+        alias: { 'netkata/harness': harnessEntry },
+      },
+      {
+        cacheDir: path.join(os.tmpdir(), 'netkata-vite-cache'),
+        logLevel: 'silent',
+        server: { fs: { strict: false } },
+      },
+    );
+  } catch (error) {
+    if (error instanceof GraderError) throw error;
+    throw new InfrastructureError(`the test runner failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    // startVitest sets process.exitCode for failed tests; our exit code is decided by the report.
+    process.exitCode = exitCodeBefore;
+  }
+  await vitest?.close();
+  const run = reporter.run;
+  if (!run) throw new InfrastructureError(`the test runner finished without results for ${options.suiteDir}`);
+  if (run.tests.length === 0 && run.graderErrors.length === 0) {
+    throw new InfrastructureError(`no tests found in ${options.suiteDir}`);
+  }
+  log(`Suite finished: ${run.tests.length} tests, ${run.graderErrors.length} grader errors`);
+  return run;
+}

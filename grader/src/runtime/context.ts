@@ -1,0 +1,31 @@
+import type { Limits, Manifest } from '../catalog/manifest.ts';
+import type { RuntimeKind } from './runtime.ts';
+
+/**
+ * Everything a test worker needs to start the submission, handed from the main process
+ * to the hidden suite through vitest's provide/inject. Plain data only: it is serialized.
+ */
+export interface RunContext {
+  readonly runId: string;
+  readonly runtime: RuntimeKind;
+  readonly exercise: Pick<Manifest, 'id' | 'kind' | 'transport'>;
+  readonly limits: Limits;
+  readonly local?: {
+    /** argv of the built submission, e.g. [process.execPath, '/tmp/.../main.mjs'] */
+    readonly command: readonly string[];
+    readonly cwd: string;
+  };
+  readonly docker?: {
+    readonly image: string;
+    readonly network: string;
+    readonly labels: Readonly<Record<string, string>>;
+  };
+}
+
+export const CONTEXT_KEY = 'netkata';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    netkata: RunContext;
+  }
+}

@@ -1,0 +1,134 @@
+import type Dockerode from 'dockerode';
+import { GenericContainer, type StartedTestContainer } from 'testcontainers';
+import { INFRA_MARK } from '../../errors.ts';
+import { logger } from '../../log.ts';
+import type { Limits } from '../../catalog/manifest.ts';
+import type { RunContext } from '../context.ts';
+import { LogTail } from '../log-tail.ts';
+import { CONTAINER_PORT, type ExitStatus, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
+import { waitForListening } from '../wait-for-port.ts';
+import { LABEL_ROLE } from './labels.ts';
+
+const log = logger('docker');
+
+/** The submission's user inside the container: not root, no entry in any privileged group. */
+export const SANDBOX_USER = '1000:1000';
+
+/**
+ * A GenericContainer with the sandbox testcontainers has no builder methods for: read-only root,
+ * pids limit, no swap, capped logs. The rest uses its builders.
+ */
+class SandboxedContainer extends GenericContainer {
+  withSandbox(limits: Limits): this {
+    const memoryBytes = limits.memoryMb * 1024 * 1024;
+    this.hostConfig.ReadonlyRootfs = true;
+    this.hostConfig.PidsLimit = limits.pids;
+    this.hostConfig.Memory = memoryBytes;
+    this.hostConfig.MemorySwap = memoryBytes; // equal to Memory: no swap to hide a leak in
+    this.hostConfig.NanoCpus = Math.round(limits.cpus * 1e9);
+    // A log flood must not fill the engine's disk; we only ever read the tail.
+    this.hostConfig.LogConfig = { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } };
+    return this.withUser(SANDBOX_USER)
+      .withDroppedCapabilities('ALL')
+      .withSecurityOpt('no-new-privileges:true')
+      .withTmpFs({ '/tmp': `rw,noexec,nosuid,nodev,size=${limits.tmpfsMb}m` });
+  }
+}
+
+export class DockerRuntime implements SubmissionRuntime {
+  readonly kind = 'docker';
+
+  constructor(private readonly docker: NonNullable<RunContext['docker']>) {}
+
+  async start(options: StartOptions): Promise<StartedSubmission> {
+    log(`Starting submission container from ${this.docker.image}...`);
+    let container: StartedTestContainer;
+    try {
+      container = await new SandboxedContainer(this.docker.image)
+        .withSandbox(options.limits)
+        .withNetworkMode(this.docker.network)
+        .withLabels({ ...this.docker.labels, [LABEL_ROLE]: 'submission' })
+        .withEnvironment({ ...options.env, PORT: String(CONTAINER_PORT) })
+        .withAutoRemove(false)
+        .start();
+    } catch (error) {
+      throw new Error(`${INFRA_MARK} could not start the submission container: ${(error as Error).message}`, { cause: error });
+    }
+    const started = new StartedDockerSubmission(container, this.docker.network);
+    await waitForListening({
+      endpoint: started.endpoint,
+      containerPort: CONTAINER_PORT,
+      timeoutMs: options.limits.startupTimeoutMs,
+      exitStatus: () => started.exitStatus(),
+      logs: () => started.logs(),
+    }).catch(async (error) => {
+      await started.stop();
+      throw error;
+    });
+    log(`Started ${container.getId().slice(0, 12)} at ${started.endpoint.host}:${CONTAINER_PORT}`);
+    return started;
+  }
+}
+
+class StartedDockerSubmission implements StartedSubmission {
+  readonly endpoint;
+  private stopped: Promise<void> | undefined;
+  private finalLogs: string | undefined;
+
+  constructor(
+    private readonly container: StartedTestContainer,
+    network: string,
+  ) {
+    // Tests reach the container by its address on the run network: no userland proxy in the path.
+    this.endpoint = { host: container.getIpAddress(network), port: CONTAINER_PORT };
+  }
+
+  private get dockerContainer(): Dockerode.Container {
+    // testcontainers keeps the dockerode handle; inspect/logs need it directly.
+    return (this.container as unknown as { container: Dockerode.Container }).container;
+  }
+
+  async logs(maxLines = 40): Promise<string> {
+    if (this.finalLogs !== undefined) return this.finalLogs;
+    try {
+      const raw = await this.dockerContainer.logs({ stdout: true, stderr: true, tail: maxLines, follow: false });
+      return demultiplex(raw as unknown as Buffer).lines(maxLines);
+    } catch {
+      return '';
+    }
+  }
+
+  async exitStatus(): Promise<ExitStatus | undefined> {
+    const info = await this.dockerContainer.inspect();
+    if (info.State.Running) return undefined;
+    return {
+      exitCode: info.State.ExitCode,
+      signal: info.State.ExitCode === 137 ? 'SIGKILL' : null,
+      oomKilled: info.State.OOMKilled,
+    };
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.finalLogs = await this.logs();
+      await this.container.stop({ timeout: 2_000, remove: true });
+    })();
+    return this.stopped;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Docker's log stream without a TTY interleaves stdout and stderr in 8-byte-header frames. */
+function demultiplex(raw: Buffer): LogTail {
+  const tail = new LogTail();
+  let offset = 0;
+  while (offset + 8 <= raw.length) {
+    const size = raw.readUInt32BE(offset + 4);
+    tail.push(raw.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return tail;
+}

@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { once } from 'node:events';
+import { logger } from '../log.ts';
+import { LogTail } from './log-tail.ts';
+import type { ExitStatus, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
+import { waitForListening } from './wait-for-port.ts';
+
+const log = logger('local');
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  return port;
+}
+
+/**
+ * Runs the submission as a child process on 127.0.0.1. Fast, no isolation, no packet-level
+ * impairment: for visible tests and for machines without a container engine.
+ */
+export class LocalRuntime implements SubmissionRuntime {
+  readonly kind = 'local';
+
+  constructor(
+    private readonly command: readonly string[],
+    private readonly cwd: string,
+  ) {}
+
+  async start(options: StartOptions): Promise<StartedSubmission> {
+    const port = await freePort();
+    const [file, ...args] = this.command;
+    log(`Starting ${this.command.join(' ')} with PORT=${port}...`);
+    const child = spawn(file!, args, {
+      cwd: this.cwd,
+      env: { ...process.env, ...options.env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group, so stop() also ends anything the submission spawned.
+      detached: true,
+    });
+    const started = new StartedLocalSubmission(child, port);
+    await waitForListening({
+      endpoint: started.endpoint,
+      containerPort: port,
+      timeoutMs: options.limits.startupTimeoutMs,
+      exitStatus: () => started.exitStatus(),
+      logs: () => started.logs(),
+    }).catch(async (error) => {
+      await started.stop();
+      throw error;
+    });
+    log(`Started pid ${child.pid} on 127.0.0.1:${port}`);
+    return started;
+  }
+}
+
+class StartedLocalSubmission implements StartedSubmission {
+  readonly endpoint;
+  private readonly tail = new LogTail();
+  private exit: ExitStatus | undefined;
+  private readonly exited: Promise<void>;
+
+  constructor(
+    private readonly child: ChildProcess,
+    port: number,
+  ) {
+    this.endpoint = { host: '127.0.0.1', port };
+    child.stdout!.on('data', (chunk: Buffer) => this.tail.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => this.tail.push(chunk));
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (exitCode, signal) => {
+        this.exit = { exitCode, signal, oomKilled: false };
+        resolve();
+      });
+      child.once('error', (error) => {
+        this.tail.push(Buffer.from(`failed to start: ${error.message}\n`));
+        this.exit = { exitCode: null, signal: null, oomKilled: false };
+        resolve();
+      });
+    });
+  }
+
+  async logs(maxLines?: number): Promise<string> {
+    return this.tail.lines(maxLines);
+  }
+
+  async exitStatus(): Promise<ExitStatus | undefined> {
+    return this.exit;
+  }
+
+  async stop(): Promise<void> {
+    if (this.exit) return;
+    const kill = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-this.child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    };
+    kill('SIGTERM');
+    const timer = setTimeout(() => kill('SIGKILL'), 2_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

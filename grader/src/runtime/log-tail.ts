@@ -1,0 +1,27 @@
+/** Keeps the last bytes a process printed, so a log flood cannot exhaust the grader's memory. */
+export class LogTail {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private droppedBytes = 0;
+
+  constructor(private readonly capBytes = 64 * 1024) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.size > this.capBytes && this.chunks.length > 1) {
+      const first = this.chunks.shift()!;
+      this.size -= first.length;
+      this.droppedBytes += first.length;
+    }
+  }
+
+  lines(maxLines = 40): string {
+    const lines = Buffer.concat(this.chunks).toString('utf8').split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    const kept = lines.slice(-maxLines);
+    const omitted = lines.length - kept.length;
+    const head = omitted > 0 || this.droppedBytes > 0 ? `[... earlier output omitted]\n` : '';
+    return head + kept.join('\n');
+  }
+}
