@@ -3,7 +3,8 @@ import { INFRA_MARK } from '../errors.ts';
 import { CONTEXT_KEY, type RunContext } from '../runtime/context.ts';
 import { createRuntime } from '../runtime/create-runtime.ts';
 import type { Endpoint, StartedSubmission } from '../runtime/runtime.ts';
-import { SubmissionStartError } from '../runtime/wait-for-port.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describeExit, SubmissionStartError } from '../runtime/wait-for-port.ts';
 import { TcpConnection, type ConnectOptions } from './tcp.ts';
 import { Transcript } from './transcript.ts';
 
@@ -16,6 +17,8 @@ declare module 'vitest' {
     transcript?: string;
     /** The submission's last output, attached when the test fails. */
     serverLog?: string;
+    /** Figures a test measured (bytes before a stall, RTTs...), reported pass or fail. */
+    measurements?: Record<string, number>;
   }
 }
 
@@ -92,15 +95,26 @@ export function useSubmission(options: { env?: Record<string, string> } = {}): S
     },
     async connect(connectOptions: ConnectOptions = {}) {
       const label = connectOptions.label ?? `c${++counter}`;
-      const connection = await TcpConnection.open(live().endpoint, transcript, { ...connectOptions, label });
-      connections.push(connection);
-      return connection;
+      try {
+        const connection = await TcpConnection.open(live().endpoint, transcript, { ...connectOptions, label });
+        connections.push(connection);
+        return connection;
+      } catch (error) {
+        // "connection refused" says less than "your server was killed for exceeding its memory limit".
+        await assertRunning();
+        throw error;
+      }
     },
     logs: (maxLines) => live().logs(maxLines),
-    async assertRunning() {
-      const { describeExit } = await import('../runtime/wait-for-port.ts');
+    assertRunning,
+  };
+
+  /** Fails if the submission has exited. The engine may take a moment to notice an OOM kill, so look twice. */
+  async function assertRunning(): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
       const exit = await live().exitStatus();
       if (exit) throw new Error(`your server ${describeExit(exit)}`);
-    },
-  };
+      if (attempt === 0) await sleep(300);
+    }
+  }
 }

@@ -34,6 +34,7 @@ export class CollectReporter implements Reporter {
       error: errorText(result.errors),
       transcript: meta.transcript,
       serverLog: meta.serverLog,
+      measurements: meta.measurements,
     };
   }
 

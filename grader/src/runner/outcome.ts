@@ -10,6 +10,7 @@ export interface TestOutcome {
   readonly error?: string;
   readonly transcript?: string;
   readonly serverLog?: string;
+  readonly measurements?: Readonly<Record<string, number>>;
 }
 
 export interface SuiteRun {

@@ -19,7 +19,7 @@ const STALL_BOUND_BYTES = 96 * MiB;
 /** Writes that make no progress for this long count as held back. */
 const STALL_MS = 2_000;
 
-test('a client that stops reading is held back by TCP flow control', stage(5, 15, { timeout: 90_000 }), async () => {
+test('a client that stops reading is held back by TCP flow control', stage(5, 15, { timeout: 90_000 }), async ({ task }) => {
   const chunk = randomBytes(CHUNK_BYTES, 5);
   await using client = await server.connect();
   client.pause();
@@ -32,8 +32,10 @@ test('a client that stops reading is held back by TCP flow control', stage(5, 15
     }
   } catch (error) {
     await server.assertRunning();
+    task.meta.measurements = { writtenBeforeFailureBytes: written };
     throw new Error(`the connection failed after the client wrote ${(written / MiB).toFixed(1)} MiB without reading: ${(error as Error).message}`);
   }
+  task.meta.measurements = { writtenBeforeStallBytes: written };
   await server.assertRunning();
   expect(
     written,
