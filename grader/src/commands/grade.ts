@@ -65,8 +65,10 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     suiteDir,
     context: prepared.context,
     testNamePattern: options.testNamePattern,
+    teardown: options.teardown,
     onTest: options.progress ? printProgress : undefined,
   });
-  // Visible tests are a sample: they need not carry every stage's points.
-  return scoreRun(exercise.manifest, run, frame(prepared.runtime, prepared.notices), !options.visible && !options.testNamePattern);
+  // The built-in hidden suite must carry the manifest's points exactly; visible tests, a filtered
+  // run or an instructor's own suite (--suite) score by the points their tests carry.
+  return scoreRun(exercise.manifest, run, frame(prepared.runtime, prepared.notices), !options.visible && !options.testNamePattern && !options.suite);
 }

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { startVitest } from 'vitest/node';
+import { createVitest } from 'vitest/node';
 import { GraderError, InfrastructureError } from '../errors.ts';
 import { logger } from '../log.ts';
 import { harnessEntry } from '../paths.ts';
@@ -8,6 +8,7 @@ import type { RunContext } from '../runtime/context.ts';
 import { CollectReporter } from './collect-reporter.ts';
 import { StageOrderSequencer } from './file-order.ts';
 import type { SuiteRun, TestOutcome } from './outcome.ts';
+import type { Teardown } from '../teardown.ts';
 
 const log = logger('runner');
 
@@ -17,6 +18,22 @@ export interface RunSuiteOptions {
   /** Only test names matching this pattern. */
   readonly testNamePattern?: string;
   readonly onTest?: (outcome: TestOutcome) => void;
+  /** On Ctrl-C the workers stop first, so none creates a container after the run's cleanup. */
+  readonly teardown: Teardown;
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Vitest's logger exits the process on SIGINT/SIGTERM 1 ms after the signal, which would cut
+ * our cleanup short and leave containers behind; the CLI owns signals, so drop what vitest added.
+ */
+function releaseSignals(before: ReadonlyArray<readonly [NodeJS.Signals, Function[]]>): void {
+  for (const [signal, listeners] of before) {
+    for (const listener of process.listeners(signal)) {
+      if (!listeners.includes(listener)) process.off(signal, listener as NodeJS.SignalsListener);
+    }
+  }
 }
 
 /**
@@ -27,11 +44,11 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
   const reporter = new CollectReporter(options.suiteDir, options.onTest);
   const exitCodeBefore = process.exitCode;
   log(`Running suite ${options.suiteDir}...`);
-  let vitest;
+  let close: (() => Promise<void>) | undefined;
+  const signalListeners = SIGNALS.map((signal) => [signal, process.listeners(signal)] as const);
   try {
-    vitest = await startVitest(
+    const vitest = await createVitest(
       'test',
-      [],
       {
         config: false,
         root: options.suiteDir,
@@ -58,14 +75,19 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
         server: { fs: { strict: false } },
       },
     );
+    releaseSignals(signalListeners);
+    let closing: Promise<void> | undefined;
+    close = () => (closing ??= vitest.close());
+    options.teardown.add(close);
+    await vitest.start();
   } catch (error) {
     if (error instanceof GraderError) throw error;
     throw new InfrastructureError(`the test runner failed: ${(error as Error).message}`, { cause: error });
   } finally {
-    // startVitest sets process.exitCode for failed tests; our exit code is decided by the report.
+    // vitest sets process.exitCode for failed tests; our exit code is decided by the report.
     process.exitCode = exitCodeBefore;
   }
-  await vitest?.close();
+  await close?.();
   const run = reporter.run;
   if (!run) throw new InfrastructureError(`the test runner finished without results for ${options.suiteDir}`);
   if (run.tests.length === 0 && run.graderErrors.length === 0) {

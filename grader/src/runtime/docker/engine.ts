@@ -31,12 +31,12 @@ export class DockerEngine {
     let timer: NodeJS.Timeout | undefined;
     try {
       const client = await Promise.race([
-        getContainerRuntimeClient(),
+        explicitHost(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
-      const dockerode = client.container.dockerode;
+      const dockerode = client ?? (await getContainerRuntimeClient()).container.dockerode;
       const version = await dockerode.version();
       log(`Connected to Docker ${version.Version} (API ${version.ApiVersion})`);
       return new DockerEngine(dockerode, version.Version, version.ApiVersion);
@@ -202,6 +202,22 @@ export class BuildFailure extends Error {
     super(message);
     this.name = 'BuildFailure';
   }
+}
+
+/**
+ * An explicit DOCKER_HOST is the engine the user chose: if it does not answer, that is the
+ * answer (testcontainers alone would quietly try the default socket next).
+ */
+async function explicitHost(): Promise<Dockerode | undefined> {
+  if (!process.env.DOCKER_HOST) return undefined;
+  const { default: Docker } = await import('dockerode');
+  const dockerode = new Docker();
+  try {
+    await dockerode.ping();
+  } catch (error) {
+    throw new Error(`DOCKER_HOST=${process.env.DOCKER_HOST} does not answer: ${(error as Error).message}`);
+  }
+  return dockerode;
 }
 
 function isStale(owner: string | undefined, createdMs: number): boolean {

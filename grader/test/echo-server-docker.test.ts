@@ -1,0 +1,68 @@
+// The echo server graded for real: Docker runtime, sandboxed containers. Needs a Docker
+// engine; without one these tests fail (never skip).
+import { describe, expect, test } from 'vitest';
+import { fixture, gradeJson, ownedBy } from './helpers/cli.ts';
+import { DockerEngine } from '../src/runtime/docker/engine.ts';
+
+async function leftovers(pid: number): Promise<number> {
+  const engine = await DockerEngine.connect();
+  const filters = ownedBy(pid);
+  const containers = await engine.dockerode.listContainers({ all: true, filters });
+  const networks = await engine.dockerode.listNetworks({ filters });
+  return containers.length + networks.length;
+}
+
+describe('echo-server on the docker runtime', () => {
+  test('the reference solution passes every stage (exit 0) and the JSON report says so', async () => {
+    const { code, report, stderr, pid } = await gradeJson(['echo-server', '--solution', '--runtime', 'docker']);
+    expect(code, stderr).toBe(0);
+    expect(report.status).toBe('pass');
+    expect(report.points).toBe(100);
+    expect(report.maxPoints).toBe(100);
+    expect(report.runtime).toMatchObject({ kind: 'docker', isolated: true });
+    expect(report.tests.length).toBeGreaterThanOrEqual(12);
+    for (const t of report.tests) {
+      expect(t).toMatchObject({ status: 'passed' });
+      expect(typeof t.name).toBe('string');
+      expect(t.stage).toBeGreaterThanOrEqual(1);
+    }
+    const stall = report.tests.find((t) => t.measurements?.writtenBeforeStallBytes !== undefined);
+    expect(stall?.measurements?.writtenBeforeStallBytes).toBeLessThan(96 * 1024 * 1024);
+    expect(await leftovers(pid), 'containers or networks left after the run').toBe(0);
+  });
+
+  test('the starter fails (exit 1) and the report names the failing stages', async () => {
+    const { code, report } = await gradeJson(['echo-server', '--runtime', 'docker']);
+    expect(code).toBe(1);
+    expect(report.status).toBe('fail');
+    expect(report.stages.filter((s) => s.status === 'fail').map((s) => s.stage)).toEqual([1, 2, 3, 4, 5]);
+    const failed = report.tests.find((t) => t.status === 'failed' && t.stage === 1);
+    expect(failed?.error).toMatch(/expected 15 bytes from the server, got 0/);
+    expect(failed?.transcript).toMatch(/-> 15 bytes "hello, netkata\\n"/);
+    expect(report.stages[0]?.hint).toBeTruthy();
+  });
+
+  test('a Dockerfile submission in C, built on netkata/runtime-c, passes', async () => {
+    const { code, report, stderr } = await gradeJson(['echo-server', '--submission', fixture('echo-server', 'c-poll'), '--runtime', 'docker']);
+    expect(code, stderr).toBe(0);
+    expect(report.submission.kind).toBe('dockerfile');
+    expect(report.points).toBe(100);
+  });
+
+  test('a submission that does not compile fails (exit 1) with the compiler message, not a grader error', async () => {
+    const { code, report } = await gradeJson(['echo-server', '--submission', fixture('echo-server', 'syntax-error'), '--runtime', 'docker']);
+    expect(code).toBe(1);
+    expect(report.buildError).toMatch(/does not compile[\s\S]*Expected "\)"/);
+    expect(report.points).toBe(0);
+  });
+
+  test('the sandbox holds from inside: non-root, no capabilities, read-only root, limits, no Docker socket', async () => {
+    const { code, report, stderr } = await gradeJson([
+      'echo-server',
+      '--submission', fixture('sandbox-probe'),
+      '--suite', fixture('sandbox-suite'),
+      '--runtime', 'docker',
+    ]);
+    expect(code, `${stderr}\n${JSON.stringify(report.tests, null, 2)}`).toBe(0);
+  });
+});

@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { LABEL_OWNER } from '../../src/runtime/docker/labels.ts';
+import type { GradeReport } from '../../src/report/grade-report.ts';
+import { repoRoot } from '../../src/paths.ts';
+
+export interface CliResult {
+  readonly pid: number;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export const fixture = (...parts: string[]) => path.join(repoRoot, 'grader', 'test', 'fixtures', ...parts);
+
+/** Runs `netkata ...` as a user would (the bin script, a separate process), from the repo root. */
+export function netkata(args: readonly string[], options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string) => void; signalAfter?: (child: ReturnType<typeof spawn>) => void } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'netkata.js'), ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+      options.onStderr?.(chunk.toString());
+    });
+    options.signalAfter?.(child);
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ pid: child.pid!, code, signal, stdout, stderr }));
+  });
+}
+
+/** `netkata grade ... --reporter json`, with the report parsed; fails loudly if stdout is not a report. */
+export async function gradeJson(args: readonly string[], env?: NodeJS.ProcessEnv): Promise<CliResult & { report: GradeReport }> {
+  const result = await netkata(['grade', ...args, '--reporter', 'json'], { env });
+  let report: GradeReport;
+  try {
+    report = JSON.parse(result.stdout);
+  } catch {
+    throw new Error(`netkata grade ${args.join(' ')} printed no JSON report (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+  return { ...result, report };
+}
+
+/** Labels that select what one grader process (by pid) created: parallel test files grade too. */
+export function ownedBy(pid: number): { label: string[] } {
+  return { label: [`${LABEL_OWNER}=${os.hostname()}:${pid}`] };
+}
+
+export const stageStatuses = (report: GradeReport) => Object.fromEntries(report.stages.map((s) => [s.stage, s.status]));

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+// The project's own tests. Hidden suites (grader/suites) and fixtures are not run directly:
+// the tests here run them through the netkata CLI, as learners and instructors do.
+export default defineConfig({
+  test: {
+    include: ['grader/test/**/*.test.ts'],
+    exclude: ['grader/test/fixtures/**', 'node_modules/**'],
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
