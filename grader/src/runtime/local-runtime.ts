@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { logger } from '../log.ts';
 import { LogTail } from './log-tail.ts';
 import type { ExitStatus, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
-import { waitForListening } from './wait-for-port.ts';
+import { awaitListening } from './wait-for-port.ts';
 
 const log = logger('local');
 
@@ -41,16 +41,7 @@ export class LocalRuntime implements SubmissionRuntime {
       detached: true,
     });
     const started = new StartedLocalSubmission(child, port);
-    await waitForListening({
-      endpoint: started.endpoint,
-      containerPort: port,
-      timeoutMs: options.limits.startupTimeoutMs,
-      exitStatus: () => started.exitStatus(),
-      logs: () => started.logs(),
-    }).catch(async (error) => {
-      await started.stop();
-      throw error;
-    });
+    await awaitListening(started, port, options.limits.startupTimeoutMs);
     log(`Started pid ${child.pid} on 127.0.0.1:${port}`);
     return started;
   }

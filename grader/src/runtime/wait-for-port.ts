@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Endpoint, ExitStatus } from './runtime.ts';
+import type { Endpoint, ExitStatus, StartedSubmission } from './runtime.ts';
 
 /** The submission never listened, or died first: the learner's failure, not the grader's. */
 export class SubmissionStartError extends Error {
@@ -61,4 +61,18 @@ export async function waitForListening(options: WaitOptions): Promise<void> {
 export function formatLogTail(logs: string): string {
   const text = logs.trimEnd();
   return text === '' ? ' (it printed nothing)' : `; its last output:\n${text}`;
+}
+
+/** Waits until a just-started submission listens; stops it and rethrows if it never does. */
+export async function awaitListening(started: StartedSubmission, port: number, timeoutMs: number): Promise<void> {
+  await waitForListening({
+    endpoint: started.endpoint,
+    containerPort: port,
+    timeoutMs,
+    exitStatus: () => started.exitStatus(),
+    logs: () => started.logs(),
+  }).catch(async (error) => {
+    await started.stop();
+    throw error;
+  });
 }

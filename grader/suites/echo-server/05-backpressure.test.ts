@@ -51,10 +51,12 @@ test('a 64 MiB round trip completes within the memory limit', stage(5, 15, { tim
   await using client = await server.connect();
   const reading = client.consume(totalBytes, (piece) => received.update(piece), 10_000);
   reading.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection first
+  // If the echo stalls, our writes stall too (flow control): stop writing when reading fails.
+  const readingFailed = reading.then(() => new Promise<never>(() => {}));
   for (let i = 0; i < totalBytes / CHUNK_BYTES; i++) {
     chunk.writeUInt32BE(i, 0);
     sent.update(chunk);
-    await client.write(chunk);
+    await Promise.race([client.write(chunk), readingFailed]);
   }
   await reading;
   await server.assertRunning();

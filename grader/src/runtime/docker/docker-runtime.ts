@@ -6,7 +6,7 @@ import type { Limits } from '../../catalog/manifest.ts';
 import type { RunContext } from '../context.ts';
 import { LogTail } from '../log-tail.ts';
 import { CONTAINER_PORT, type ExitStatus, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
-import { waitForListening } from '../wait-for-port.ts';
+import { awaitListening } from '../wait-for-port.ts';
 import { LABEL_ROLE } from './labels.ts';
 
 const log = logger('docker');
@@ -55,16 +55,7 @@ export class DockerRuntime implements SubmissionRuntime {
       throw new Error(`${INFRA_MARK} could not start the submission container: ${(error as Error).message}`, { cause: error });
     }
     const started = new StartedDockerSubmission(container, this.docker.network);
-    await waitForListening({
-      endpoint: started.endpoint,
-      containerPort: CONTAINER_PORT,
-      timeoutMs: options.limits.startupTimeoutMs,
-      exitStatus: () => started.exitStatus(),
-      logs: () => started.logs(),
-    }).catch(async (error) => {
-      await started.stop();
-      throw error;
-    });
+    await awaitListening(started, CONTAINER_PORT, options.limits.startupTimeoutMs);
     log(`Started ${container.getId().slice(0, 12)} at ${started.endpoint.host}:${CONTAINER_PORT}`);
     return started;
   }
