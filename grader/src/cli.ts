@@ -9,12 +9,18 @@ Usage:
   netkata test <exercise> [options]           run the visible tests (local runtime by default)
   netkata grade <exercise> [options]          run the hidden tests (Docker when reachable)
   netkata images build [--offline] [name...]  build the grader's images ahead of time
+  netkata doctor [--json]                     what this machine can grade with (engine, images, netem, NFQUEUE)
+  netkata calibrate --profile NAME [--json]   measure a profile's link on this machine and compare
 
 Options for test and grade:
   --submission DIR     the submission to grade (default: exercises/NN-<exercise>)
   --solution           grade the reference solution
   --suite DIR          another folder of hidden tests (an instructor's private suite)
   --runtime R          docker | local | auto (grade: auto, test: local)
+  --profile NAME       run every stage under this impairment profile (clean, lan, wan, lossy,
+                       satellite, chaos, blackhole) instead of the manifest's
+  --impairment B       netem | userspace | auto (default auto: netem where the kernel has it)
+  --seed N             seed for the impairment decisions (the report shows the one used)
   --reporter R         pretty | json (default pretty); the report goes to stdout
   --output FILE        write the report to FILE instead of stdout
   --offline            build missing images offline (debootstrap + npm), never pull
@@ -24,6 +30,22 @@ Options for test and grade:
 Exit codes: 0 every graded test passed, 1 some failed, 2 the grader could not run.`;
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
+
+/** Runs `work` with a teardown that also runs on Ctrl-C / SIGTERM, then exits 128 + signal. */
+async function withTeardown<T>(work: (teardown: Teardown) => Promise<T>): Promise<T> {
+  const teardown = new Teardown();
+  for (const [signal, number] of Object.entries(SIGNALS)) {
+    process.once(signal, () => {
+      process.stderr.write(`netkata: ${signal}: cleaning up...\n`);
+      void teardown.run().finally(() => process.exit(128 + number));
+    });
+  }
+  try {
+    return await work(teardown);
+  } finally {
+    await teardown.run();
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -40,6 +62,9 @@ async function main(argv: string[]): Promise<number> {
       offline: { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       test: { type: 'string', short: 't' },
+      profile: { type: 'string' },
+      impairment: { type: 'string' },
+      seed: { type: 'string' },
       json: { type: 'boolean', default: false },
       debug: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -52,6 +77,10 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   const buildMode = values.offline ? 'offline' : 'auto';
+  const impairment = values.impairment ?? 'auto';
+  if (impairment !== 'auto' && impairment !== 'netem' && impairment !== 'userspace') throw new ConfigError(`--impairment must be netem, userspace or auto, not "${impairment}"`);
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 31)) throw new ConfigError(`--seed must be an integer from 0 to 2^31-1, not "${values.seed}"`);
 
   switch (command) {
     case 'list': {
@@ -65,6 +94,23 @@ async function main(argv: string[]): Promise<number> {
       await buildImages({ names: rest.slice(1), buildMode, force: values.force });
       return 0;
     }
+    case 'doctor': {
+      const { doctor, renderDoctor } = await import('./commands/doctor.ts');
+      const report = await doctor();
+      process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : renderDoctor(report));
+      return report.ok ? 0 : 2;
+    }
+    case 'calibrate': {
+      if (!values.profile) throw new ConfigError('usage: netkata calibrate --profile NAME [--runtime docker|local] [--json]');
+      const runtime = values.runtime ?? 'docker';
+      if (runtime !== 'docker' && runtime !== 'local') throw new ConfigError(`calibrate --runtime must be docker or local, not "${runtime}"`);
+      const [{ calibrate }, { describeCalibration }] = await Promise.all([import('./commands/calibrate.ts'), import('./impairment/calibrate.ts')]);
+      const calibration = await withTeardown((teardown) =>
+        calibrate({ profile: values.profile!, runtime, impairment, seed: seed ?? Math.floor(Math.random() * 2 ** 31), buildMode, teardown }),
+      );
+      process.stdout.write(values.json ? `${JSON.stringify(calibration, null, 2)}\n` : `${calibration.profile} on ${calibration.backend}: ${calibration.ok ? 'ok' : 'FAILED'}\n${describeCalibration(calibration)}\n`);
+      return calibration.ok ? 0 : 2;
+    }
     case 'grade':
     case 'test': {
       const exercise = rest[0];
@@ -75,14 +121,7 @@ async function main(argv: string[]): Promise<number> {
       const reporter = REPORTERS.find((r) => r === values.reporter);
       if (!reporter) throw new ConfigError(`--reporter must be one of ${REPORTERS.join(', ')}, not "${values.reporter}"`);
       const { grade } = await import('./commands/grade.ts');
-      const teardown = new Teardown();
-      for (const [signal, number] of Object.entries(SIGNALS)) {
-        process.once(signal, () => {
-          process.stderr.write(`netkata: ${signal}: cleaning up...\n`);
-          void teardown.run().finally(() => process.exit(128 + number));
-        });
-      }
-      try {
+      return await withTeardown(async (teardown) => {
         const report = await grade({
           exercise,
           submission: values.submission,
@@ -92,14 +131,15 @@ async function main(argv: string[]): Promise<number> {
           runtime,
           buildMode,
           testNamePattern: values.test,
+          profile: values.profile,
+          impairment,
+          seed,
           teardown,
           progress: true,
         });
         await writeReport(report, reporter, values.output);
         return report.status === 'pass' ? 0 : report.status === 'fail' ? 1 : 2;
-      } finally {
-        await teardown.run();
-      }
+      });
     }
     default:
       throw new ConfigError(`unknown command "${command}"; see netkata --help`);

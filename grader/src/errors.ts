@@ -1,3 +1,5 @@
+import type { ZodError } from 'zod';
+
 /**
  * Errors the grader knows by kind. `cli.ts` maps every GraderError to exit code 2
  * ("the grader could not run"), with one plain line; a learner's failing test is
@@ -52,4 +54,14 @@ export const INFRA_MARK = '[netkata:infrastructure]';
 
 export function isInfraMessage(message: string | undefined): boolean {
   return message?.includes(INFRA_MARK) ?? false;
+}
+
+/** One line per zod issue: `stages.0.points: expected int, received string`. */
+export function formatIssues(error: ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/** A profile's measured link did not match the profile: the grader's fault, never the learner's. */
+export class CalibrationError extends GraderError {
+  override readonly code = 'NETKATA_CALIBRATION';
 }

@@ -9,6 +9,7 @@ const variants: ReadonlyArray<{ name: string; breaks: number }> = [
   { name: 'closes-on-client-fin', breaks: 4 },
   { name: 'crashes-on-reset', breaks: 4 },
   { name: 'no-backpressure', breaks: 5 },
+  { name: 'idle-timeout', breaks: 6 },
 ];
 
 describe('faulty echo servers on the docker runtime', () => {

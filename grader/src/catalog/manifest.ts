@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, formatIssues } from '../errors.ts';
+import { BUILTIN_PROFILE_NAMES } from '../impairment/profile.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -13,7 +14,10 @@ export const stageSchema = z.strictObject({
   points: z.int().nonnegative(),
   hint: z.string().optional(),
   /** Impairment profiles this stage runs under (names from the profile catalog). */
-  profiles: z.array(slug).min(1).default(['clean']),
+  profiles: z
+    .array(z.enum(BUILTIN_PROFILE_NAMES as [string, ...string[]], { error: (issue) => `no impairment profile "${String(issue.input)}" (there are ${BUILTIN_PROFILE_NAMES.join(', ')})` }))
+    .min(1)
+    .default(['clean']),
 });
 
 export const limitsSchema = z.strictObject({
@@ -43,11 +47,6 @@ export const manifestSchema = z.strictObject({
 export type Manifest = z.infer<typeof manifestSchema>;
 export type Stage = z.infer<typeof stageSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
-
-/** One line per zod issue: `stages.0.points: expected int, received string`. */
-export function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}
 
 export function parseManifest(data: unknown, source: string): Manifest {
   const result = manifestSchema.safeParse(data);

@@ -1,10 +1,14 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { BackendChoice } from '../impairment/backend-commands.ts';
+import { describeCalibration, type Calibration } from '../impairment/calibrate.ts';
+import { isCleanLink, loadProfile, type LinkSpec } from '../impairment/profile.ts';
 import { findExercise, isDirectory, type Exercise } from '../catalog/catalog.ts';
 import { resolveSubmission } from '../build/submission.ts';
-import { ConfigError, SubmissionBuildError } from '../errors.ts';
+import { CalibrationError, ConfigError, SubmissionBuildError } from '../errors.ts';
 import type { BuildMode } from '../images/ensure-image.ts';
 import { notice } from '../log.ts';
-import { buildFailureReport, scoreRun, type GradeReport } from '../report/grade-report.ts';
+import { buildFailureReport, scoreRun, type GradeReport, type ImpairmentReport } from '../report/grade-report.ts';
 import { prepareRun, type RuntimeChoice } from '../runner/prepare-run.ts';
 import { runSuite } from '../runner/run-suite.ts';
 import type { TestOutcome } from '../runner/outcome.ts';
@@ -12,6 +16,10 @@ import type { Teardown } from '../teardown.ts';
 
 export interface GradeOptions {
   readonly exercise: string;
+  /** Runs every stage under this profile instead of the manifest's. */
+  readonly profile?: string;
+  readonly impairment?: BackendChoice;
+  readonly seed?: number;
   readonly submission?: string;
   readonly solution?: boolean;
   /** Another folder of hidden tests (an instructor's private suite). */
@@ -30,9 +38,10 @@ function submissionDir(exercise: Exercise, options: GradeOptions): string {
   return options.submission ? path.resolve(options.submission) : exercise.exerciseDir;
 }
 
-function printProgress(outcome: TestOutcome): void {
+function printProgress(outcome: TestOutcome, profile: string): void {
   const mark = outcome.status === 'passed' ? '✓' : outcome.status === 'failed' ? '✗' : '-';
-  process.stderr.write(`  ${mark} stage ${outcome.stage ?? '?'} ${outcome.name} (${outcome.durationMs} ms)\n`);
+  const link = profile === 'clean' ? '' : ` [${profile}]`;
+  process.stderr.write(`  ${mark} stage ${outcome.stage ?? '?'} ${outcome.name}${link} (${outcome.durationMs} ms)\n`);
 }
 
 /** Builds and grades a submission against an exercise's hidden suite (or its visible tests). */
@@ -52,23 +61,82 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     durationMs: Date.now() - startedAt.getTime(),
   });
 
+  const groups = await profileGroups(exercise, suiteDir, options);
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   let prepared;
   try {
-    prepared = await prepareRun({ exercise, submission, runtime: options.runtime, buildMode: options.buildMode, teardown: options.teardown });
+    prepared = await prepareRun({
+      exercise,
+      submission,
+      runtime: options.runtime,
+      impairment: options.impairment ?? 'auto',
+      seed,
+      buildMode: options.buildMode,
+      teardown: options.teardown,
+    });
   } catch (error) {
     if (!(error instanceof SubmissionBuildError)) throw error;
-    const runtime = { kind: options.runtime === 'local' ? 'local' : 'docker', version: '', isolated: false, impairment: 'none' } as const;
+    const runtime = { kind: options.runtime === 'local' ? 'local' : 'docker', version: '', isolated: false } as const;
     return buildFailureReport(exercise.manifest, `${error.message}\n${error.output}`, frame(runtime, []));
   }
-  if (options.progress) notice(`grading ${path.relative(process.cwd(), submission.dir) || '.'} against ${exercise.manifest.id} on the ${prepared.runtime.kind} runtime`);
-  const run = await runSuite({
-    suiteDir,
-    context: prepared.context,
-    testNamePattern: options.testNamePattern,
-    teardown: options.teardown,
-    onTest: options.progress ? printProgress : undefined,
-  });
+  if (options.progress) notice(`grading ${path.relative(process.cwd(), submission.dir) || '.'} against ${exercise.manifest.id} on the ${prepared.runtime.kind} runtime, impairments by ${prepared.backend}`);
+  if (prepared.backend === 'relay' && groups.some((g) => !isCleanLink(g.link))) {
+    const message = 'the local runtime impairs through a TCP relay: delay, jitter, rate, small segments and stalls, but no packet loss, duplication or reordering (those need Docker)';
+    notice(message);
+    prepared.notices.push(message);
+  }
+  const tests: TestOutcome[] = [];
+  const graderErrors: string[] = [];
+  const profiles: ImpairmentReport['profiles'][number][] = [];
+  for (const group of groups) {
+    let calibration: Calibration | undefined;
+    if (!isCleanLink(group.link)) {
+      if (options.progress) notice(`calibrating the ${group.link.name} profile on ${prepared.backend}...`);
+      calibration = await prepared.calibrate(group.link);
+      if (!calibration.ok) {
+        throw new CalibrationError(`the ${group.link.name} link measured outside its profile (${calibration.attempts === 1 ? 'once' : `${calibration.attempts} times`}), so no test ran under it:\n${describeCalibration(calibration)}`);
+      }
+    }
+    profiles.push({ name: group.link.name, files: group.files, ...(calibration ? { calibration } : {}) });
+    const run = await runSuite({
+      suiteDir,
+      files: group.files,
+      context: { ...prepared.context, impairment: { backend: prepared.backend, link: group.link, seed } },
+      testNamePattern: options.testNamePattern,
+      teardown: options.teardown,
+      onTest: options.progress ? (outcome) => printProgress(outcome, group.link.name) : undefined,
+    });
+    tests.push(...run.tests.map((t) => ({ ...t, profile: group.link.name })));
+    graderErrors.push(...run.graderErrors);
+  }
+  const impairment: ImpairmentReport = { backend: prepared.backend, fidelity: prepared.backend === 'relay' ? 'stream' : 'packet', seed, profiles };
   // The built-in hidden suite must carry the manifest's points exactly; visible tests, a filtered
   // run or an instructor's own suite (--suite) score by the points their tests carry.
-  return scoreRun(exercise.manifest, run, frame(prepared.runtime, prepared.notices), !options.visible && !options.testNamePattern && !options.suite);
+  return scoreRun(exercise.manifest, { tests, graderErrors }, { ...frame(prepared.runtime, prepared.notices), impairment }, !options.visible && !options.testNamePattern && !options.suite);
+}
+
+interface ProfileGroup {
+  readonly link: LinkSpec;
+  readonly files: string[];
+}
+
+/**
+ * Which files run under which profile: a file `NN-name.test.ts` belongs to stage NN and runs
+ * once under each of that stage's profiles; `--profile` puts every file under one profile;
+ * visible tests run on a clean link unless one is asked for.
+ */
+async function profileGroups(exercise: Exercise, suiteDir: string, options: GradeOptions): Promise<ProfileGroup[]> {
+  const files = (await readdir(suiteDir, { recursive: true }))
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => f.split(path.sep).join('/'))
+    .sort();
+  if (files.length === 0) throw new ConfigError(`no *.test.ts files in ${suiteDir}`);
+  const override = options.profile ?? (options.visible ? 'clean' : undefined);
+  const groups = new Map<string, string[]>();
+  for (const file of files) {
+    const stage = Number(/^(\d+)-/.exec(path.basename(file))?.[1]);
+    const names = override ? [override] : (exercise.manifest.stages.find((s) => s.stage === stage)?.profiles ?? ['clean']);
+    for (const name of names) groups.set(name, [...(groups.get(name) ?? []), file]);
+  }
+  return [...groups].map(([name, groupFiles]) => ({ link: loadProfile(name), files: groupFiles }));
 }

@@ -2,7 +2,8 @@
  * What hidden and visible test suites import (`netkata/harness`). Runs inside vitest
  * workers; the CLI, runner and reporters live on the other side.
  */
-export { useSubmission, runContext, type SubmissionHandle } from './submission.ts';
+export { useSubmission, runContext, type SubmissionHandle, type LinkHandle } from './submission.ts';
+export type { LinkSpec, Profile } from '../impairment/profile.ts';
 export { TcpConnection, ExpectationError, DEFAULT_IO_TIMEOUT_MS, type ConnectOptions } from './tcp.ts';
 export { Transcript, previewBytes } from './transcript.ts';
 export { stage } from './stage.ts';

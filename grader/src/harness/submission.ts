@@ -6,6 +6,8 @@ import type { Endpoint, StartedSubmission } from '../runtime/runtime.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeExit, SubmissionStartError } from '../runtime/wait-for-port.ts';
 import { TcpConnection, type ConnectOptions } from './tcp.ts';
+import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
+import { isCleanLink, loadProfile, parseProfile, type LinkSpec, type Profile } from '../impairment/profile.ts';
 import { Transcript } from './transcript.ts';
 
 declare module 'vitest' {
@@ -30,9 +32,26 @@ export function runContext(): RunContext {
   return context;
 }
 
+/** The network between the tests and the submission, changeable while a test runs. */
+export interface LinkHandle {
+  /** The profile in force now. */
+  readonly profile: LinkSpec;
+  readonly backend: ImpairmentBackend;
+  /** True when the link does anything at all: tests scale their volumes down on a bad link. */
+  readonly impaired: boolean;
+  /** A built-in profile by name, or a profile object (validated like one). */
+  set(profile: string | Profile): Promise<void>;
+  /** Nothing gets through either way until heal(). */
+  partition(): Promise<void>;
+  heal(): Promise<void>;
+  /** Counters of the userspace engine, when that is the backend. */
+  stats(): Promise<Record<string, number> | undefined>;
+}
+
 export interface SubmissionHandle {
   /** Where the submission listens. Valid inside tests. */
   readonly endpoint: Endpoint;
+  readonly link: LinkHandle;
   readonly context: RunContext;
   /** Opens a TCP connection whose bytes go into this test's transcript. */
   connect(options?: ConnectOptions): Promise<TcpConnection>;
@@ -52,6 +71,7 @@ export function useSubmission(options: { env?: Record<string, string> } = {}): S
   let transcript = new Transcript();
   let connections: TcpConnection[] = [];
   let counter = 0;
+  let linkChanged = false;
   const context = runContext();
 
   beforeAll(async () => {
@@ -80,6 +100,11 @@ export function useSubmission(options: { env?: Record<string, string> } = {}): S
     });
     test.onTestFinished(async () => {
       await Promise.all(mine.map((c) => c.close()));
+      // A test that cut the link or changed it leaves the next one the file's own profile.
+      if (started && linkChanged) {
+        linkChanged = false;
+        await started.link.set(context.impairment.link);
+      }
     });
   });
 
@@ -88,8 +113,37 @@ export function useSubmission(options: { env?: Record<string, string> } = {}): S
     return started;
   };
 
+  const link: LinkHandle = {
+    get profile() {
+      return live().link.profile;
+    },
+    get backend() {
+      return context.impairment.backend;
+    },
+    get impaired() {
+      return !isCleanLink(live().link.profile);
+    },
+    async set(profile) {
+      const spec = typeof profile === 'string' ? loadProfile(profile) : parseProfile('custom', profile);
+      linkChanged = true;
+      transcript.record('link', 'note', `link set to ${spec.name}`);
+      await live().link.set(spec);
+    },
+    async partition() {
+      linkChanged = true;
+      transcript.record('link', 'note', 'partition: nothing gets through either way');
+      await live().link.partition();
+    },
+    async heal() {
+      transcript.record('link', 'note', `healed: back to ${live().link.profile.name}`);
+      await live().link.heal();
+    },
+    stats: () => live().link.stats(),
+  };
+
   return {
     context,
+    link,
     get endpoint() {
       return live().endpoint;
     },

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ImageBuildError } from '../errors.ts';
 import { notice } from '../log.ts';
@@ -37,7 +37,7 @@ export async function ensureImage(engine: DockerEngine, name: string, mode: Buil
   try {
     if (online) {
       progress('docker build');
-      await engine.build({ contextDir: image.dir, files: ['Dockerfile'], tag: image.tag, labels: { 'netkata.image': image.name } });
+      await engine.build({ contextDir: image.dir, files: await readdir(image.dir), tag: image.tag, labels: { 'netkata.image': image.name } });
     } else {
       await buildOffline(image, progress);
     }

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
-import { formatIssues } from '../catalog/manifest.ts';
+import { ConfigError, formatIssues } from '../errors.ts';
 import { containersDir } from '../paths.ts';
 
 /** What the offline path needs to build the same image its Dockerfile describes. */
@@ -18,6 +17,10 @@ export const imageSpecSchema = z.strictObject({
   user: z.string().optional(),
   env: z.record(z.string(), z.string()).default({}),
   cmd: z.array(z.string()).optional(),
+  /** Files of the image's folder copied into the root: `{ "netkata-link": "/usr/local/bin/netkata-link" }`. */
+  files: z.record(z.string(), z.string().startsWith('/')).default({}),
+  /** Commands run inside the root (chroot) after the files are in, as a Dockerfile's RUN lines. */
+  run: z.array(z.array(z.string()).min(1)).default([]),
 });
 
 export type ImageSpec = z.infer<typeof imageSpecSchema>;
@@ -32,7 +35,7 @@ export interface ImageDefinition {
   readonly latestTag: string;
 }
 
-export const IMAGE_NAMES = ['runtime', 'runtime-c'] as const;
+export const IMAGE_NAMES = ['runtime', 'runtime-c', 'impair'] as const;
 export type ImageName = (typeof IMAGE_NAMES)[number];
 
 export async function loadImage(name: string): Promise<ImageDefinition> {

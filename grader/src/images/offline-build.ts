@@ -67,6 +67,17 @@ export async function buildOffline(image: ImageDefinition, progress: (step: stri
       await chmod(node, 0o755);
     }
 
+    for (const [file, target] of Object.entries(spec.files)) {
+      const destination = path.join(root, target);
+      await mkdir(path.dirname(destination), { recursive: true });
+      await copyFile(path.join(image.dir, file), destination);
+      await chmod(destination, 0o755);
+    }
+    for (const command of spec.run) {
+      progress(`run ${command.join(' ')}`);
+      await run('chroot', [root, ...command]);
+    }
+
     const [uid, gid] = (spec.user ?? '0:0').split(':').map(Number);
     if (spec.workdir !== '/') {
       const workdir = path.join(root, spec.workdir);

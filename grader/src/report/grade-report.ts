@@ -2,6 +2,8 @@ import type { Manifest } from '../catalog/manifest.ts';
 import { ConfigError } from '../errors.ts';
 import type { RuntimeKind } from '../runtime/runtime.ts';
 import type { SuiteRun, TestOutcome } from '../runner/outcome.ts';
+import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
+import type { Calibration } from '../impairment/calibrate.ts';
 
 export type GradeStatus = 'pass' | 'fail' | 'error';
 
@@ -19,7 +21,16 @@ export interface RuntimeReport {
   /** Docker server version, or the Node version of the local runtime. */
   readonly version: string;
   readonly isolated: boolean;
-  readonly impairment: 'none';
+}
+
+/** How the network was made bad, and the proof that it was. */
+export interface ImpairmentReport {
+  readonly backend: ImpairmentBackend;
+  /** `packet`: every packet of both directions (netem, userspace); `stream`: the local relay, which cannot lose or reorder packets. */
+  readonly fidelity: 'packet' | 'stream';
+  /** Replays the same impairment decisions (userspace engine and relay). */
+  readonly seed: number;
+  readonly profiles: ReadonlyArray<{ readonly name: string; readonly files: readonly string[]; readonly calibration?: Calibration }>;
 }
 
 /** The one report every reporter renders. Its JSON form is netkata's `--reporter json` output. */
@@ -28,6 +39,7 @@ export interface GradeReport {
   readonly exercise: { readonly id: string; readonly title: string };
   readonly submission: { readonly path: string; readonly kind: 'typescript' | 'dockerfile' };
   readonly runtime: RuntimeReport;
+  readonly impairment?: ImpairmentReport;
   readonly status: GradeStatus;
   readonly points: number;
   readonly maxPoints: number;
@@ -53,8 +65,15 @@ export function scoreRun(manifest: Manifest, run: SuiteRun, frame: ReportFrame, 
       throw new ConfigError(`test "${test.name}" (${test.file}) is tagged with stage ${test.stage}, which ${manifest.id}'s manifest does not have`);
     }
   }
+  // A test run under several profiles counts once, and passes only if it passed under each.
+  const unique = new Map<string, TestOutcome>();
+  for (const test of run.tests) {
+    const key = `${test.file}\0${test.name}`;
+    const seen = unique.get(key);
+    if (!seen || (seen.status === 'passed' && test.status !== 'passed')) unique.set(key, test);
+  }
   const stages = manifest.stages.map((s): StageReport => {
-    const tests = run.tests.filter((t) => t.stage === s.stage);
+    const tests = [...unique.values()].filter((t) => t.stage === s.stage);
     const tagged = tests.reduce((sum, t) => sum + (t.points ?? 0), 0);
     if (strictPoints && tagged !== s.points) {
       throw new ConfigError(`stage ${s.stage} of ${manifest.id} is worth ${s.points} points in the manifest but its tests add up to ${tagged}`);

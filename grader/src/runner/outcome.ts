@@ -6,6 +6,8 @@ export interface TestOutcome {
   readonly stage: number | undefined;
   readonly points: number | undefined;
   readonly status: 'passed' | 'failed' | 'skipped';
+  /** The impairment profile the test ran under. */
+  readonly profile?: string;
   readonly durationMs: number;
   readonly error?: string;
   readonly transcript?: string;

@@ -15,6 +15,12 @@ import type { RunContext } from '../runtime/context.ts';
 import { DockerEngine } from '../runtime/docker/engine.ts';
 import { runLabels } from '../runtime/docker/labels.ts';
 import type { Teardown } from '../teardown.ts';
+import type { BackendChoice, ImpairmentBackend } from '../impairment/backend-commands.ts';
+import type { Calibration } from '../impairment/calibrate.ts';
+import type { LinkSpec } from '../impairment/profile.ts';
+import { calibrateRelay } from '../impairment/relay/calibrate-relay.ts';
+import { calibrateOnDocker } from '../runtime/docker/calibration-probe.ts';
+import { chooseBackend, detectBackends } from '../runtime/docker/detect-backend.ts';
 
 const log = logger('run');
 
@@ -24,14 +30,20 @@ export interface PrepareOptions {
   readonly exercise: Exercise;
   readonly submission: Submission;
   readonly runtime: RuntimeChoice;
+  readonly impairment: BackendChoice;
+  readonly seed: number;
   readonly buildMode: BuildMode;
   readonly teardown: Teardown;
 }
 
 export interface PreparedRun {
-  readonly context: RunContext;
+  /** Everything but the link, which is chosen per group of test files. */
+  readonly context: Omit<RunContext, 'impairment'>;
+  readonly backend: ImpairmentBackend;
   readonly runtime: RuntimeReport;
   readonly notices: string[];
+  /** Measures a profile on this run's backend before tests run under it. */
+  calibrate(link: LinkSpec): Promise<Calibration>;
 }
 
 export function newRunId(): string {
@@ -69,10 +81,13 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
 
   if (!engine) {
     if (!bundle) throw new ConfigError(`${submission.dir} is a Dockerfile submission; it needs a Docker engine (--runtime docker)`);
+    if (options.impairment !== 'auto') throw new ConfigError(`--impairment ${options.impairment} needs a Docker engine; the local runtime impairs through its relay`);
     return {
       context: { ...base, runtime: 'local', local: { command: [process.execPath, bundle], cwd: workDir } },
-      runtime: { kind: 'local', version: process.version, isolated: false, impairment: 'none' },
+      backend: 'relay',
+      runtime: { kind: 'local', version: process.version, isolated: false },
       notices,
+      calibrate: (link) => calibrateRelay(link, options.seed),
     };
   }
 
@@ -88,9 +103,14 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
   const tag = `netkata/submission:${runId}`;
   await buildSubmissionImage({ engine, submission, bundle, workDir, images, tag, labels });
   const network = await engine.createRunNetwork(runId);
+  const impair = await ensureImage(engine, 'impair', options.buildMode);
+  const backend = chooseBackend(options.impairment, await detectBackends(engine, impair.tag));
   return {
-    context: { ...base, runtime: 'docker', docker: { image: tag, network, labels } },
-    runtime: { kind: 'docker', version: engine.serverVersion, isolated: true, impairment: 'none' },
+    context: { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag } },
+    backend,
+    runtime: { kind: 'docker', version: engine.serverVersion, isolated: true },
     notices,
+    calibrate: (link) =>
+      calibrateOnDocker({ engine, network, runtimeImage: images.runtime!.tag, impairImage: impair.tag, labels, backend, seed: options.seed }, link),
   };
 }

@@ -14,6 +14,8 @@ const log = logger('runner');
 
 export interface RunSuiteOptions {
   readonly suiteDir: string;
+  /** Test files relative to suiteDir; all `*.test.ts` when absent. */
+  readonly files?: readonly string[];
   readonly context: RunContext;
   /** Only test names matching this pattern. */
   readonly testNamePattern?: string;
@@ -53,7 +55,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
         config: false,
         root: options.suiteDir,
         dir: options.suiteDir,
-        include: ['**/*.test.ts'],
+        include: options.files ? [...options.files] : ['**/*.test.ts'],
         watch: false,
         reporters: [reporter],
         provide: { netkata: options.context },

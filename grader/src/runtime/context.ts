@@ -1,4 +1,6 @@
 import type { Limits, Manifest } from '../catalog/manifest.ts';
+import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
+import type { LinkSpec } from '../impairment/profile.ts';
 import type { RuntimeKind } from './runtime.ts';
 
 /**
@@ -10,6 +12,13 @@ export interface RunContext {
   readonly runtime: RuntimeKind;
   readonly exercise: Pick<Manifest, 'id' | 'kind' | 'transport'>;
   readonly limits: Limits;
+  /** The link the files of this vitest run are graded under. */
+  readonly impairment: {
+    readonly backend: ImpairmentBackend;
+    readonly link: LinkSpec;
+    /** Seeds every impairment decision, so a run can be replayed. */
+    readonly seed: number;
+  };
   readonly local?: {
     /** argv of the built submission, e.g. [process.execPath, '/tmp/.../main.mjs'] */
     readonly command: readonly string[];
@@ -19,6 +28,8 @@ export interface RunContext {
     readonly image: string;
     readonly network: string;
     readonly labels: Readonly<Record<string, string>>;
+    /** The impairment sidecar's image. */
+    readonly impairImage: string;
   };
 }
 

@@ -7,9 +7,10 @@ import type { SubmissionRuntime } from './runtime.ts';
 export async function createRuntime(context: RunContext): Promise<SubmissionRuntime> {
   if (context.runtime === 'local') {
     if (!context.local) throw new InfrastructureError('run context names the local runtime but carries no command');
-    return new LocalRuntime(context.local.command, context.local.cwd);
+    return new LocalRuntime(context.local.command, context.local.cwd, context.impairment);
   }
-  if (!context.docker) throw new InfrastructureError('run context names the docker runtime but carries no image');
-  const { DockerRuntime } = await import('./docker/docker-runtime.ts');
-  return new DockerRuntime(context.docker);
+  const { docker } = context;
+  if (!docker) throw new InfrastructureError('run context names the docker runtime but carries no image');
+  const [{ DockerRuntime }, { DockerEngine }] = await Promise.all([import('./docker/docker-runtime.ts'), import('./docker/engine.ts')]);
+  return new DockerRuntime(await DockerEngine.connect(), { ...context, docker });
 }

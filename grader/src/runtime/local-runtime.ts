@@ -3,7 +3,10 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { logger } from '../log.ts';
 import { LogTail } from './log-tail.ts';
-import type { ExitStatus, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
+import { RelayLink } from '../impairment/relay/relay-link.ts';
+import { TcpRelay } from '../impairment/relay/tcp-relay.ts';
+import type { RunContext } from './context.ts';
+import type { Endpoint, ExitStatus, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
 import { awaitListening } from './wait-for-port.ts';
 
 const log = logger('local');
@@ -27,6 +30,7 @@ export class LocalRuntime implements SubmissionRuntime {
   constructor(
     private readonly command: readonly string[],
     private readonly cwd: string,
+    private readonly impairment: RunContext['impairment'],
   ) {}
 
   async start(options: StartOptions): Promise<StartedSubmission> {
@@ -42,13 +46,17 @@ export class LocalRuntime implements SubmissionRuntime {
     });
     const started = new StartedLocalSubmission(child, port);
     await awaitListening(started, port, options.limits.startupTimeoutMs);
-    log(`Started pid ${child.pid} on 127.0.0.1:${port}`);
+    // Tests reach the submission through the relay, the local stand-in for an impaired link.
+    const relay = await TcpRelay.start(started.endpoint, this.impairment.link, this.impairment.seed);
+    started.useRelay(relay);
+    log(`Started pid ${child.pid} on 127.0.0.1:${port}, relayed at ${relay.endpoint.port} under ${relay.link.name}`);
     return started;
   }
 }
 
 class StartedLocalSubmission implements StartedSubmission {
-  readonly endpoint;
+  endpoint: Endpoint;
+  private relayLink: RelayLink | undefined;
   private readonly tail = new LogTail();
   private exit: ExitStatus | undefined;
   private readonly exited: Promise<void>;
@@ -73,6 +81,16 @@ class StartedLocalSubmission implements StartedSubmission {
     });
   }
 
+  useRelay(relay: TcpRelay): void {
+    this.relayLink = new RelayLink(relay);
+    this.endpoint = relay.endpoint;
+  }
+
+  get link(): RelayLink {
+    if (!this.relayLink) throw new Error('the link exists once the submission listens');
+    return this.relayLink;
+  }
+
   async logs(maxLines?: number): Promise<string> {
     return this.tail.lines(maxLines);
   }
@@ -82,6 +100,7 @@ class StartedLocalSubmission implements StartedSubmission {
   }
 
   async stop(): Promise<void> {
+    await this.relayLink?.close();
     if (this.exit) return;
     const kill = (signal: NodeJS.Signals) => {
       try {

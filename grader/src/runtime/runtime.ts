@@ -1,4 +1,6 @@
 import type { Limits } from '../catalog/manifest.ts';
+import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
+import type { LinkSpec } from '../impairment/profile.ts';
 
 export type RuntimeKind = 'docker' | 'local';
 
@@ -28,6 +30,22 @@ export interface StartedSubmission extends AsyncDisposable {
   /** undefined while running. */
   exitStatus(): Promise<ExitStatus | undefined>;
   stop(): Promise<void>;
+  /** The impaired link between the tests and the submission. */
+  readonly link: LinkControl;
+}
+
+/** Changes the link while a test runs: a new profile, a partition, a heal. */
+export interface LinkControl {
+  readonly backend: ImpairmentBackend;
+  /** The profile in force (a partition keeps it, to heal back to). */
+  readonly profile: LinkSpec;
+  set(link: LinkSpec): Promise<void>;
+  /** Nothing gets through, either way, until heal(). */
+  partition(): Promise<void>;
+  heal(): Promise<void>;
+  /** What the backend counted (userspace engine: packets seen, dropped...); undefined if it counts nothing. */
+  stats(): Promise<Record<string, number> | undefined>;
+  close(): Promise<void>;
 }
 
 /** Starts submissions. One implementation per place learner code can run. */

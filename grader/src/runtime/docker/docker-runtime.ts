@@ -7,6 +7,8 @@ import type { RunContext } from '../context.ts';
 import { LogTail } from '../log-tail.ts';
 import { CONTAINER_PORT, type ExitStatus, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
 import { awaitListening } from '../wait-for-port.ts';
+import { DockerLink } from './docker-link.ts';
+import type { DockerEngine } from './engine.ts';
 import { LABEL_ROLE } from './labels.ts';
 
 const log = logger('docker');
@@ -18,7 +20,7 @@ export const SANDBOX_USER = '1000:1000';
  * A GenericContainer with the sandbox testcontainers has no builder methods for: read-only root,
  * pids limit, no swap, capped logs. The rest uses its builders.
  */
-class SandboxedContainer extends GenericContainer {
+export class SandboxedContainer extends GenericContainer {
   withSandbox(limits: Limits): this {
     const memoryBytes = limits.memoryMb * 1024 * 1024;
     this.hostConfig.ReadonlyRootfs = true;
@@ -38,7 +40,14 @@ class SandboxedContainer extends GenericContainer {
 export class DockerRuntime implements SubmissionRuntime {
   readonly kind = 'docker';
 
-  constructor(private readonly docker: NonNullable<RunContext['docker']>) {}
+  constructor(
+    private readonly engine: DockerEngine,
+    private readonly context: RunContext & { docker: NonNullable<RunContext['docker']> },
+  ) {}
+
+  private get docker(): NonNullable<RunContext['docker']> {
+    return this.context.docker;
+  }
 
   async start(options: StartOptions): Promise<StartedSubmission> {
     log(`Starting submission container from ${this.docker.image}...`);
@@ -54,9 +63,28 @@ export class DockerRuntime implements SubmissionRuntime {
     } catch (error) {
       throw new Error(`${INFRA_MARK} could not start the submission container: ${(error as Error).message}`, { cause: error });
     }
-    const started = new StartedDockerSubmission(container, this.docker.network);
+    const { impairment } = this.context;
+    const link = new DockerLink(
+      {
+        engine: this.engine,
+        targetId: container.getId(),
+        backend: impairment.backend === 'netem' ? 'netem' : 'userspace',
+        image: this.docker.impairImage,
+        labels: this.docker.labels,
+        seed: impairment.seed,
+      },
+      impairment.link,
+    );
+    const started = new StartedDockerSubmission(container, this.docker.network, link);
+    // Listening is checked on a clean link: a slow or lossy one must not be blamed on the server.
     await awaitListening(started, CONTAINER_PORT, options.limits.startupTimeoutMs);
-    log(`Started ${container.getId().slice(0, 12)} at ${started.endpoint.host}:${CONTAINER_PORT}`);
+    try {
+      await link.init();
+    } catch (error) {
+      await started.stop();
+      throw new Error(`${INFRA_MARK} ${(error as Error).message}`, { cause: error });
+    }
+    log(`Started ${container.getId().slice(0, 12)} at ${started.endpoint.host}:${CONTAINER_PORT} under ${impairment.link.name} (${link.backend})`);
     return started;
   }
 }
@@ -69,6 +97,7 @@ class StartedDockerSubmission implements StartedSubmission {
   constructor(
     private readonly container: StartedTestContainer,
     network: string,
+    readonly link: DockerLink,
   ) {
     // Tests reach the container by its address on the run network: no userland proxy in the path.
     this.endpoint = { host: container.getIpAddress(network), port: CONTAINER_PORT };
@@ -102,6 +131,7 @@ class StartedDockerSubmission implements StartedSubmission {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.finalLogs = await this.logs();
+      await this.link.close();
       await this.container.stop({ timeout: 2_000, remove: true });
     })();
     return this.stopped;

@@ -1,7 +1,9 @@
 import os from 'node:os';
+import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { InfrastructureError, RuntimeUnavailableError } from '../../errors.ts';
 import { logger } from '../../log.ts';
+import { LogTail } from '../log-tail.ts';
 import { LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, runLabels } from './labels.ts';
 
 const log = logger('docker');
@@ -168,6 +170,39 @@ export class DockerEngine {
     }
   }
 
+  /**
+   * Runs a command in a running container and waits for it; the output is stdout and stderr
+   * together, capped. A command that outlives `timeoutMs` is an infrastructure failure.
+   */
+  async exec(containerId: string, cmd: readonly string[], timeoutMs = 15_000): Promise<ExecResult> {
+    const container = this.dockerode.getContainer(containerId);
+    const exec = await container.exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const tail = new LogTail();
+    const done = new Promise<void>((resolve, reject) => {
+      const sink = new PassThrough();
+      sink.on('data', (chunk: Buffer) => tail.push(chunk));
+      this.dockerode.modem.demuxStream(stream, sink, sink);
+      stream.once('end', resolve);
+      stream.once('close', resolve);
+      stream.once('error', reject);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        done,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new InfrastructureError(`\`${cmd.join(' ')}\` did not finish within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      stream.destroy();
+    }
+    const info = await exec.inspect();
+    return { exitCode: info.ExitCode ?? -1, output: tail.lines(40) };
+  }
+
   async tagImage(source: string, target: string): Promise<void> {
     const [repo = target, tag = 'latest'] = target.split(':');
     await this.dockerode.getImage(source).tag({ repo, tag });
@@ -182,6 +217,11 @@ export class DockerEngine {
       throw new InfrastructureError(`cannot inspect image ${tag}: ${(error as Error).message}`);
     }
   }
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly output: string;
 }
 
 export interface BuildOptions {

@@ -1,0 +1,288 @@
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { seededRandom } from '../harness/data.ts';
+import { logger } from '../log.ts';
+import type { Endpoint } from '../runtime/runtime.ts';
+import type { ImpairmentBackend } from './backend-commands.ts';
+import { binomialInterval, inflatedInterval } from './binomial.ts';
+import { dropProbability, type DirectionName, type LinkDirection, type LinkSpec } from './profile.ts';
+import { sampleDelayMs } from './sampling.ts';
+
+const log = logger('calibrate');
+
+/** Counters the probe keeps (grader/src/impairment/probe/probe.cjs). */
+export interface ProbeStats {
+  readonly datagrams: number;
+  readonly distinct: number;
+  readonly replies: number;
+  readonly rateBytes: number;
+  readonly rateFirstMs: number;
+  readonly rateLastMs: number;
+}
+
+/** A probe process behind the impaired link, answering UDP on `target`. */
+export interface Probe {
+  readonly target: Endpoint;
+  stats(): Promise<ProbeStats>;
+}
+
+export interface CalibrationCheck {
+  readonly name: string;
+  readonly measured: number;
+  readonly expected: number;
+  /** The accepted range of `measured`. */
+  readonly accepted: readonly [number, number];
+  readonly ok: boolean;
+  readonly unit: string;
+}
+
+export interface Calibration {
+  readonly profile: string;
+  readonly backend: ImpairmentBackend;
+  readonly ok: boolean;
+  /** Measurement rounds: a failed check is measured once more with fresh probes. */
+  readonly attempts: number;
+  readonly probes: number;
+  readonly figures: Readonly<Record<string, number>>;
+  readonly checks: readonly CalibrationCheck[];
+  readonly durationMs: number;
+}
+
+export const PROBE_COUNT = 400;
+const PROBE_SPACING_MS = 2.5;
+const PROBE_BYTES = 64;
+const RATE_PHASE_MS = 1_000;
+const RATE_DATAGRAM_BYTES = 1_200;
+
+/** The delay a direction gives a packet, reordered ones (sent at once) included. */
+function packetDelayMs(direction: LinkDirection, random: () => number): number {
+  return random() * 100 < direction.reorderPercent ? 0 : sampleDelayMs(direction, random);
+}
+
+/** The median round trip the profile implies, by simulating its delay distributions. */
+export function expectedMedianRttMs(link: LinkSpec): number {
+  const random = seededRandom(1);
+  const samples = Array.from({ length: 20_001 }, () => packetDelayMs(link.ingress, random) + packetDelayMs(link.egress, random)).sort((a, b) => a - b);
+  return samples[10_000]!;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
+}
+
+/**
+ * A count against its expected rate: inside the 99 % binomial interval, or, for burst loss
+ * (correlated drops), a normal interval with the variance inflated by the Gilbert-Elliott
+ * chain's correlation.
+ */
+function rateCheck(name: string, k: number, n: number, p: number, direction?: LinkDirection): CalibrationCheck {
+  let interval = binomialInterval(n, p);
+  const burst = direction?.burstLoss;
+  if (burst) {
+    const lambda = 1 - burst.enterBadPercent / 100 - burst.leaveBadPercent / 100;
+    interval = inflatedInterval(n, p, (1 + Math.abs(lambda)) / (1 - Math.abs(lambda)));
+  }
+  const measured = n === 0 ? 0 : k / n;
+  return {
+    name,
+    measured: round(measured * 100, 2),
+    expected: round(p * 100, 2),
+    accepted: [round((interval.lo / Math.max(n, 1)) * 100, 2), round((interval.hi / Math.max(n, 1)) * 100, 2)],
+    ok: k >= interval.lo && k <= interval.hi,
+    unit: '%',
+  };
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+async function openSocket(): Promise<dgram.Socket> {
+  const socket = dgram.createSocket('udp4');
+  socket.bind(0);
+  await once(socket, 'listening');
+  return socket;
+}
+
+/** Sends the echo probes; returns what came back. */
+async function echoRound(probe: Probe, link: LinkSpec, seqBase: number) {
+  const socket = await openSocket();
+  const sentAt = new Map<number, number>();
+  const firstReply = new Map<string, number>();
+  const rtts: number[] = [];
+  let replies = 0;
+  let inversions = 0;
+  let highest = -1;
+  socket.on('message', (message) => {
+    if (message.length < 10 || message.toString('latin1', 0, 4) !== 'NKCP') return;
+    const seq = message.readUInt32BE(4);
+    const sent = sentAt.get(seq);
+    if (sent === undefined) return; // a straggler from an earlier round
+    replies++;
+    const key = `${seq}:${message.readUInt16BE(8)}`;
+    if (firstReply.has(key)) return;
+    const now = performance.now();
+    firstReply.set(key, now);
+    if (message.readUInt16BE(8) !== 1) return;
+    rtts.push(now - sent);
+    if (seq < highest) inversions++;
+    highest = Math.max(highest, seq);
+  });
+  const before = await probe.stats();
+  const datagram = Buffer.alloc(PROBE_BYTES);
+  datagram.write('NKCP');
+  const started = performance.now();
+  for (let i = 0; i < PROBE_COUNT; i++) {
+    const seq = seqBase + i;
+    datagram.writeUInt32BE(seq, 4);
+    sentAt.set(seq, performance.now());
+    socket.send(datagram, probe.target.port, probe.target.host);
+    // Paced, not bursted: a burst would measure queueing, and tbf would drop it.
+    const wait = started + (i + 1) * PROBE_SPACING_MS - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  const worstOneWayMs = (d: LinkDirection) => d.delayMs + 6 * d.jitterMs + (d.rateKbit ? (PROBE_COUNT * PROBE_BYTES * 8) / d.rateKbit : 0);
+  await sleep(500 + 2 * (worstOneWayMs(link.ingress) + worstOneWayMs(link.egress)));
+  await sleep(60); // the probe writes its counters every 20 ms
+  const after = await probe.stats();
+  socket.close();
+  return {
+    rtts,
+    inversions,
+    atProbe: { datagrams: after.datagrams - before.datagrams, distinct: after.distinct - before.distinct, replies: after.replies - before.replies },
+    atHost: { replies, distinct: firstReply.size },
+  };
+}
+
+/** Sends rate filler for RATE_PHASE_MS at twice the profile's rate; the probe measures what arrived. */
+async function ingressRate(probe: Probe, kbit: number): Promise<number> {
+  const socket = await openSocket();
+  const before = await probe.stats();
+  const filler = Buffer.alloc(RATE_DATAGRAM_BYTES, 0x5a);
+  filler.write('NKRT');
+  const started = performance.now();
+  let sent = 0;
+  while (performance.now() - started < RATE_PHASE_MS) {
+    while ((sent * RATE_DATAGRAM_BYTES * 8) / (2 * kbit) < performance.now() - started) {
+      socket.send(filler, probe.target.port, probe.target.host);
+      sent++;
+    }
+    await sleep(2);
+  }
+  await sleep(1_000);
+  const after = await probe.stats();
+  socket.close();
+  const bytes = after.rateBytes - before.rateBytes;
+  return (bytes * 8) / Math.max(1, after.rateLastMs - (before.rateBytes === 0 ? after.rateFirstMs : before.rateLastMs));
+}
+
+/** Asks the probe to send filler back at twice the rate; measures what arrives here, in kbit/s. */
+async function egressRate(probe: Probe, kbit: number, id: number): Promise<number> {
+  const socket = await openSocket();
+  let bytes = 0;
+  let first = 0;
+  let last = 0;
+  socket.on('message', (message) => {
+    if (message.toString('latin1', 0, 4) !== 'NKRT') return;
+    const now = performance.now();
+    if (bytes === 0) first = now;
+    last = now;
+    bytes += message.length;
+  });
+  const request = Buffer.alloc(16);
+  request.write('NKRB');
+  request.writeUInt32BE(id, 4);
+  request.writeUInt32BE(2 * kbit, 8);
+  request.writeUInt32BE(RATE_PHASE_MS, 12);
+  // The request crosses the impaired ingress; three copies make its loss unlikely.
+  for (let i = 0; i < 3; i++) socket.send(request, probe.target.port, probe.target.host);
+  await sleep(RATE_PHASE_MS + 1_500);
+  socket.close();
+  return bytes === 0 ? 0 : (bytes * 8) / Math.max(1, last - first);
+}
+
+/** One measurement of the link against the profile. */
+async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, attempt: number): Promise<Omit<Calibration, 'attempts' | 'durationMs'>> {
+  const echo = await echoRound(probe, link, attempt * 1_000_000);
+  const checks: CalibrationCheck[] = [];
+  const figures: Record<string, number> = {};
+  const dropIn = dropProbability(link.ingress);
+  const dropOut = dropProbability(link.egress);
+
+  figures.probesSent = PROBE_COUNT;
+  figures.probesArrived = echo.atProbe.distinct;
+  figures.repliesSent = echo.atProbe.replies;
+  figures.repliesArrived = echo.atHost.distinct;
+  figures.medianRttMs = round(median(echo.rtts), 2);
+  figures.p10RttMs = round(quantile(echo.rtts, 0.1), 2);
+  figures.p90RttMs = round(quantile(echo.rtts, 0.9), 2);
+  figures.reorderedReplies = echo.inversions;
+
+  checks.push(rateCheck('ingress loss', PROBE_COUNT - echo.atProbe.distinct, PROBE_COUNT, dropIn, link.ingress));
+  if (echo.atProbe.distinct > 0) {
+    checks.push(rateCheck('ingress duplication', echo.atProbe.datagrams - echo.atProbe.distinct, echo.atProbe.distinct, link.ingress.duplicatePercent / 100));
+  }
+  if (echo.atProbe.replies > 0) {
+    checks.push(rateCheck('egress loss', echo.atProbe.replies - echo.atHost.distinct, echo.atProbe.replies, dropOut, link.egress));
+  }
+  if (echo.atHost.distinct > 0) {
+    checks.push(rateCheck('egress duplication', echo.atHost.replies - echo.atHost.distinct, echo.atHost.distinct, link.egress.duplicatePercent / 100));
+  }
+  if (echo.rtts.length >= 20) {
+    const expected = expectedMedianRttMs(link);
+    const tolerance = Math.max(2, 0.1 * expected);
+    const measured = figures.medianRttMs;
+    checks.push({ name: 'median RTT', measured, expected: round(expected, 2), accepted: [round(expected - tolerance, 2), round(expected + tolerance, 2)], ok: Math.abs(measured - expected) <= tolerance, unit: 'ms' });
+  }
+  const reorders = link.ingress.reorderPercent + link.egress.reorderPercent > 0 || link.ingress.jitterMs + link.egress.jitterMs > 0;
+  if (!reorders && echo.rtts.length > 0) {
+    checks.push({ name: 'replies out of order', measured: echo.inversions, expected: 0, accepted: [0, 0], ok: echo.inversions === 0, unit: 'replies' });
+  } else if (link.ingress.reorderPercent + link.egress.reorderPercent >= 1 && echo.rtts.length >= 100) {
+    // Reordered packets overtake the ones held back; with a few % of 400 the chance of none is below 1e-4.
+    checks.push({ name: 'replies out of order', measured: echo.inversions, expected: 1, accepted: [1, PROBE_COUNT], ok: echo.inversions >= 1, unit: 'replies' });
+  }
+  for (const name of ['ingress', 'egress'] as const satisfies readonly DirectionName[]) {
+    const kbit = link[name].rateKbit;
+    if (!kbit) continue;
+    const measured = name === 'ingress' ? await ingressRate(probe, kbit) : await egressRate(probe, kbit, attempt + 1);
+    const expected = kbit * (1 - dropProbability(link[name]));
+    // Filler is counted as UDP payload (1,200 of 1,242 bytes on the wire); tbf's burst lets a little extra through.
+    checks.push({ name: `${name} rate`, measured: Math.round(measured), expected: Math.round(expected), accepted: [Math.round(0.75 * expected), Math.round(1.1 * expected)], ok: measured >= 0.75 * expected && measured <= 1.1 * expected, unit: 'kbit/s' });
+  }
+  return { profile: link.name, backend, ok: checks.every((c) => c.ok), probes: PROBE_COUNT, figures, checks };
+}
+
+/**
+ * Measures a link against its profile: loss and duplication per direction within 99 %
+ * binomial intervals, the median RTT within max(2 ms, 10 %), order, rate. Each check by
+ * itself fails by chance at most 1 % of the time, so a failing measurement is repeated once
+ * with fresh probes and only a second failure counts (chance at most 1e-4 per check).
+ */
+export async function calibrateLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend): Promise<Calibration> {
+  const started = Date.now();
+  log(`Calibrating ${link.name} on ${backend}...`);
+  let result = await measure(probe, link, backend, 0);
+  let attempts = 1;
+  if (!result.ok) {
+    log(`First calibration of ${link.name} failed (${result.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}); measuring again`);
+    result = await measure(probe, link, backend, 1);
+    attempts = 2;
+  }
+  log(`Calibrated ${link.name}: ${result.ok ? 'ok' : 'FAILED'}`);
+  return { ...result, attempts, durationMs: Date.now() - started };
+}
+
+/** One line per check, for error messages and the pretty report. */
+export function describeCalibration(calibration: Calibration): string {
+  return calibration.checks
+    .map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.measured} ${c.unit} (expected ${c.expected}, accepted ${c.accepted[0]}..${c.accepted[1]})`)
+    .join('\n');
+}

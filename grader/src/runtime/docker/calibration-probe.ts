@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { StartedTestContainer } from 'testcontainers';
+import { limitsSchema } from '../../catalog/manifest.ts';
+import { InfrastructureError } from '../../errors.ts';
+import { calibrateLink, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
+import type { LinkSpec } from '../../impairment/profile.ts';
+import { SandboxedContainer } from './docker-runtime.ts';
+import type { DockerEngine } from './engine.ts';
+import { ImpairmentSidecar, type PacketBackend } from './impair-sidecar.ts';
+import { LABEL_ROLE } from './labels.ts';
+
+const PROBE_SOURCE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'impairment', 'probe', 'probe.cjs');
+const PROBE_PORT = 7001;
+
+export interface DockerCalibrationOptions {
+  readonly engine: DockerEngine;
+  readonly network: string;
+  readonly runtimeImage: string;
+  readonly impairImage: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly backend: PacketBackend;
+  readonly seed: number;
+}
+
+/**
+ * Calibrates a profile the way submissions will meet it: a probe in its own sandboxed container
+ * on the run network, the same sidecar and backend in its namespace, measured from the host.
+ */
+export async function calibrateOnDocker(options: DockerCalibrationOptions, link: LinkSpec): Promise<Calibration> {
+  const { engine } = options;
+  let container: StartedTestContainer | undefined;
+  let sidecar: ImpairmentSidecar | undefined;
+  try {
+    container = await new SandboxedContainer(options.runtimeImage)
+      .withSandbox(limitsSchema.parse({ memoryMb: 96, pids: 32 }))
+      .withNetworkMode(options.network)
+      .withLabels({ ...options.labels, [LABEL_ROLE]: 'probe' })
+      .withEnvironment({ PROBE_PORT: String(PROBE_PORT) })
+      .withCommand(['node', '-e', await readFile(PROBE_SOURCE, 'utf8')])
+      .start();
+    const id = container.getId();
+    const stats = async (): Promise<ProbeStats> => {
+      const result = await engine.exec(id, ['cat', '/tmp/probe-stats.json']);
+      if (result.exitCode !== 0) throw new InfrastructureError(`the calibration probe has no counters: ${result.output}`);
+      return JSON.parse(result.output) as ProbeStats;
+    };
+    await waitFor(stats, 10_000);
+    const probe: Probe = { target: { host: container.getIpAddress(options.network), port: PROBE_PORT }, stats };
+    sidecar = await ImpairmentSidecar.attach({ engine, targetId: id, backend: options.backend, image: options.impairImage, labels: options.labels, seed: options.seed });
+    await sidecar.apply(link);
+    return await calibrateLink(probe, link, options.backend);
+  } finally {
+    await sidecar?.stop().catch(() => {});
+    await container?.stop({ timeout: 1_000, remove: true }).catch(() => {});
+  }
+}
+
+async function waitFor(check: () => Promise<unknown>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new InfrastructureError(`the calibration probe did not start within ${timeoutMs} ms: ${(error as Error).message}`);
+      await sleep(100);
+    }
+  }
+}

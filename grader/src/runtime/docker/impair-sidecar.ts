@@ -1,0 +1,158 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InfrastructureError } from '../../errors.ts';
+import { logger } from '../../log.ts';
+import {
+  ENGINE_MARK,
+  ENGINE_QUEUE,
+  engineConfig,
+  netemApplyCommands,
+  netemSetupCommands,
+  netemTeardownCommands,
+  rateCommands,
+} from '../../impairment/backend-commands.ts';
+import type { LinkSpec } from '../../impairment/profile.ts';
+import type { DockerEngine } from './engine.ts';
+import { LABEL_ROLE } from './labels.ts';
+
+const log = logger('impair');
+
+export type PacketBackend = 'netem' | 'userspace';
+
+export interface SidecarOptions {
+  readonly engine: DockerEngine;
+  /** The container whose network namespace gets impaired. */
+  readonly targetId: string;
+  readonly backend: PacketBackend;
+  readonly image: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Seeds the userspace engine's coin flips, so a run can be replayed packet for packet. */
+  readonly seed: number;
+}
+
+/** Per-direction counters the userspace engine keeps (`egress.dropped`...). */
+export type EngineStats = Record<string, number>;
+
+/**
+ * A grader-owned container in the target's network namespace with NET_ADMIN (the learner's
+ * container never has it), as Pumba does: it owns the qdiscs or the NFQUEUE engine that
+ * impair the target's eth0 in both directions.
+ */
+export class ImpairmentSidecar {
+  private generation = 0;
+  private current: LinkSpec | undefined;
+
+  private constructor(
+    private readonly options: SidecarOptions,
+    readonly id: string,
+  ) {}
+
+  static async attach(options: SidecarOptions): Promise<ImpairmentSidecar> {
+    const { engine, targetId, backend } = options;
+    log(`Attaching a ${backend} sidecar to ${targetId.slice(0, 12)}...`);
+    const cmd = backend === 'userspace' ? ['netkata-link', 'start-userspace', String(ENGINE_QUEUE), ENGINE_MARK] : ['sleep', 'infinity'];
+    let id: string;
+    try {
+      const container = await engine.dockerode.createContainer({
+        Image: options.image,
+        Cmd: cmd,
+        Labels: { ...options.labels, [LABEL_ROLE]: 'impairment' },
+        HostConfig: {
+          NetworkMode: `container:${targetId}`,
+          CapDrop: ['ALL'],
+          CapAdd: ['NET_ADMIN', 'NET_RAW'],
+          SecurityOpt: ['no-new-privileges:true'],
+          Memory: 64 * 1024 * 1024,
+          PidsLimit: 64,
+          LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
+        },
+      });
+      id = container.id;
+      await container.start();
+    } catch (error) {
+      throw new InfrastructureError(`could not start the impairment sidecar: ${(error as Error).message}`, { cause: error });
+    }
+    const sidecar = new ImpairmentSidecar(options, id);
+    if (backend === 'netem') {
+      for (const command of netemSetupCommands()) await sidecar.run(command);
+    } else {
+      await sidecar.waitForEngine();
+    }
+    log(`Attached sidecar ${id.slice(0, 12)}`);
+    return sidecar;
+  }
+
+  get link(): LinkSpec | undefined {
+    return this.current;
+  }
+
+  /** Applies a profile to both directions; returns once the backend has it in force. */
+  async apply(link: LinkSpec): Promise<void> {
+    await this.configure(link, false);
+    this.current = link;
+  }
+
+  /** Drops every packet both ways until heal() (or the next apply()). */
+  async partition(): Promise<void> {
+    if (!this.current) throw new InfrastructureError('partition() before any profile was applied');
+    await this.configure(this.current, true);
+  }
+
+  async heal(): Promise<void> {
+    if (!this.current) throw new InfrastructureError('heal() before any profile was applied');
+    await this.configure(this.current, false);
+  }
+
+  /** The userspace engine's counters; undefined for netem. */
+  async stats(): Promise<EngineStats | undefined> {
+    if (this.options.backend !== 'userspace') return undefined;
+    const { output } = await this.run(['netkata-link', 'stats']);
+    const stats: EngineStats = {};
+    for (const line of output.split('\n')) {
+      const [key, value] = line.split('=');
+      if (key && value !== undefined && Number.isFinite(Number(value))) stats[key.trim()] = Number(value);
+    }
+    return stats;
+  }
+
+  async stop(): Promise<void> {
+    const container = this.options.engine.dockerode.getContainer(this.id);
+    if (this.options.backend === 'netem') {
+      for (const command of netemTeardownCommands()) await this.run(command).catch(() => {});
+    }
+    await container.remove({ force: true }).catch((error: { statusCode?: number }) => {
+      if (error.statusCode !== 404) throw error;
+    });
+  }
+
+  private async configure(link: LinkSpec, partitioned: boolean): Promise<void> {
+    if (this.options.backend === 'netem') {
+      for (const command of netemApplyCommands(link, partitioned)) await this.run(command);
+      return;
+    }
+    const generation = ++this.generation;
+    await this.run(['netkata-link', 'apply', String(generation), engineConfig(link, generation, this.options.seed, partitioned)]);
+    for (const command of rateCommands(link)) await this.run(command);
+  }
+
+  /** The engine is up once it has written its first `applied` generation. */
+  private async waitForEngine(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      const result = await this.options.engine.exec(this.id, ['cat', '/run/netkata/applied']).catch((error: Error) => ({ exitCode: -1, output: error.message }));
+      if (result.exitCode === 0) return;
+      last = result.output;
+      await sleep(50);
+    }
+    const logs = await this.options.engine.dockerode.getContainer(this.id).logs({ stdout: true, stderr: true, tail: 20 }).catch(() => Buffer.alloc(0));
+    throw new InfrastructureError(`the userspace impairment engine did not start within ${timeoutMs} ms (${last.trim()}): ${String(logs).trim()}`);
+  }
+
+  private async run(command: readonly string[]): Promise<{ output: string }> {
+    const result = await this.options.engine.exec(this.id, command);
+    if (result.exitCode !== 0) {
+      throw new InfrastructureError(`impairment sidecar: \`${command.slice(0, 4).join(' ')}\` failed (exit ${result.exitCode}): ${result.output.trim()}`);
+    }
+    return result;
+  }
+}
