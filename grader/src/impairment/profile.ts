@@ -83,7 +83,7 @@ function resolveDirection(profile: Profile, name: DirectionName): LinkDirection 
     jitterMs: merged.jitterMs ?? 0,
     distribution: merged.distribution ?? 'normal',
     lossPercent: merged.lossPercent ?? 0,
-    ...(merged.burstLoss ? { burstLoss: burstLossSchema.parse(merged.burstLoss) } : {}),
+    ...(merged.burstLoss ? { burstLoss: merged.burstLoss } : {}),
     duplicatePercent: merged.duplicatePercent ?? 0,
     reorderPercent: merged.reorderPercent ?? 0,
     corruptPercent: merged.corruptPercent ?? 0,

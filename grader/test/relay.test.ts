@@ -1,0 +1,134 @@
+// Conformance of the local runtime's relay: what a stream can show of each impairment.
+import net from 'node:net';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, test } from 'vitest';
+import { loadProfile, parseProfile, type LinkSpec } from '../src/impairment/profile.ts';
+import { TcpRelay } from '../src/impairment/relay/tcp-relay.ts';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** An upstream that echoes, records the sizes of the chunks it read, and how its peer ended. */
+async function relayedEcho(link: LinkSpec) {
+  const chunkSizes: number[] = [];
+  const serverEvents: string[] = [];
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      chunkSizes.push(chunk.length);
+      socket.write(chunk);
+    });
+    socket.on('end', () => {
+      serverEvents.push('end');
+      socket.end();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => serverEvents.push(error.code ?? 'error'));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const relay = await TcpRelay.start({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port }, link, 1);
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())), () => relay.close());
+  const client = net.connect(relay.endpoint);
+  client.setNoDelay(true);
+  await once(client, 'connect');
+  cleanups.push(() => void client.destroy());
+  return { relay, client, chunkSizes, serverEvents };
+}
+
+async function roundTripMs(client: net.Socket): Promise<number> {
+  const started = performance.now();
+  client.write('x');
+  await once(client, 'data');
+  return performance.now() - started;
+}
+
+async function medianRtt(client: net.Socket, samples = 21): Promise<number> {
+  const rtts: number[] = [];
+  for (let i = 0; i < samples; i++) rtts.push(await roundTripMs(client));
+  return rtts.sort((a, b) => a - b)[Math.floor(samples / 2)]!;
+}
+
+describe('the local relay', () => {
+  test('adds each direction\'s delay to the round trip (tolerance: +3 ms for Node timers)', async () => {
+    const { client } = await relayedEcho(parseProfile('asymmetric', { egress: { delayMs: 30 }, ingress: { delayMs: 10 } }));
+    const rtt = await medianRtt(client);
+    expect(rtt).toBeGreaterThanOrEqual(40);
+    expect(rtt).toBeLessThan(43);
+  });
+
+  test('limits the rate: 1 MiB at 8,000 kbit/s takes about a second each way', async () => {
+    const { client } = await relayedEcho(parseProfile('slow', { rateKbit: 8_000 }));
+    const data = Buffer.alloc(1024 * 1024, 7);
+    const started = performance.now();
+    let received = 0;
+    const done = new Promise<void>((resolve) =>
+      client.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received === data.length) resolve();
+      }),
+    );
+    client.write(data);
+    await done;
+    // 1 MiB = 8,389 kbit: 1.05 s through the ingress limit, overlapping with the egress one.
+    const seconds = (performance.now() - started) / 1000;
+    expect(seconds).toBeGreaterThan(1.0);
+    expect(seconds).toBeLessThan(1.6);
+  });
+
+  // Segments released together merge again in the receiving kernel, as data held behind a
+  // reordered segment does in real TCP; paced by a rate, they arrive one by one.
+  test('paces a stream in segment-sized pieces under a rate limit', async () => {
+    const { client, chunkSizes } = await relayedEcho(parseProfile('paced', { rateKbit: 4_000 }));
+    let received = 0;
+    client.on('data', (chunk: Buffer) => (received += chunk.length));
+    client.write(Buffer.alloc(64 * 1024, 1));
+    while (received < 64 * 1024) await sleep(10);
+    expect(chunkSizes.length).toBeGreaterThan(20);
+    expect(Math.max(...chunkSizes)).toBeLessThan(16 * 1024);
+  });
+
+  test('a partition holds every byte both ways; heal delivers them in order', async () => {
+    const { relay, client } = await relayedEcho(loadProfile('clean'));
+    expect(await roundTripMs(client)).toBeLessThan(50);
+    relay.partition();
+    let received = '';
+    client.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    client.write('held ');
+    client.write('in order');
+    await sleep(500);
+    expect(received).toBe('');
+    relay.heal();
+    await sleep(200);
+    expect(received).toBe('held in order');
+  });
+
+  test('blackhole lets nothing through until the profile changes', async () => {
+    const { relay, client } = await relayedEcho(loadProfile('blackhole'));
+    let received = '';
+    client.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    client.write('anyone?');
+    await sleep(500);
+    expect(received).toBe('');
+    relay.set(loadProfile('clean'));
+    await sleep(200);
+    expect(received).toBe('anyone?');
+  });
+
+  test('a half-close reaches the server after the bytes ahead of it; a reset arrives as a reset', async () => {
+    const first = await relayedEcho(loadProfile('wan'));
+    first.client.end('last words');
+    let echoed = '';
+    first.client.on('data', (chunk: Buffer) => (echoed += chunk.toString()));
+    await once(first.client, 'end');
+    expect(echoed).toBe('last words');
+    expect(first.serverEvents).toEqual(['end']);
+
+    const second = await relayedEcho(loadProfile('clean'));
+    await roundTripMs(second.client);
+    second.client.resetAndDestroy();
+    await sleep(200);
+    expect(second.serverEvents).toEqual(['ECONNRESET']);
+  });
+});
