@@ -120,6 +120,7 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number) {
   const rtts: number[] = [];
   let replies = 0;
   let inversions = 0;
+  let corrupted = 0;
   let highest = -1;
   socket.on('message', (message) => {
     if (message.length < 10 || message.toString('latin1', 0, 4) !== 'NKCP') return;
@@ -127,6 +128,8 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number) {
     const sent = sentAt.get(seq);
     if (sent === undefined) return; // a straggler from an earlier round
     replies++;
+    // Bytes 10.. are zeros as sent: a corrupted packet must be dropped by a checksum, never delivered.
+    if (message.length !== PROBE_BYTES || message.subarray(10).some((b) => b !== 0)) corrupted++;
     const key = `${seq}:${message.readUInt16BE(8)}`;
     if (firstReply.has(key)) return;
     const now = performance.now();
@@ -157,6 +160,7 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number) {
   return {
     rtts,
     inversions,
+    corrupted,
     atProbe: { datagrams: after.datagrams - before.datagrams, distinct: after.distinct - before.distinct, replies: after.replies - before.replies },
     atHost: { replies, distinct: firstReply.size },
   };
@@ -225,6 +229,8 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
   figures.p10RttMs = round(quantile(echo.rtts, 0.1), 2);
   figures.p90RttMs = round(quantile(echo.rtts, 0.9), 2);
   figures.reorderedReplies = echo.inversions;
+  figures.corruptedReplies = echo.corrupted;
+  checks.push({ name: 'corrupted datagrams delivered', measured: echo.corrupted, expected: 0, accepted: [0, 0], ok: echo.corrupted === 0, unit: 'datagrams' });
 
   checks.push(rateCheck('ingress loss', PROBE_COUNT - echo.atProbe.distinct, PROBE_COUNT, dropIn, link.ingress));
   if (echo.atProbe.distinct > 0) {

@@ -12,6 +12,20 @@ export function renderPretty(report: GradeReport, color: boolean): string {
   const out: string[] = [];
   const isolation = report.runtime.isolated ? 'sandboxed container' : 'local process, no isolation';
   out.push(`${c(1, report.exercise.title)} (${report.exercise.id}) — ${report.runtime.kind} runtime ${report.runtime.version}, ${isolation}`);
+  if (report.impairment) {
+    const { backend, fidelity, seed, profiles } = report.impairment;
+    out.push(`network: ${backend} backend (${fidelity === 'packet' ? 'every packet, both directions' : 'stream relay, reduced fidelity'}), seed ${seed}`);
+    for (const profile of profiles) {
+      const calibration = profile.calibration;
+      if (!calibration) continue;
+      const rtt = calibration.figures.medianRttMs;
+      const arrived = calibration.figures.probesArrived;
+      out.push(
+        `  ${profile.name}: calibrated in ${(calibration.durationMs / 1000).toFixed(1)} s, median RTT ${rtt} ms` +
+          (arrived === undefined ? '' : `, ${arrived}/${calibration.figures.probesSent} probes in, ${calibration.figures.repliesArrived}/${calibration.figures.repliesSent} replies back`),
+      );
+    }
+  }
   for (const notice of report.notices) out.push(c(33, `note: ${notice}`));
   if (report.buildError) {
     out.push(c(31, 'Your submission does not build:'), indent(report.buildError, '  '));
@@ -21,7 +35,8 @@ export function renderPretty(report: GradeReport, color: boolean): string {
     const mark = stage.status === 'pass' ? c(32, '✓') : c(31, '✗');
     out.push(`${mark} stage ${stage.stage}: ${stage.title}  ${stage.points}/${stage.maxPoints}`);
     for (const test of report.tests.filter((t) => t.stage === stage.stage && t.status !== 'passed')) {
-      out.push(`    ${c(31, '✗')} ${test.name}${test.status === 'skipped' ? ' (skipped)' : ''}`);
+      const link = test.profile && test.profile !== 'clean' ? ` [${test.profile}]` : '';
+      out.push(`    ${c(31, '✗')} ${test.name}${link}${test.status === 'skipped' ? ' (skipped)' : ''}`);
       if (test.error) out.push(indent(test.error, '        '));
       if (test.transcript) out.push('      transcript:', indent(test.transcript, '      '));
       if (test.serverLog) out.push('      your server printed:', indent(test.serverLog, '        | '));

@@ -25,13 +25,21 @@ export interface DockerCalibrationOptions {
   readonly seed: number;
 }
 
-/**
- * Calibrates a profile the way submissions will meet it: a probe in its own sandboxed container
- * on the run network, the same sidecar and backend in its namespace, measured from the host.
- */
-export async function calibrateOnDocker(options: DockerCalibrationOptions, link: LinkSpec): Promise<Calibration> {
+/** A probe container with an impairment sidecar in its namespace: a link to measure. */
+export interface ProbeSession extends AsyncDisposable {
+  readonly probe: Probe;
+  readonly sidecar: ImpairmentSidecar;
+  close(): Promise<void>;
+}
+
+/** Starts the probe in its own sandboxed container on the run network and attaches a sidecar to it. */
+export async function startProbeSession(options: DockerCalibrationOptions): Promise<ProbeSession> {
   const { engine } = options;
   let container: StartedTestContainer | undefined;
+  const close = async () => {
+    await sidecar?.stop().catch(() => {});
+    await container?.stop({ timeout: 1_000, remove: true }).catch(() => {});
+  };
   let sidecar: ImpairmentSidecar | undefined;
   try {
     container = await new SandboxedContainer(options.runtimeImage)
@@ -50,12 +58,22 @@ export async function calibrateOnDocker(options: DockerCalibrationOptions, link:
     await waitFor(stats, 10_000);
     const probe: Probe = { target: { host: container.getIpAddress(options.network), port: PROBE_PORT }, stats };
     sidecar = await ImpairmentSidecar.attach({ engine, targetId: id, backend: options.backend, image: options.impairImage, labels: options.labels, seed: options.seed });
-    await sidecar.apply(link);
-    return await calibrateLink(probe, link, options.backend);
-  } finally {
-    await sidecar?.stop().catch(() => {});
-    await container?.stop({ timeout: 1_000, remove: true }).catch(() => {});
+    const attached = sidecar;
+    return { probe, sidecar: attached, close, [Symbol.asyncDispose]: close };
+  } catch (error) {
+    await close();
+    throw error;
   }
+}
+
+/**
+ * Calibrates a profile the way submissions will meet it: a probe in its own sandboxed container
+ * on the run network, the same sidecar and backend in its namespace, measured from the host.
+ */
+export async function calibrateOnDocker(options: DockerCalibrationOptions, link: LinkSpec): Promise<Calibration> {
+  await using session = await startProbeSession(options);
+  await session.sidecar.apply(link);
+  return calibrateLink(session.probe, link, options.backend);
 }
 
 async function waitFor(check: () => Promise<unknown>, timeoutMs: number): Promise<void> {
