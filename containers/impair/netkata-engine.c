@@ -6,14 +6,26 @@
  * netkata-engine --queue N --config FILE --state-dir DIR --mark HEX
  *
  * The iptables rules that feed the queue (see netkata-link) skip packets
- * carrying MARK, which is what the engine puts on the duplicates it sends
- * through its raw socket, so copies are not impaired a second time.
+ * carrying MARK, which the engine puts on what it sends through its raw
+ * socket (duplicates and delayed egress packets), so those are not queued
+ * a second time.
  *
  * Per packet, in its direction's config: partition, loss (independent or
  * Gilbert-Elliott), corruption, delay with jitter or reordering, then at
- * release time an ACCEPT verdict plus an optional duplicate.  Held packets
- * wait in a min-heap keyed by (release time, arrival sequence), like netem's
- * tfifo, so equal release times keep arrival order.
+ * release time an ACCEPT verdict (or, for delayed egress packets, a raw
+ * send of our copy) plus an optional duplicate.  Held packets wait in a
+ * min-heap keyed by (release time, arrival sequence), like netem's tfifo,
+ * so equal release times keep arrival order.
+ *
+ * FILE holds key=value lines (# comments): generation, seed, and per
+ * direction (egress. / ingress. prefix) delay_us, jitter_us, distribution
+ * (uniform|normal|pareto|paretonormal), loss, ge_p, ge_r, ge_bad_loss,
+ * ge_good_loss, duplicate, reorder, corrupt (probabilities 0..1) and
+ * partition (0|1).  Missing keys are 0; ge_p > 0 selects the Gilbert-Elliott
+ * model instead of loss.  SIGHUP re-reads it; a valid config
+ * is applied and its generation written to DIR/applied, an invalid one is
+ * logged, described in DIR/rejected and ignored.  SIGUSR1 writes counters to
+ * DIR/stats; SIGTERM/SIGINT release every held packet and exit.
  *
  * Build (Debian bookworm):
  *   gcc -O2 -Wall -Wextra -o netkata-engine netkata-engine.c \
@@ -91,15 +103,16 @@ struct dir_state {
 	struct dir_stats st;
 };
 
-/* A held packet.  data is only kept when the verdict or a duplicate needs
- * the bytes (corrupted or duplicated packets); a plain delay needs only
- * the id. */
+/* A held packet.  A stolen one already had its DROP verdict and is sent
+ * from data through the raw socket (see handle_packet); the others get an
+ * ACCEPT verdict by id.  data is only kept when the bytes are needed later
+ * (corrupted, duplicated or stolen packets). */
 struct held {
 	uint64_t release_ns, seq;
 	uint32_t id;
 	uint16_t len;
 	uint8_t dir;
-	bool mangled, duplicate;
+	bool mangled, duplicate, stolen;
 	uint8_t *data;
 };
 
@@ -116,7 +129,7 @@ static struct {
 	struct held *heap;
 	size_t heap_len, heap_cap;
 	uint64_t seq;
-	char *sendbuf;
+	char sendbuf[SEND_BUF_BYTES];
 	size_t sendlen;
 	uint64_t now_ns;
 	double dist_table[NDIST][DIST_TABLE_SIZE];
@@ -506,23 +519,29 @@ static void queue_verdict(uint32_t id, int verdict, const uint8_t *pkt, uint16_t
 	E.sendlen += nlh->nlmsg_len;
 }
 
-static void send_duplicate(const uint8_t *pkt, uint16_t len)
+/* Sends a packet through the raw socket.  Its mark makes the iptables
+ * rules skip it; an ingress packet's destination is local, so it is
+ * delivered through lo. */
+static void send_raw(const uint8_t *pkt, uint16_t len)
 {
+	/* Verdicts reinject their packets synchronously when sent: flushing
+	 * them first keeps the release order on the wire. */
+	flush_verdicts();
 	struct sockaddr_in dst = { .sin_family = AF_INET };
 	memcpy(&dst.sin_addr, pkt + 16, 4);
 	if (sendto(E.raw_fd, pkt, len, 0, (struct sockaddr *)&dst, sizeof dst) < 0)
-		logmsg("sending duplicate: %s", strerror(errno));
+		logmsg("raw send: %s", strerror(errno));
 }
 
 static void release(struct held *h)
 {
-	queue_verdict(h->id, NF_ACCEPT, h->mangled ? h->data : NULL, h->len);
+	if (h->stolen)
+		send_raw(h->data, h->len);
+	else
+		queue_verdict(h->id, NF_ACCEPT, h->mangled ? h->data : NULL, h->len);
 	E.ds[h->dir].st.delivered++;
 	if (h->duplicate) {
-		/* The verdict reinjects the original synchronously; sending it
-		 * first makes the copy arrive after its original. */
-		flush_verdicts();
-		send_duplicate(h->data, h->len);
+		send_raw(h->data, h->len);
 		E.ds[h->dir].st.duplicated++;
 	}
 	free(h->data);
@@ -606,16 +625,6 @@ static void handle_packet(uint32_t id, int hook, const uint8_t *payload, uint16_
 	}
 	h.mangled = chance(ds->rng, c->corrupt);
 	h.duplicate = chance(ds->rng, c->duplicate);
-	if (h.mangled || h.duplicate) {
-		h.data = malloc(len);
-		if (!h.data)
-			die("malloc");
-		memcpy(h.data, payload, len);
-	}
-	if (h.mangled) {
-		corrupt(ds->rng, h.data, len);
-		ds->st.corrupted++;
-	}
 
 	int64_t delay = 0;
 	if (c->delay_ns || c->jitter_ns) {
@@ -631,6 +640,27 @@ static void handle_packet(uint32_t id, int hook, const uint8_t *payload, uint16_
 				delay = 0;
 		}
 	}
+	/* A locally sent packet held in the queue is still charged to its
+	 * socket, so TCP Small Queues (and a UDP socket's send buffer) would
+	 * throttle the sender to a few packets per delay period.  netem
+	 * orphans delayed packets for the same reason; we drop the original
+	 * now, which frees it, and send our copy at release time.  The cap
+	 * bounds our memory: past it packets wait in the kernel queue, whose
+	 * own limit fails open. */
+	h.stolen = d == EGRESS && delay > 0 && E.heap_len < QUEUE_MAXLEN;
+
+	if (h.mangled || h.duplicate || h.stolen) {
+		h.data = malloc(len);
+		if (!h.data)
+			die("malloc");
+		memcpy(h.data, payload, len);
+	}
+	if (h.mangled) {
+		corrupt(ds->rng, h.data, len);
+		ds->st.corrupted++;
+	}
+	if (h.stolen)
+		queue_verdict(id, NF_DROP, NULL, 0);
 	h.release_ns = E.now_ns + (uint64_t)delay;
 	heap_push(&h);
 }
@@ -696,8 +726,8 @@ static void open_queue(void)
 	/* FORCE needs CAP_NET_ADMIN (which the sidecar has) and ignores
 	 * [rw]mem_max; fall back to the capped options without it.  The send
 	 * buffer must exceed one verdict batch, or the kernel refuses the
-	 * whole batch (EMSGSIZE) and its packets stay queued forever; even
-	 * the capped default (2 * 212992) does. */
+	 * whole batch (EMSGSIZE) and its packets stay queued forever; the
+	 * capped fallback (2 * wmem_max = 425984 by default) still does. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0)
@@ -712,15 +742,11 @@ static void open_queue(void)
  * signals are not starved under load. */
 static void read_queue(void)
 {
+	static char bufs[RECV_BATCH][MSG_BUF_BYTES];
 	static struct mmsghdr msgs[RECV_BATCH];
 	static struct iovec iov[RECV_BATCH];
-	static char *bufs[RECV_BATCH];
 	int fd = mnl_socket_get_fd(E.nl);
 
-	if (!bufs[0])
-		for (int i = 0; i < RECV_BATCH; i++)
-			if (!(bufs[i] = malloc(MSG_BUF_BYTES)))
-				die("malloc");
 	for (int round = 0; round < 16; round++) {
 		for (int i = 0; i < RECV_BATCH; i++) {
 			iov[i] = (struct iovec){ bufs[i], MSG_BUF_BYTES };
@@ -800,8 +826,6 @@ int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
 	build_dist_tables();
-	if (!(E.sendbuf = malloc(SEND_BUF_BYTES)))
-		die("malloc");
 
 	/* Signals arrive through a signalfd.  Blocked signals are queued even
 	 * for a PID 1 without handlers, which the kernel otherwise ignores. */
@@ -822,6 +846,10 @@ int main(int argc, char **argv)
 		die("raw socket");
 	if (setsockopt(E.raw_fd, SOL_SOCKET, SO_MARK, &E.mark, sizeof E.mark) < 0)
 		die("SO_MARK");
+	/* Releases come in bursts (a delayed burst leaves as it came). */
+	int snd = SNDBUF_BYTES;
+	if (setsockopt(E.raw_fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0)
+		setsockopt(E.raw_fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
 
 	open_queue();
 	struct config c;

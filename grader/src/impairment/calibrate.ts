@@ -246,7 +246,7 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
     const expected = expectedMedianRttMs(link);
     const tolerance = Math.max(2, 0.1 * expected);
     const measured = figures.medianRttMs;
-    checks.push({ name: 'median RTT', measured, expected: round(expected, 2), accepted: [round(expected - tolerance, 2), round(expected + tolerance, 2)], ok: Math.abs(measured - expected) <= tolerance, unit: 'ms' });
+    checks.push({ name: 'median RTT', measured, expected: round(expected, 2), accepted: [Math.max(0, round(expected - tolerance, 2)), round(expected + tolerance, 2)], ok: Math.abs(measured - expected) <= tolerance, unit: 'ms' });
   }
   const reorders = link.ingress.reorderPercent + link.egress.reorderPercent > 0 || link.ingress.jitterMs + link.egress.jitterMs > 0;
   if (!reorders && echo.rtts.length > 0) {

@@ -25,3 +25,15 @@ export class LogTail {
     return head + kept.join('\n');
   }
 }
+
+/** Docker's log stream without a TTY interleaves stdout and stderr in 8-byte-header frames. */
+export function demultiplexLogs(raw: Buffer): LogTail {
+  const tail = new LogTail();
+  let offset = 0;
+  while (offset + 8 <= raw.length) {
+    const size = raw.readUInt32BE(offset + 4);
+    tail.push(raw.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return tail;
+}

@@ -48,6 +48,7 @@ export async function startProbeSession(options: DockerCalibrationOptions): Prom
       .withLabels({ ...options.labels, [LABEL_ROLE]: 'probe' })
       .withEnvironment({ PROBE_PORT: String(PROBE_PORT) })
       .withCommand(['node', '-e', await readFile(PROBE_SOURCE, 'utf8')])
+      .withAutoRemove(false)
       .start();
     const id = container.getId();
     const stats = async (): Promise<ProbeStats> => {
@@ -73,7 +74,7 @@ export async function startProbeSession(options: DockerCalibrationOptions): Prom
 export async function calibrateOnDocker(options: DockerCalibrationOptions, link: LinkSpec): Promise<Calibration> {
   await using session = await startProbeSession(options);
   await session.sidecar.apply(link);
-  return calibrateLink(session.probe, link, options.backend);
+  return await calibrateLink(session.probe, link, options.backend);
 }
 
 async function waitFor(check: () => Promise<unknown>, timeoutMs: number): Promise<void> {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InfrastructureError } from '../../errors.ts';
 import { logger } from '../../log.ts';
+import { demultiplexLogs } from '../log-tail.ts';
 import type { DockerEngine } from './engine.ts';
 import type { PacketBackend } from './impair-sidecar.ts';
 import { runLabels } from './labels.ts';
@@ -50,7 +51,7 @@ async function tryIn(engine: DockerEngine, image: string, script: string): Promi
   try {
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    const output = String(await container.logs({ stdout: true, stderr: true })).replace(/[\x00-\x08]/g, '').trim();
+    const output = demultiplexLogs((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer).lines(5).trim();
     return { ok: StatusCode === 0, output };
   } finally {
     await container.remove({ force: true }).catch(() => {});

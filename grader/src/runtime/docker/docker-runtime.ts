@@ -4,7 +4,7 @@ import { INFRA_MARK } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import type { Limits } from '../../catalog/manifest.ts';
 import type { RunContext } from '../context.ts';
-import { LogTail } from '../log-tail.ts';
+import { demultiplexLogs } from '../log-tail.ts';
 import { CONTAINER_PORT, type ExitStatus, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
 import { awaitListening } from '../wait-for-port.ts';
 import { DockerLink } from './docker-link.ts';
@@ -112,7 +112,7 @@ class StartedDockerSubmission implements StartedSubmission {
     if (this.finalLogs !== undefined) return this.finalLogs;
     try {
       const raw = await this.dockerContainer.logs({ stdout: true, stderr: true, tail: maxLines, follow: false });
-      return demultiplex(raw as unknown as Buffer).lines(maxLines);
+      return demultiplexLogs(raw as unknown as Buffer).lines(maxLines);
     } catch {
       return '';
     }
@@ -140,16 +140,4 @@ class StartedDockerSubmission implements StartedSubmission {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
-}
-
-/** Docker's log stream without a TTY interleaves stdout and stderr in 8-byte-header frames. */
-function demultiplex(raw: Buffer): LogTail {
-  const tail = new LogTail();
-  let offset = 0;
-  while (offset + 8 <= raw.length) {
-    const size = raw.readUInt32BE(offset + 4);
-    tail.push(raw.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return tail;
 }

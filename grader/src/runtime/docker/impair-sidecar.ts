@@ -11,6 +11,7 @@ import {
   rateCommands,
 } from '../../impairment/backend-commands.ts';
 import type { LinkSpec } from '../../impairment/profile.ts';
+import { demultiplexLogs } from '../log-tail.ts';
 import type { DockerEngine } from './engine.ts';
 import { LABEL_ROLE } from './labels.ts';
 
@@ -116,9 +117,9 @@ export class ImpairmentSidecar {
 
   async stop(): Promise<void> {
     const container = this.options.engine.dockerode.getContainer(this.id);
-    if (this.options.backend === 'netem') {
-      for (const command of netemTeardownCommands()) await this.run(command).catch(() => {});
-    }
+    // The rules and qdiscs live in the target's namespace, which outlives this container.
+    const teardown = this.options.backend === 'netem' ? netemTeardownCommands() : [['netkata-link', 'stop']];
+    for (const command of teardown) await this.run(command).catch(() => {});
     await container.remove({ force: true }).catch((error: { statusCode?: number }) => {
       if (error.statusCode !== 404) throw error;
     });
@@ -145,7 +146,7 @@ export class ImpairmentSidecar {
       await sleep(50);
     }
     const logs = await this.options.engine.dockerode.getContainer(this.id).logs({ stdout: true, stderr: true, tail: 20 }).catch(() => Buffer.alloc(0));
-    throw new InfrastructureError(`the userspace impairment engine did not start within ${timeoutMs} ms (${last.trim()}): ${String(logs).trim()}`);
+    throw new InfrastructureError(`the userspace impairment engine did not start within ${timeoutMs} ms (${last.trim()}): ${demultiplexLogs(logs as unknown as Buffer).lines(20)}`);
   }
 
   private async run(command: readonly string[]): Promise<{ output: string }> {
