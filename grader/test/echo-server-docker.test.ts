@@ -17,9 +17,13 @@ describe('echo-server on the docker runtime', () => {
     const { code, report, stderr, pid } = await gradeJson(['echo-server', '--solution', '--runtime', 'docker']);
     expect(code, stderr).toBe(0);
     expect(report.status).toBe('pass');
-    expect(report.points).toBe(100);
-    expect(report.maxPoints).toBe(100);
+    expect(report.points).toBe(120);
+    expect(report.maxPoints).toBe(120);
     expect(report.runtime).toMatchObject({ kind: 'docker', isolated: true });
+    // Stage 6 ran under both of its profiles, each calibrated on a packet-level backend first.
+    expect(['netem', 'userspace']).toContain(report.impairment?.backend);
+    expect(report.impairment?.profiles.map((p) => [p.name, p.calibration?.ok ?? null])).toEqual([['clean', null], ['wan', true], ['lossy', true]]);
+    expect(report.tests.filter((t) => t.stage === 6).map((t) => t.profile).sort()).toEqual(['lossy', 'lossy', 'lossy', 'wan', 'wan', 'wan']);
     expect(report.tests.length).toBeGreaterThanOrEqual(12);
     for (const t of report.tests) {
       expect(t).toMatchObject({ status: 'passed' });
@@ -35,7 +39,7 @@ describe('echo-server on the docker runtime', () => {
     const { code, report } = await gradeJson(['echo-server', '--runtime', 'docker']);
     expect(code).toBe(1);
     expect(report.status).toBe('fail');
-    expect(report.stages.filter((s) => s.status === 'fail').map((s) => s.stage)).toEqual([1, 2, 3, 4, 5]);
+    expect(report.stages.filter((s) => s.status === 'fail').map((s) => s.stage)).toEqual([1, 2, 3, 4, 5, 6]);
     const failed = report.tests.find((t) => t.status === 'failed' && t.stage === 1);
     expect(failed?.error).toMatch(/expected 15 bytes from the server, got 0/);
     expect(failed?.transcript).toMatch(/-> 15 bytes "hello, netkata\\n"/);
@@ -46,7 +50,17 @@ describe('echo-server on the docker runtime', () => {
     const { code, report, stderr } = await gradeJson(['echo-server', '--submission', fixture('echo-server', 'c-poll'), '--runtime', 'docker']);
     expect(code, stderr).toBe(0);
     expect(report.submission.kind).toBe('dockerfile');
-    expect(report.points).toBe(100);
+    expect(report.points).toBe(120);
+  });
+
+  test('the reference solution passes every stage behind the chaos profile, and the report names the backend', async () => {
+    const { code, report, stderr } = await gradeJson(['echo-server', '--solution', '--runtime', 'docker', '--profile', 'chaos']);
+    expect(code, stderr).toBe(0);
+    expect(report.points).toBe(120);
+    expect(report.impairment?.profiles.map((p) => p.name)).toEqual(['chaos']);
+    expect(report.impairment?.profiles[0]?.calibration?.ok).toBe(true);
+    expect(report.tests.every((t) => t.profile === 'chaos' && t.status === 'passed')).toBe(true);
+    expect(stderr).toMatch(/impairments by (netem|userspace)/);
   });
 
   test('a submission that does not compile fails (exit 1) with the compiler message, not a grader error', async () => {

@@ -27,6 +27,23 @@ test('this machine has NFQUEUE, so the userspace backend runs here', () => {
   expect(support.nfqueue, support.details.nfqueue).toBe(true);
 });
 
+// Where the kernel has no netem, what of the netem backend can run here still must: its ifb
+// plumbing for ingress, a clear error from tc, and a teardown that leaves the namespace clean.
+test.runIf(!support.netem)('without sch_netem, the netem backend sets up ifb, fails clearly, and cleans up', async () => {
+  const session = await startProbeSession({ engine, network, runtimeImage: runtime.tag, impairImage: impair.tag, labels: runLabels(runId), backend: 'netem', seed: 1 });
+  try {
+    const filters = await engine.exec(session.sidecar.id, ['tc', 'filter', 'show', 'dev', 'eth0', 'ingress']);
+    expect(filters.output).toMatch(/mirred \(Egress Redirect to device ifb0\)/);
+    await expect(session.sidecar.apply(loadProfile('wan'))).rejects.toThrow(/`tc qdisc replace dev eth0 root` failed .*qdisc kind is unknown/);
+    await session.sidecar.stop();
+    const probeId = (await engine.dockerode.listContainers({ filters: { label: [`netkata.run=${runId}`, 'netkata.role=probe'] } }))[0]!.Id;
+    const devices = await engine.exec(probeId, ['ls', '/sys/class/net']);
+    expect(devices.output.split(/\s+/).sort()).toEqual(['eth0', 'lo']);
+  } finally {
+    await session.close();
+  }
+});
+
 const backends: PacketBackend[] = ['userspace', ...(support.netem ? (['netem'] as const) : [])];
 
 describe.each(backends)('the %s backend', (backend) => {

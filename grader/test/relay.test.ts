@@ -1,10 +1,14 @@
-// Conformance of the local runtime's relay: what a stream can show of each impairment.
+// Conformance of the local runtime's relays: what a stream can show of each impairment, and
+// per-datagram impairments for UDP.
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadProfile, parseProfile, type LinkSpec } from '../src/impairment/profile.ts';
 import { TcpRelay } from '../src/impairment/relay/tcp-relay.ts';
+import { UdpRelay } from '../src/impairment/relay/udp-relay.ts';
+import { binomialInterval } from '../src/impairment/binomial.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -130,5 +134,76 @@ describe('the local relay', () => {
     second.client.resetAndDestroy();
     await sleep(200);
     expect(second.serverEvents).toEqual(['ECONNRESET']);
+  });
+});
+
+/** A UDP echo behind the relay; the client counts what comes back per sequence number. */
+async function relayedUdpEcho(link: LinkSpec) {
+  const server = dgram.createSocket('udp4');
+  let serverReceived = 0;
+  server.on('message', (message, from) => {
+    serverReceived++;
+    server.send(message, from.port, from.address);
+  });
+  server.bind(0, '127.0.0.1');
+  await once(server, 'listening');
+  const relay = await UdpRelay.start({ host: '127.0.0.1', port: server.address().port }, link, 3);
+  const client = dgram.createSocket('udp4');
+  client.bind(0, '127.0.0.1');
+  await once(client, 'listening');
+  cleanups.push(() => void server.close(), () => relay.close(), () => void client.close());
+  return { relay, client, serverReceived: () => serverReceived };
+}
+
+/** Sends `count` numbered datagrams 1 ms apart; returns the sequence numbers echoed, in arrival order. */
+async function udpRound(client: dgram.Socket, relay: UdpRelay, count: number, waitMs: number): Promise<number[]> {
+  const arrived: number[] = [];
+  const listener = (message: Buffer) => arrived.push(message.readUInt32BE(0));
+  client.on('message', listener);
+  for (let seq = 0; seq < count; seq++) {
+    // A fresh buffer each time: send() reads it later, after an address lookup.
+    const datagram = Buffer.alloc(32);
+    datagram.writeUInt32BE(seq, 0);
+    client.send(datagram, relay.endpoint.port, relay.endpoint.host);
+    if (seq % 10 === 9) await sleep(1);
+  }
+  await sleep(waitMs);
+  client.off('message', listener);
+  return arrived;
+}
+
+describe('the local UDP relay', () => {
+  // Counts are checked against 99 % binomial intervals; the relay's coin is seeded, so these
+  // outcomes are fixed for this seed and cannot flake.
+  test('loses, duplicates and reorders datagrams per profile, both ways', async () => {
+    const link = parseProfile('udp', { delayMs: 5, lossPercent: 10, duplicatePercent: 10, reorderPercent: 20 });
+    const { relay, client, serverReceived } = await relayedUdpEcho(link);
+    const count = 2_000;
+    const arrived = await udpRound(client, relay, count, 500);
+    const distinctIn = serverReceived();
+    // Ingress: loss 10 %, duplicates 10 % of what survives.
+    const surviving = binomialInterval(count, 0.9);
+    expect(distinctIn).toBeGreaterThan(surviving.lo);
+    expect(distinctIn).toBeLessThan(surviving.hi * 1.1 + 10);
+    const distinctBack = new Set(arrived).size;
+    expect(distinctBack / count).toBeGreaterThan(0.75); // 0.9 * 0.9 round trip, less duplicates' help
+    expect(distinctBack / count).toBeLessThan(0.88);
+    expect(arrived.length).toBeGreaterThan(distinctBack); // duplicates arrived
+    const inversions = arrived.filter((seq, i) => i > 0 && seq < arrived[i - 1]!).length;
+    expect(inversions).toBeGreaterThan(50);
+  });
+
+  test('delays each direction, and a partition drops everything until heal', async () => {
+    const { relay, client } = await relayedUdpEcho(parseProfile('delay', { egress: { delayMs: 20 }, ingress: { delayMs: 10 } }));
+    const started = performance.now();
+    const first = udpRound(client, relay, 1, 200);
+    const arrival = await new Promise<number>((resolve) => client.once('message', () => resolve(performance.now() - started)));
+    await first;
+    expect(arrival).toBeGreaterThanOrEqual(29);
+    expect(arrival).toBeLessThan(40);
+    relay.partition();
+    expect(await udpRound(client, relay, 50, 200)).toEqual([]);
+    relay.heal();
+    expect((await udpRound(client, relay, 50, 200)).length).toBe(50);
   });
 });

@@ -16,6 +16,8 @@ export interface ProbeStats {
   readonly datagrams: number;
   readonly distinct: number;
   readonly replies: number;
+  /** The rate filler phase the byte count belongs to. */
+  readonly ratePhase: number;
   readonly rateBytes: number;
   readonly rateFirstMs: number;
   readonly rateLastMs: number;
@@ -140,11 +142,12 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number) {
     highest = Math.max(highest, seq);
   });
   const before = await probe.stats();
-  const datagram = Buffer.alloc(PROBE_BYTES);
-  datagram.write('NKCP');
   const started = performance.now();
   for (let i = 0; i < PROBE_COUNT; i++) {
     const seq = seqBase + i;
+    // A fresh buffer per probe: send() reads it only after its address lookup.
+    const datagram = Buffer.alloc(PROBE_BYTES);
+    datagram.write('NKCP');
     datagram.writeUInt32BE(seq, 4);
     sentAt.set(seq, performance.now());
     socket.send(datagram, probe.target.port, probe.target.host);
@@ -169,9 +172,10 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number) {
 /** Sends rate filler for RATE_PHASE_MS at twice the profile's rate; the probe measures what arrived. */
 async function ingressRate(probe: Probe, kbit: number): Promise<number> {
   const socket = await openSocket();
-  const before = await probe.stats();
+  const phase = freshId();
   const filler = Buffer.alloc(RATE_DATAGRAM_BYTES, 0x5a);
   filler.write('NKRT');
+  filler.writeUInt32BE(phase, 4);
   const started = performance.now();
   let sent = 0;
   while (performance.now() - started < RATE_PHASE_MS) {
@@ -184,12 +188,18 @@ async function ingressRate(probe: Probe, kbit: number): Promise<number> {
   await sleep(1_000);
   const after = await probe.stats();
   socket.close();
-  const bytes = after.rateBytes - before.rateBytes;
-  return (bytes * 8) / Math.max(1, after.rateLastMs - (before.rateBytes === 0 ? after.rateFirstMs : before.rateLastMs));
+  if (after.ratePhase !== phase) return 0;
+  return (after.rateBytes * 8) / Math.max(1, after.rateLastMs - after.rateFirstMs);
+}
+
+/** Ids for rate phases and blast requests: the probe outlives a measurement and remembers ids. */
+function freshId(): number {
+  return 1 + Math.floor(Math.random() * (2 ** 32 - 2));
 }
 
 /** Asks the probe to send filler back at twice the rate; measures what arrives here, in kbit/s. */
-async function egressRate(probe: Probe, kbit: number, id: number): Promise<number> {
+async function egressRate(probe: Probe, kbit: number): Promise<number> {
+  const id = freshId();
   const socket = await openSocket();
   let bytes = 0;
   let first = 0;
@@ -214,8 +224,9 @@ async function egressRate(probe: Probe, kbit: number, id: number): Promise<numbe
 }
 
 /** One measurement of the link against the profile. */
-async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, attempt: number): Promise<Omit<Calibration, 'attempts' | 'durationMs'>> {
-  const echo = await echoRound(probe, link, attempt * 1_000_000);
+async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend): Promise<Omit<Calibration, 'attempts' | 'durationMs'>> {
+  // A fresh sequence range per round: the probe counts copies per sequence number for as long as it lives.
+  const echo = await echoRound(probe, link, Math.floor(Math.random() * 2 ** 30));
   const checks: CalibrationCheck[] = [];
   const figures: Record<string, number> = {};
   const dropIn = dropProbability(link.ingress);
@@ -258,7 +269,7 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
   for (const name of ['ingress', 'egress'] as const satisfies readonly DirectionName[]) {
     const kbit = link[name].rateKbit;
     if (!kbit) continue;
-    const measured = name === 'ingress' ? await ingressRate(probe, kbit) : await egressRate(probe, kbit, attempt + 1);
+    const measured = name === 'ingress' ? await ingressRate(probe, kbit) : await egressRate(probe, kbit);
     const expected = kbit * (1 - dropProbability(link[name]));
     // Filler is counted as UDP payload (1,200 of 1,242 bytes on the wire); tbf's burst lets a little extra through.
     checks.push({ name: `${name} rate`, measured: Math.round(measured), expected: Math.round(expected), accepted: [Math.round(0.75 * expected), Math.round(1.1 * expected)], ok: measured >= 0.75 * expected && measured <= 1.1 * expected, unit: 'kbit/s' });
@@ -275,11 +286,11 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
 export async function calibrateLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend): Promise<Calibration> {
   const started = Date.now();
   log(`Calibrating ${link.name} on ${backend}...`);
-  let result = await measure(probe, link, backend, 0);
+  let result = await measure(probe, link, backend);
   let attempts = 1;
   if (!result.ok) {
     log(`First calibration of ${link.name} failed (${result.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}); measuring again`);
-    result = await measure(probe, link, backend, 1);
+    result = await measure(probe, link, backend);
     attempts = 2;
   }
   log(`Calibrated ${link.name}: ${result.ok ? 'ok' : 'FAILED'}`);

@@ -3,8 +3,9 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { logger } from '../log.ts';
 import { LogTail } from './log-tail.ts';
-import { RelayLink } from '../impairment/relay/relay-link.ts';
+import { RelayLink, type Relay } from '../impairment/relay/relay-link.ts';
 import { TcpRelay } from '../impairment/relay/tcp-relay.ts';
+import { UdpRelay } from '../impairment/relay/udp-relay.ts';
 import type { RunContext } from './context.ts';
 import type { Endpoint, ExitStatus, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
 import { awaitListening } from './wait-for-port.ts';
@@ -31,6 +32,7 @@ export class LocalRuntime implements SubmissionRuntime {
     private readonly command: readonly string[],
     private readonly cwd: string,
     private readonly impairment: RunContext['impairment'],
+    private readonly transport: RunContext['exercise']['transport'],
   ) {}
 
   async start(options: StartOptions): Promise<StartedSubmission> {
@@ -47,7 +49,7 @@ export class LocalRuntime implements SubmissionRuntime {
     const started = new StartedLocalSubmission(child, port);
     await awaitListening(started, port, options.limits.startupTimeoutMs);
     // Tests reach the submission through the relay, the local stand-in for an impaired link.
-    const relay = await TcpRelay.start(started.endpoint, this.impairment.link, this.impairment.seed);
+    const relay = await (this.transport === 'udp' ? UdpRelay : TcpRelay).start(started.endpoint, this.impairment.link, this.impairment.seed);
     started.useRelay(relay);
     log(`Started pid ${child.pid} on 127.0.0.1:${port}, relayed at ${relay.endpoint.port} under ${relay.link.name}`);
     return started;
@@ -81,7 +83,7 @@ class StartedLocalSubmission implements StartedSubmission {
     });
   }
 
-  useRelay(relay: TcpRelay): void {
+  useRelay(relay: Relay): void {
     this.relayLink = new RelayLink(relay);
     this.endpoint = relay.endpoint;
   }

@@ -1,12 +1,22 @@
 import type { LinkControl } from '../../runtime/runtime.ts';
 import type { LinkSpec } from '../profile.ts';
-import type { TcpRelay } from './tcp-relay.ts';
+import type { Endpoint } from '../../runtime/runtime.ts';
+
+/** What the TCP and the UDP relay share: a front endpoint and a link that changes at once. */
+export interface Relay {
+  readonly endpoint: Endpoint;
+  readonly link: LinkSpec;
+  set(link: LinkSpec): void;
+  partition(): void;
+  heal(): void;
+  close(): Promise<void>;
+}
 
 /** The local runtime's link: every change goes to the relay, which applies it at once. */
 export class RelayLink implements LinkControl {
   readonly backend = 'relay';
 
-  constructor(private readonly relay: TcpRelay) {}
+  constructor(private readonly relay: Relay) {}
 
   get profile(): LinkSpec {
     return this.relay.link;

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { InfrastructureError, RuntimeUnavailableError } from '../../errors.ts';
 import { logger } from '../../log.ts';
@@ -64,9 +65,16 @@ export class DockerEngine {
     return name;
   }
 
-  /** Removes every container, network and image a run created, found by its label. */
+  /**
+   * Removes every container, network and image a run created, found by its label. After a
+   * Ctrl-C the run may still be creating one (a request already sent), so look again until a
+   * pass finds nothing.
+   */
   async removeRun(runId: string): Promise<void> {
-    await this.removeByFilter([`${LABEL_RUN}=${runId}`]);
+    for (let pass = 0; pass < 4; pass++) {
+      if ((await this.removeByFilter([`${LABEL_RUN}=${runId}`])) === 0) return;
+      await sleep(250);
+    }
   }
 
   /**
@@ -91,7 +99,8 @@ export class DockerEngine {
     return stale.size;
   }
 
-  private async removeByFilter(label: string[]): Promise<void> {
+  /** Returns how many things it removed. */
+  private async removeByFilter(label: string[]): Promise<number> {
     const containers = await this.dockerode.listContainers({ all: true, filters: { label } });
     await Promise.all(
       containers.map((c) =>
@@ -122,6 +131,7 @@ export class DockerEngine {
         });
     }
     log(`Removed ${containers.length} containers, ${networks.length} networks, ${images.length} images (${label.join(',')})`);
+    return containers.length + networks.length + images.length;
   }
 
   async build(options: BuildOptions): Promise<void> {

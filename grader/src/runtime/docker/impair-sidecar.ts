@@ -152,7 +152,8 @@ export class ImpairmentSidecar {
   private async run(command: readonly string[]): Promise<{ output: string }> {
     const result = await this.options.engine.exec(this.id, command);
     if (result.exitCode !== 0) {
-      throw new InfrastructureError(`impairment sidecar: \`${command.slice(0, 4).join(' ')}\` failed (exit ${result.exitCode}): ${result.output.trim()}`);
+      const shown = command.slice(0, 6).map((arg) => (arg.length > 40 ? '...' : arg)).join(' ');
+      throw new InfrastructureError(`impairment sidecar: \`${shown}\` failed (exit ${result.exitCode}): ${result.output.trim()}`);
     }
     return result;
   }
