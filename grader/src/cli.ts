@@ -21,7 +21,8 @@ Options for test and grade:
                        satellite, chaos, blackhole) instead of the manifest's
   --impairment B       netem | userspace | auto (default auto: netem where the kernel has it)
   --seed N             seed for the impairment decisions (the report shows the one used)
-  --reporter R         pretty | json (default pretty); the report goes to stdout
+  --reporter R         pretty | json | junit | exercism (results.json v3) | github (annotations);
+                       default pretty; the report goes to stdout
   --output FILE        write the report to FILE instead of stdout
   --offline            build missing images offline (debootstrap + npm), never pull
   -t, --test PATTERN   only tests whose name matches

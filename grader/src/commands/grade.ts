@@ -106,7 +106,9 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       teardown: options.teardown,
       onTest: options.progress ? (outcome) => printProgress(outcome, group.link.name) : undefined,
     });
-    tests.push(...run.tests.map((t) => ({ ...t, profile: group.link.name })));
+    // -t leaves the tests it filtered out as skipped; they were not graded, so not reported.
+    const graded = options.testNamePattern ? run.tests.filter((t) => t.status !== 'skipped') : run.tests;
+    tests.push(...graded.map((t) => ({ ...t, profile: group.link.name })));
     graderErrors.push(...run.graderErrors);
   }
   const impairment: ImpairmentReport = { backend: prepared.backend, fidelity: prepared.backend === 'relay' ? 'stream' : 'packet', seed, profiles };

@@ -1,8 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import type { GradeReport } from './grade-report.ts';
+import { renderExercism } from './exercism.ts';
+import { renderGithub } from './github.ts';
+import { renderJunit } from './junit.ts';
 import { renderPretty } from './pretty.ts';
 
-export const REPORTERS = ['pretty', 'json'] as const;
+export const REPORTERS = ['pretty', 'json', 'junit', 'exercism', 'github'] as const;
 export type ReporterName = (typeof REPORTERS)[number];
 
 export function render(report: GradeReport, reporter: ReporterName, color = false): string {
@@ -11,6 +14,12 @@ export function render(report: GradeReport, reporter: ReporterName, color = fals
       return `${JSON.stringify(report, null, 2)}\n`;
     case 'pretty':
       return renderPretty(report, color);
+    case 'junit':
+      return renderJunit(report);
+    case 'exercism':
+      return renderExercism(report);
+    case 'github':
+      return renderGithub(report, report.submission.kind === 'dockerfile' ? `${report.submission.path}/Dockerfile` : `${report.submission.path}/src/main.ts`);
   }
 }
 
