@@ -9,6 +9,7 @@ Usage:
   netkata test <exercise> [options]           run the visible tests (local runtime by default)
   netkata grade <exercise> [options]          run the hidden tests (Docker when reachable)
   netkata images build [--offline] [name...]  build the grader's images ahead of time
+  netkata batch <exercise> <dir>...           grade many submissions, sandboxed only (a class, a workshop)
   netkata doctor [--json]                     what this machine can grade with (engine, images, netem, NFQUEUE)
   netkata calibrate --profile NAME [--json]   measure a profile's link on this machine and compare
 
@@ -23,7 +24,7 @@ Options for test and grade:
   --seed N             seed for the impairment decisions (the report shows the one used)
   --reporter R         pretty | json | junit | exercism (results.json v3) | github (annotations);
                        default pretty; the report goes to stdout
-  --output FILE        write the report to FILE instead of stdout
+  --output FILE        write the report to FILE instead of stdout (batch: a folder, one report each)
   --offline            build missing images offline (debootstrap + npm), never pull
   -t, --test PATTERN   only tests whose name matches
   --debug              stack traces and DEBUG=netkata* diagnostics
@@ -111,6 +112,35 @@ async function main(argv: string[]): Promise<number> {
       );
       process.stdout.write(values.json ? `${JSON.stringify(calibration, null, 2)}\n` : `${calibration.profile} on ${calibration.backend}: ${calibration.ok ? 'ok' : 'FAILED'}\n${describeCalibration(calibration)}\n`);
       return calibration.ok ? 0 : 2;
+    }
+    case 'batch': {
+      const [exercise, ...submissions] = rest;
+      if (!exercise || submissions.length === 0) throw new ConfigError('usage: netkata batch <exercise> <submission-dir>... [--output DIR] [--reporter R] [--json]');
+      const { REPORTERS } = await import('./report/reporters.ts');
+      const reporter = REPORTERS.find((r) => r === values.reporter);
+      if (!reporter) throw new ConfigError(`--reporter must be one of ${REPORTERS.join(', ')}, not "${values.reporter}"`);
+      const { gradeBatch, renderBatch } = await import('./commands/batch.ts');
+      let current: Teardown | undefined;
+      const summary = await withTeardown(async (teardown) => {
+        teardown.add(async () => {
+          await current?.run();
+        });
+        return gradeBatch({
+          exercise,
+          submissions,
+          runtime: values.runtime ?? 'docker',
+          reporter,
+          outputDir: values.output,
+          profile: values.profile,
+          impairment,
+          seed,
+          buildMode,
+          onTeardown: (t) => (current = t),
+        });
+      });
+      process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : renderBatch(summary));
+      const statuses = summary.submissions.map((e) => e.status);
+      return statuses.includes('error') ? 2 : statuses.includes('fail') ? 1 : 0;
     }
     case 'grade':
     case 'test': {

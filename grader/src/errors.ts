@@ -18,6 +18,9 @@ export class ConfigError extends GraderError {
   override readonly code = 'NETKATA_CONFIG';
 }
 
+/** A folder given as a submission holds neither src/main.ts nor a Dockerfile. */
+export class NotASubmissionError extends ConfigError {}
+
 /** No container engine answered, or it refused what the grader asked of it. */
 export class RuntimeUnavailableError extends GraderError {
   override readonly code = 'NETKATA_RUNTIME_UNAVAILABLE';

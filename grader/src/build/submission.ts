@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError } from '../errors.ts';
+import { NotASubmissionError } from '../errors.ts';
 
 /** A directory the learner hands in: TypeScript (src/main.ts) or anything with a Dockerfile. */
 export type Submission =
@@ -15,5 +15,5 @@ export async function resolveSubmission(dir: string): Promise<Submission> {
   if (await exists(dockerfile)) return { kind: 'dockerfile', dir: absolute, dockerfile };
   const entry = path.join(absolute, 'src', 'main.ts');
   if (await exists(entry)) return { kind: 'typescript', dir: absolute, entry };
-  throw new ConfigError(`${absolute} is not a submission: it has neither src/main.ts nor a Dockerfile`);
+  throw new NotASubmissionError(`${absolute} is not a submission: it has neither src/main.ts nor a Dockerfile`);
 }

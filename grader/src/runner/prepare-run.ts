@@ -21,6 +21,7 @@ import type { LinkSpec } from '../impairment/profile.ts';
 import { calibrateRelay } from '../impairment/relay/calibrate-relay.ts';
 import { calibrateOnDocker } from '../runtime/docker/calibration-probe.ts';
 import { chooseBackend, detectBackends } from '../runtime/docker/detect-backend.ts';
+import { guardHost } from '../runtime/docker/host-guard.ts';
 
 const log = logger('run');
 
@@ -104,6 +105,7 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
   await buildSubmissionImage({ engine, submission, bundle, workDir, images, tag, labels });
   const network = await engine.createRunNetwork(runId);
   const impair = await ensureImage(engine, 'impair', options.buildMode);
+  teardown.add(await guardHost(engine, impair.tag, DockerEngine.bridgeName(runId), runId));
   const backend = chooseBackend(options.impairment, await detectBackends(engine, impair.tag));
   return {
     context: { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag } },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -50,6 +51,11 @@ export class DockerEngine {
     }
   }
 
+  /** The Linux bridge device of a run's network: named by us, so host firewall rules can match it. */
+  static bridgeName(runId: string): string {
+    return `nk${createHash('sha256').update(runId).digest('hex').slice(0, 12)}`;
+  }
+
   /** An isolated bridge for one run: internal, so nothing on it has a route out of this host. */
   async createRunNetwork(runId: string): Promise<string> {
     const name = `netkata-${runId}`;
@@ -60,7 +66,7 @@ export class DockerEngine {
       Internal: true,
       CheckDuplicate: true,
       Labels: runLabels(runId),
-      Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+      Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false', 'com.docker.network.bridge.name': DockerEngine.bridgeName(runId) },
     });
     return name;
   }
