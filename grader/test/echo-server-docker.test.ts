@@ -63,6 +63,16 @@ describe('echo-server on the docker runtime', () => {
     expect(stderr).toMatch(/impairments by (netem|userspace)/);
   });
 
+  test('through published ports (how remote engines and Docker Desktop are reached), the solution passes and nothing is left', async () => {
+    const { code, report, stderr, pid } = await gradeJson(['echo-server', '--solution', '--runtime', 'docker'], { NETKATA_ENDPOINTS: 'published' });
+    expect(code, stderr).toBe(0);
+    expect(report.points).toBe(120);
+    expect(report.runtime.endpoints).toBe('published');
+    expect(report.notices.join('\n')).toMatch(/published ports on 127\.0\.0\.1/);
+    expect(report.impairment?.profiles.filter((p) => p.calibration).every((p) => p.calibration!.ok)).toBe(true);
+    expect(await leftovers(pid), 'containers or networks left after the run').toBe(0);
+  });
+
   test('a submission that does not compile fails (exit 1) with the compiler message, not a grader error', async () => {
     const { code, report } = await gradeJson(['echo-server', '--submission', fixture('echo-server', 'syntax-error'), '--runtime', 'docker']);
     expect(code).toBe(1);

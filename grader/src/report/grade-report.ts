@@ -21,6 +21,8 @@ export interface RuntimeReport {
   /** Docker server version, or the Node version of the local runtime. */
   readonly version: string;
   readonly isolated: boolean;
+  /** How tests reached the containers: by address, or through published ports (remote engines). */
+  readonly endpoints?: 'direct' | 'published';
 }
 
 /** How the network was made bad, and the proof that it was. */

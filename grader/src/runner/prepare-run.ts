@@ -22,6 +22,7 @@ import { calibrateRelay } from '../impairment/relay/calibrate-relay.ts';
 import { calibrateOnDocker } from '../runtime/docker/calibration-probe.ts';
 import { chooseBackend, detectBackends } from '../runtime/docker/detect-backend.ts';
 import { guardHost } from '../runtime/docker/host-guard.ts';
+import { chooseEndpointMode, startEdge } from '../runtime/docker/edge.ts';
 
 const log = logger('run');
 
@@ -107,12 +108,19 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
   const impair = await ensureImage(engine, 'impair', options.buildMode);
   teardown.add(await guardHost(engine, impair.tag, DockerEngine.bridgeName(runId), runId));
   const backend = chooseBackend(options.impairment, await detectBackends(engine, impair.tag));
+  const endpoints = await chooseEndpointMode(engine);
+  const edge = endpoints === 'published' ? await startEdge(engine, runId, network, images.runtime!.tag) : undefined;
+  if (edge) {
+    const message = `tests reach containers through published ports on ${edge.host}: Docker's userland proxy is in the path, so a client's TCP reset reaches the submission as a plain close`;
+    notice(message);
+    notices.push(message);
+  }
   return {
-    context: { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag } },
+    context: { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag, ...(edge ? { edge } : {}) } },
     backend,
-    runtime: { kind: 'docker', version: engine.serverVersion, isolated: true },
+    runtime: { kind: 'docker', version: engine.serverVersion, isolated: true, endpoints },
     notices,
     calibrate: (link) =>
-      calibrateOnDocker({ engine, network, runtimeImage: images.runtime!.tag, impairImage: impair.tag, labels, backend, seed: options.seed }, link),
+      calibrateOnDocker({ engine, network, runtimeImage: images.runtime!.tag, impairImage: impair.tag, labels, backend, seed: options.seed, ...(edge ? { edge } : {}) }, link),
   };
 }

@@ -1,6 +1,7 @@
 import type { Limits, Manifest } from '../catalog/manifest.ts';
 import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
 import type { LinkSpec } from '../impairment/profile.ts';
+import type { EdgeInfo } from './docker/edge.ts';
 import type { RuntimeKind } from './runtime.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface RunContext {
     readonly labels: Readonly<Record<string, string>>;
     /** The impairment sidecar's image. */
     readonly impairImage: string;
+    /** Set when tests cannot reach container addresses (remote engine, Docker Desktop): route through the edge. */
+    readonly edge?: EdgeInfo;
   };
 }
 

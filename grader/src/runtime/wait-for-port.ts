@@ -11,15 +11,23 @@ export class SubmissionStartError extends Error {
   }
 }
 
-function tryConnect(endpoint: Endpoint, timeoutMs: number): Promise<boolean> {
+/** Connects; with `settleMs`, the connection must also stay open that long (a proxy accepts first, then resets). */
+function tryConnect(endpoint: Endpoint, timeoutMs: number, settleMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: endpoint.host, port: endpoint.port });
+    let timer: NodeJS.Timeout | undefined;
     const done = (ok: boolean) => {
+      clearTimeout(timer);
       socket.destroy();
       resolve(ok);
     };
     socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
+    socket.once('connect', () => {
+      if (settleMs === 0) return done(true);
+      socket.setTimeout(0);
+      timer = setTimeout(() => done(true), settleMs);
+    });
+    socket.once('close', () => done(false));
     socket.once('error', () => done(false));
   });
 }
@@ -30,6 +38,8 @@ export interface WaitOptions {
   readonly timeoutMs: number;
   readonly exitStatus: () => Promise<ExitStatus | undefined>;
   readonly logs: () => Promise<string>;
+  /** How long a fresh connection must stay open to count (0: connected is enough). */
+  readonly settleMs?: number;
 }
 
 export function describeExit(status: ExitStatus): string {
@@ -42,7 +52,7 @@ export function describeExit(status: ExitStatus): string {
 export async function waitForListening(options: WaitOptions): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   while (Date.now() < deadline) {
-    if (await tryConnect(options.endpoint, 1_000)) return;
+    if (await tryConnect(options.endpoint, 1_000, options.settleMs ?? 0)) return;
     const exit = await options.exitStatus();
     if (exit) {
       throw new SubmissionStartError(
@@ -64,8 +74,9 @@ export function formatLogTail(logs: string): string {
 }
 
 /** Waits until a just-started submission listens; stops it and rethrows if it never does. */
-export async function awaitListening(started: StartedSubmission, port: number, timeoutMs: number): Promise<void> {
+export async function awaitListening(started: StartedSubmission, port: number, timeoutMs: number, settleMs = 0): Promise<void> {
   await waitForListening({
+    settleMs,
     endpoint: started.endpoint,
     containerPort: port,
     timeoutMs,

@@ -8,6 +8,7 @@ import { InfrastructureError } from '../../errors.ts';
 import { calibrateLink, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
 import type { LinkSpec } from '../../impairment/profile.ts';
 import { SandboxedContainer } from './docker-runtime.ts';
+import { claimSlot, type EdgeInfo, type EdgeSlot } from './edge.ts';
 import type { DockerEngine } from './engine.ts';
 import { ImpairmentSidecar, type PacketBackend } from './impair-sidecar.ts';
 import { LABEL_ROLE } from './labels.ts';
@@ -23,6 +24,8 @@ export interface DockerCalibrationOptions {
   readonly labels: Readonly<Record<string, string>>;
   readonly backend: PacketBackend;
   readonly seed: number;
+  /** Route the probe's UDP through the run's edge (engines whose container addresses are out of reach). */
+  readonly edge?: EdgeInfo;
 }
 
 /** A probe container with an impairment sidecar in its namespace: a link to measure. */
@@ -36,7 +39,9 @@ export interface ProbeSession extends AsyncDisposable {
 export async function startProbeSession(options: DockerCalibrationOptions): Promise<ProbeSession> {
   const { engine } = options;
   let container: StartedTestContainer | undefined;
+  let slot: EdgeSlot | undefined;
   const close = async () => {
+    await slot?.release();
     await sidecar?.stop().catch(() => {});
     await container?.stop({ timeout: 1_000, remove: true }).catch(() => {});
   };
@@ -57,7 +62,9 @@ export async function startProbeSession(options: DockerCalibrationOptions): Prom
       return JSON.parse(result.output) as ProbeStats;
     };
     await waitFor(stats, 10_000);
-    const probe: Probe = { target: { host: container.getIpAddress(options.network), port: PROBE_PORT }, stats };
+    const address = { host: container.getIpAddress(options.network), port: PROBE_PORT };
+    slot = options.edge ? await claimSlot(engine, options.edge, address) : undefined;
+    const probe: Probe = { target: slot?.udp ?? address, stats };
     sidecar = await ImpairmentSidecar.attach({ engine, targetId: id, backend: options.backend, image: options.impairImage, labels: options.labels, seed: options.seed });
     const attached = sidecar;
     return { probe, sidecar: attached, close, [Symbol.asyncDispose]: close };

@@ -5,7 +5,8 @@ import { logger } from '../../log.ts';
 import type { Limits } from '../../catalog/manifest.ts';
 import type { RunContext } from '../context.ts';
 import { demultiplexLogs } from '../log-tail.ts';
-import { CONTAINER_PORT, type ExitStatus, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
+import { claimSlot, type EdgeSlot } from './edge.ts';
+import { CONTAINER_PORT, type Endpoint, type ExitStatus, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
 import { awaitListening } from '../wait-for-port.ts';
 import { DockerLink } from './docker-link.ts';
 import type { DockerEngine } from './engine.ts';
@@ -75,9 +76,12 @@ export class DockerRuntime implements SubmissionRuntime {
       },
       impairment.link,
     );
-    const started = new StartedDockerSubmission(container, this.docker.network, link);
+    const address = { host: container.getIpAddress(this.docker.network), port: CONTAINER_PORT };
+    const slot = this.docker.edge ? await claimSlot(this.engine, this.docker.edge, address) : undefined;
+    const started = new StartedDockerSubmission(container, slot?.tcp ?? address, link, slot);
     // Listening is checked on a clean link: a slow or lossy one must not be blamed on the server.
-    await awaitListening(started, CONTAINER_PORT, options.limits.startupTimeoutMs);
+    // Through the edge a connect always succeeds first; a refused one is reset right after.
+    await awaitListening(started, CONTAINER_PORT, options.limits.startupTimeoutMs, slot ? 300 : 0);
     try {
       await link.init();
     } catch (error) {
@@ -90,18 +94,16 @@ export class DockerRuntime implements SubmissionRuntime {
 }
 
 class StartedDockerSubmission implements StartedSubmission {
-  readonly endpoint;
   private stopped: Promise<void> | undefined;
   private finalLogs: string | undefined;
 
   constructor(
     private readonly container: StartedTestContainer,
-    network: string,
+    /** The container's address on the run network (no proxy in the path), or its edge slot. */
+    readonly endpoint: Endpoint,
     readonly link: DockerLink,
-  ) {
-    // Tests reach the container by its address on the run network: no userland proxy in the path.
-    this.endpoint = { host: container.getIpAddress(network), port: CONTAINER_PORT };
-  }
+    private readonly slot: EdgeSlot | undefined,
+  ) {}
 
   private get dockerContainer(): Dockerode.Container {
     // testcontainers keeps the dockerode handle; inspect/logs need it directly.
@@ -132,6 +134,7 @@ class StartedDockerSubmission implements StartedSubmission {
     this.stopped ??= (async () => {
       this.finalLogs = await this.logs();
       await this.link.close();
+      await this.slot?.release();
       await this.container.stop({ timeout: 2_000, remove: true });
     })();
     return this.stopped;
