@@ -6,6 +6,9 @@ const server = useSubmission();
 test('after the client half-closes, the server sends every remaining byte, then closes', stage(4, 10), async () => {
   const data = randomBytes(1024 * 1024, 4);
   await using client = await server.connect();
+  // A short exchange first, so a server that never echoes fails in seconds, not at the timeout.
+  await client.write('ready?\n');
+  expect((await client.read(7)).toString()).toBe('ready?\n');
   await client.write(data);
   await client.end();
   const echoed = await client.readToEnd(15_000);

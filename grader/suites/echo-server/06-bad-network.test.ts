@@ -32,6 +32,8 @@ test('four clients get their exact streams back across a bad link', stage(6, 8, 
 test('a half-close with data still in flight loses nothing', stage(6, 6, { timeout: 60_000 }), async () => {
   const data = randomBytes(128 * 1024, 61);
   await using client = await server.connect({ timeoutMs: 15_000 });
+  await client.write('ready?\n');
+  expect((await client.read(7, 10_000)).toString()).toBe('ready?\n');
   // On a slow link most of this is still on the wire when the FIN leaves.
   await client.write(data);
   await client.end();
