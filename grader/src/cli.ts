@@ -27,6 +27,7 @@ Options for test and grade:
   --output FILE        write the report to FILE instead of stdout (batch: a folder, one report each)
   --offline            build missing images offline (debootstrap + npm), never pull
   -t, --test PATTERN   only tests whose name matches
+  -w, --watch          run again whenever a file of the submission changes (Ctrl-C stops)
   --debug              stack traces and DEBUG=netkata* diagnostics
 
 Exit codes: 0 every graded test passed, 1 some failed, 2 the grader could not run.`;
@@ -36,16 +37,20 @@ const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
 /** Runs `work` with a teardown that also runs on Ctrl-C / SIGTERM, then exits 128 + signal. */
 async function withTeardown<T>(work: (teardown: Teardown) => Promise<T>): Promise<T> {
   const teardown = new Teardown();
-  for (const [signal, number] of Object.entries(SIGNALS)) {
-    process.once(signal, () => {
+  const handlers = Object.entries(SIGNALS).map(([signal, number]) => {
+    const handler = () => {
       process.stderr.write(`netkata: ${signal}: cleaning up...\n`);
       void teardown.run().finally(() => process.exit(128 + number));
-    });
-  }
+    };
+    process.once(signal, handler);
+    return [signal, handler] as const;
+  });
   try {
     return await work(teardown);
   } finally {
     await teardown.run();
+    // --watch calls this once per run: leave no handler behind for the next.
+    for (const [signal, handler] of handlers) process.off(signal, handler);
   }
 }
 
@@ -68,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
       impairment: { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean', default: false },
+      watch: { type: 'boolean', short: 'w', default: false },
       debug: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -152,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
       const reporter = REPORTERS.find((r) => r === values.reporter);
       if (!reporter) throw new ConfigError(`--reporter must be one of ${REPORTERS.join(', ')}, not "${values.reporter}"`);
       const { grade } = await import('./commands/grade.ts');
-      return await withTeardown(async (teardown) => {
+      const once = () => withTeardown(async (teardown) => {
         const report = await grade({
           exercise,
           submission: values.submission,
@@ -170,6 +176,14 @@ async function main(argv: string[]): Promise<number> {
         });
         await writeReport(report, reporter, values.output);
         return report.status === 'pass' ? 0 : report.status === 'fail' ? 1 : 2;
+      });
+      if (!values.watch) return await once();
+      const [{ watchAndRerun }, { findExercise }] = await Promise.all([import('./commands/watch.ts'), import('./catalog/catalog.ts')]);
+      const found = await findExercise(exercise);
+      const dirs = [values.submission ?? (values.solution ? found.solutionDir : found.exerciseDir)];
+      return await watchAndRerun(dirs, async () => {
+        if (process.stdout.isTTY) process.stdout.write('\x1bc');
+        await once().catch((error: Error) => process.stderr.write(`netkata: ${error.message}\n`));
       });
     }
     default:
