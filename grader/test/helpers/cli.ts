@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { expect } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { LABEL_OWNER } from '../../src/runtime/docker/labels.ts';
@@ -54,3 +55,18 @@ export function ownedBy(pid: number): { label: string[] } {
 }
 
 export const stageStatuses = (report: GradeReport) => Object.fromEntries(report.stages.map((s) => [s.stage, s.status]));
+
+/**
+ * A faulty variant must fail the stage it breaks (with a reason per failing test) and pass
+ * every stage before it, so the failure is attributed to the right stage.
+ */
+export async function expectBreaksStage(exercise: string, submission: string, breaks: number): Promise<void> {
+  const { code, report, stderr } = await gradeJson([exercise, '--submission', submission, '--runtime', 'docker']);
+  expect(code, stderr).toBe(1);
+  const statuses = stageStatuses(report);
+  for (let stage = 1; stage < breaks; stage++) expect(statuses[stage], `stage ${stage}`).toBe('pass');
+  expect(statuses[breaks], `stage ${breaks}`).toBe('fail');
+  const failing = report.tests.filter((t) => t.stage === breaks && t.status === 'failed');
+  expect(failing.length).toBeGreaterThan(0);
+  expect(failing.every((t) => t.error), 'every failure says why').toBe(true);
+}
