@@ -19,7 +19,7 @@ describe('netkata batch', () => {
     await cp(fixture('echo-server', 'one-at-a-time'), path.join(work, 'bob'), { recursive: true });
     await mkdir(path.join(work, 'carol'));
     const reports = path.join(work, 'reports');
-    const result = await netkata(['batch', 'echo-server', ...['alice', 'bob', 'carol'].map((n) => path.join(work, n)), '--profile', 'clean', '--output', reports, '--json']);
+    const result = await netkata(['batch', 'echo-server', ...['alice', 'bob', 'carol'].map((n) => path.join(work, n)), '--profile', 'clean', '--output', reports, '--reporter', 'json', '--json']);
     expect(result.code, result.stderr).toBe(1);
     const summary = JSON.parse(result.stdout);
     expect(summary.submissions.map((e: { status: string }) => e.status)).toEqual(['pass', 'fail', 'fail']);

@@ -115,7 +115,7 @@ async function openSocket(): Promise<dgram.Socket> {
 }
 
 /** Sends the echo probes; returns what came back. */
-async function echoRound(probe: Probe, link: LinkSpec, seqBase: number) {
+async function echoRound(probe: Probe, link: LinkSpec, seqBase: number, count = PROBE_COUNT) {
   const socket = await openSocket();
   const sentAt = new Map<number, number>();
   const firstReply = new Map<string, number>();
@@ -143,7 +143,7 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number) {
   });
   const before = await probe.stats();
   const started = performance.now();
-  for (let i = 0; i < PROBE_COUNT; i++) {
+  for (let i = 0; i < count; i++) {
     const seq = seqBase + i;
     // A fresh buffer per probe: send() reads it only after its address lookup.
     const datagram = Buffer.alloc(PROBE_BYTES);
@@ -155,7 +155,7 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number) {
     const wait = started + (i + 1) * PROBE_SPACING_MS - performance.now();
     if (wait > 0) await sleep(wait);
   }
-  const worstOneWayMs = (d: LinkDirection) => d.delayMs + 6 * d.jitterMs + (d.rateKbit ? (PROBE_COUNT * PROBE_BYTES * 8) / d.rateKbit : 0);
+  const worstOneWayMs = (d: LinkDirection) => d.delayMs + 6 * d.jitterMs + (d.rateKbit ? (count * PROBE_BYTES * 8) / d.rateKbit : 0);
   await sleep(500 + 2 * (worstOneWayMs(link.ingress) + worstOneWayMs(link.egress)));
   await sleep(60); // the probe writes its counters every 20 ms
   const after = await probe.stats();
@@ -224,7 +224,17 @@ async function egressRate(probe: Probe, kbit: number): Promise<number> {
 }
 
 /** One measurement of the link against the profile. */
-async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend): Promise<Omit<Calibration, 'attempts' | 'durationMs'>> {
+/**
+ * The round trip of the path itself (host, bridge, the backend passing packets untouched), to
+ * be measured on a clean link just before a profile: on a loaded machine it grows, and the
+ * profile's delays come on top of it.
+ */
+export async function measureBaselineRttMs(probe: Probe, clean: LinkSpec): Promise<number> {
+  const echo = await echoRound(probe, clean, Math.floor(Math.random() * 2 ** 30), 100);
+  return echo.rtts.length === 0 ? 0 : median(echo.rtts);
+}
+
+async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, baselineMs: number): Promise<Omit<Calibration, 'attempts' | 'durationMs'>> {
   // A fresh sequence range per round: the probe counts copies per sequence number for as long as it lives.
   const echo = await echoRound(probe, link, Math.floor(Math.random() * 2 ** 30));
   const checks: CalibrationCheck[] = [];
@@ -253,8 +263,9 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend)
   if (echo.atHost.distinct > 0) {
     checks.push(rateCheck('egress duplication', echo.atHost.replies - echo.atHost.distinct, echo.atHost.distinct, link.egress.duplicatePercent / 100));
   }
+  figures.baselineRttMs = round(baselineMs, 2);
   if (echo.rtts.length >= 20) {
-    const expected = expectedMedianRttMs(link);
+    const expected = expectedMedianRttMs(link) + baselineMs;
     const tolerance = Math.max(2, 0.1 * expected);
     const measured = figures.medianRttMs;
     checks.push({ name: 'median RTT', measured, expected: round(expected, 2), accepted: [Math.max(0, round(expected - tolerance, 2)), round(expected + tolerance, 2)], ok: Math.abs(measured - expected) <= tolerance, unit: 'ms' });
@@ -279,18 +290,19 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend)
 
 /**
  * Measures a link against its profile: loss and duplication per direction within 99 %
- * binomial intervals, the median RTT within max(2 ms, 10 %), order, rate. Each check by
+ * binomial intervals, the median RTT within max(2 ms, 10 %) of the profile's on top of the
+ * path's own baseline, order, rate. Each check by
  * itself fails by chance at most 1 % of the time, so a failing measurement is repeated once
  * with fresh probes and only a second failure counts (chance at most 1e-4 per check).
  */
-export async function calibrateLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend): Promise<Calibration> {
+export async function calibrateLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, baselineMs = 0): Promise<Calibration> {
   const started = Date.now();
   log(`Calibrating ${link.name} on ${backend}...`);
-  let result = await measure(probe, link, backend);
+  let result = await measure(probe, link, backend, baselineMs);
   let attempts = 1;
   if (!result.ok) {
     log(`First calibration of ${link.name} failed (${result.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}); measuring again`);
-    result = await measure(probe, link, backend);
+    result = await measure(probe, link, backend, baselineMs);
     attempts = 2;
   }
   log(`Calibrated ${link.name}: ${result.ok ? 'ok' : 'FAILED'}`);

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { limitsSchema } from '../../catalog/manifest.ts';
 import { InfrastructureError } from '../../errors.ts';
-import { calibrateLink, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
-import type { LinkSpec } from '../../impairment/profile.ts';
+import { calibrateLink, measureBaselineRttMs, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
+import { loadProfile, type LinkSpec } from '../../impairment/profile.ts';
 import { SandboxedContainer } from './docker-runtime.ts';
 import { claimSlot, type EdgeInfo, type EdgeSlot } from './edge.ts';
 import type { DockerEngine } from './engine.ts';
@@ -80,8 +80,11 @@ export async function startProbeSession(options: DockerCalibrationOptions): Prom
  */
 export async function calibrateOnDocker(options: DockerCalibrationOptions, link: LinkSpec): Promise<Calibration> {
   await using session = await startProbeSession(options);
+  const clean = loadProfile('clean');
+  await session.sidecar.apply(clean);
+  const baselineMs = await measureBaselineRttMs(session.probe, clean);
   await session.sidecar.apply(link);
-  return await calibrateLink(session.probe, link, options.backend);
+  return await calibrateLink(session.probe, link, options.backend, baselineMs);
 }
 
 async function waitFor(check: () => Promise<unknown>, timeoutMs: number): Promise<void> {
