@@ -1,5 +1,6 @@
 import { IMAGE_NAMES, loadImage } from '../images/image-spec.ts';
 import { chooseBackend, detectBackends, type BackendSupport } from '../runtime/docker/detect-backend.ts';
+import { chooseEndpointMode } from '../runtime/docker/edge.ts';
 import { DockerEngine } from '../runtime/docker/engine.ts';
 
 export interface DoctorReport {
@@ -13,6 +14,8 @@ export interface DoctorReport {
     readonly userspace: { readonly available: boolean | 'unknown'; readonly detail: string };
     readonly relay: { readonly available: true; readonly detail: string };
   };
+  /** How tests will reach containers: by address, or through the edge's published ports. */
+  readonly endpoints?: 'direct' | 'published';
   /** What `--impairment auto` picks on this machine. */
   readonly auto: 'netem' | 'userspace' | 'relay' | 'none';
   readonly advice: readonly string[];
@@ -57,6 +60,7 @@ export async function doctor(): Promise<DoctorReport> {
     docker: { reachable: true, version: engine.serverVersion, apiVersion: engine.apiVersion },
     images,
     ...(support ? { kernel: support.kernel } : {}),
+    endpoints: await chooseEndpointMode(engine),
     backends: {
       netem: describe(support?.netem, support?.details.netem),
       userspace: describe(support?.nfqueue, support?.details.nfqueue),
@@ -77,6 +81,7 @@ export function renderDoctor(report: DoctorReport): string {
     `netem       ${yes(report.backends.netem.available)}  ${report.backends.netem.available === true ? '' : report.backends.netem.detail}`,
     `userspace   ${yes(report.backends.userspace.available)}  ${report.backends.userspace.available === true ? '' : report.backends.userspace.detail}`,
     `relay       yes  (local runtime)`,
+    ...(report.endpoints ? [`endpoints   ${report.endpoints}`] : []),
     `auto uses   ${report.auto}`,
     ...report.advice.map((a) => `advice      ${a}`),
   ];

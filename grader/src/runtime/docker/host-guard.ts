@@ -39,9 +39,15 @@ async function onHost(engine: DockerEngine, image: string, runId: string, script
   }
 }
 
+/**
+ * Rules of runs whose bridge is gone (a grader killed before its teardown): harmless, but they
+ * would pile up, so each new run removes them first.
+ */
+const DROP_ORPHANS = `$ipt -w -S INPUT | grep -- '--comment netkata-' | while read -r line; do dev=$(echo "$line" | sed -n 's/.*-i \\([^ ]*\\).*/\\1/p'); [ -n "$dev" ] && [ ! -e "/sys/class/net/$dev" ] && eval "$ipt -w $(echo "$line" | sed 's/^-A /-D /')"; done; true`;
+
 /** Installs the rule; returns its removal, for the run's teardown. */
 export async function guardHost(engine: DockerEngine, image: string, bridge: string, runId: string): Promise<() => Promise<void>> {
   log(`Closing the host to containers on ${bridge}...`);
-  await onHost(engine, image, runId, rule('-I', bridge, runId));
+  await onHost(engine, image, runId, `${DROP_ORPHANS}; ${rule('-I', bridge, runId)}`);
   return () => onHost(engine, image, runId, `while ${rule('-D', bridge, runId)} 2>/dev/null; do :; done`);
 }
