@@ -27,12 +27,15 @@ const CACHE_FILE = path.join(os.tmpdir(), 'netkata-backend-support.json');
  */
 export async function detectBackends(engine: DockerEngine, impairImage: string): Promise<BackendSupport> {
   const info = await engine.dockerode.info();
-  const key = `${info.ID}|${info.KernelVersion}|${impairImage}`;
+  // Bump the version when the probes change, so a cached answer to other questions is not reused.
+  const key = `v2|${info.ID}|${info.KernelVersion}|${impairImage}`;
   const cache = await readFile(CACHE_FILE, 'utf8').then((text) => JSON.parse(text) as Record<string, BackendSupport>, () => ({}) as Record<string, BackendSupport>);
   if (cache[key]) return cache[key];
   log(`Probing kernel ${info.KernelVersion} for netem and NFQUEUE...`);
   const [netem, nfqueue] = await Promise.all([
-    tryIn(engine, impairImage, 'tc qdisc add dev lo root netem delay 1ms && tc qdisc del dev lo root'),
+    // The netem backend also needs an ifb device to shape ingress; a kernel with netem but no
+    // ifb gets the userspace engine instead of a half-impaired link.
+    tryIn(engine, impairImage, 'tc qdisc add dev lo root netem delay 1ms && tc qdisc del dev lo root && ip link add nkifb type ifb && ip link del nkifb'),
     tryIn(engine, impairImage, 'iptables -w -A OUTPUT -o lo -j NFQUEUE --queue-num 0 --queue-bypass && iptables -w -D OUTPUT -o lo -j NFQUEUE --queue-num 0 --queue-bypass'),
   ]);
   const support: BackendSupport = { netem: netem.ok, nfqueue: nfqueue.ok, details: { netem: netem.output, nfqueue: nfqueue.output }, kernel: info.KernelVersion ?? '' };
