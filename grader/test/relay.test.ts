@@ -55,11 +55,11 @@ async function medianRtt(client: net.Socket, samples = 21): Promise<number> {
 }
 
 describe('the local relay', () => {
-  test('adds each direction\'s delay to the round trip (tolerance: +3 ms for Node timers)', async () => {
+  test('adds each direction\'s delay to the round trip (tolerance: +6 ms for Node timers on a busy machine)', async () => {
     const { client } = await relayedEcho(parseProfile('asymmetric', { egress: { delayMs: 30 }, ingress: { delayMs: 10 } }));
     const rtt = await medianRtt(client);
     expect(rtt).toBeGreaterThanOrEqual(40);
-    expect(rtt).toBeLessThan(43);
+    expect(rtt).toBeLessThan(46);
   });
 
   test('limits the rate: 1 MiB at 8,000 kbit/s takes about a second each way', async () => {
@@ -199,8 +199,9 @@ describe('the local UDP relay', () => {
     const first = udpRound(client, relay, 1, 200);
     const arrival = await new Promise<number>((resolve) => client.once('message', () => resolve(performance.now() - started)));
     await first;
-    expect(arrival).toBeGreaterThanOrEqual(29);
-    expect(arrival).toBeLessThan(40);
+    // Never early (the relay re-arms a timer that fires early); late only by a busy machine.
+    expect(arrival).toBeGreaterThanOrEqual(30);
+    expect(arrival).toBeLessThan(60);
     relay.partition();
     expect(await udpRound(client, relay, 50, 200)).toEqual([]);
     relay.heal();

@@ -5,6 +5,16 @@ import type { Endpoint } from '../../runtime/runtime.ts';
 import type { DirectionName, LinkDirection, LinkSpec } from '../profile.ts';
 import { LossModel, sampleDelayMs, type Uniform } from '../sampling.ts';
 
+/**
+ * Runs `action` at `deadline` (performance.now() time), never before: a timer armed from a
+ * stale event-loop clock can fire early on a busy machine, so an early firing re-arms.
+ */
+function at(deadline: number, action: () => void): void {
+  const remaining = deadline - performance.now();
+  if (remaining <= 0) action();
+  else setTimeout(() => at(deadline, action), Math.ceil(remaining));
+}
+
 /** How long a client's mapping lives without traffic, as a NAT would keep it. */
 const MAPPING_IDLE_MS = 60_000;
 
@@ -46,9 +56,8 @@ class DatagramDirection {
     for (let i = 0; i < copies; i++) {
       // Reordered datagrams skip the delay and overtake the ones held back; jitter reorders too.
       const delay = this.random() * 100 < d.reorderPercent ? 0 : sampleDelayMs(d, this.random);
-      const at = departure + delay - now;
-      if (at <= 0) send(data);
-      else setTimeout(() => send(data), at);
+      const copy = data;
+      at(departure + delay, () => send(copy));
       data = Buffer.from(data);
     }
   }
