@@ -4,11 +4,11 @@
 // says why when it does not. Statistical checks: see calibrateLink (99 % intervals, one
 // re-measurement, so each check fails by chance with probability at most 1e-4).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { calibrateLink, measureBaselineRttMs } from '../src/impairment/calibrate.ts';
+import { calibrateLink } from '../src/impairment/calibrate.ts';
 import { loadProfile, parseProfile, PARTITION, type LinkSpec } from '../src/impairment/profile.ts';
 import { ensureImage } from '../src/images/ensure-image.ts';
 import { newRunId } from '../src/runner/prepare-run.ts';
-import { startProbeSession, type ProbeSession } from '../src/runtime/docker/calibration-probe.ts';
+import { baselineOf, startProbeSession, type ProbeSession } from '../src/runtime/docker/calibration-probe.ts';
 import { detectBackends } from '../src/runtime/docker/detect-backend.ts';
 import { DockerEngine } from '../src/runtime/docker/engine.ts';
 import { runLabels } from '../src/runtime/docker/labels.ts';
@@ -56,10 +56,8 @@ describe.each(backends)('the %s backend', (backend) => {
 
   async function measure(link: LinkSpec) {
     // Other test files load the machine too: the profile's delay is expected on top of the path's own.
-    await session.sidecar.apply(loadProfile('clean'));
-    const baselineMs = await measureBaselineRttMs(session.probe, loadProfile('clean'));
     await session.sidecar.apply(link);
-    const calibration = await calibrateLink(session.probe, link, backend, baselineMs);
+    const calibration = await calibrateLink(session.probe, link, backend, () => baselineOf(session, link));
     const failed = calibration.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.measured} not in ${c.accepted.join('..')}`);
     expect(failed, `${link.name}: ${JSON.stringify(calibration.figures)}`).toEqual([]);
     return calibration;

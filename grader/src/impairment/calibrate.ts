@@ -295,14 +295,15 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
  * itself fails by chance at most 1 % of the time, so a failing measurement is repeated once
  * with fresh probes and only a second failure counts (chance at most 1e-4 per check).
  */
-export async function calibrateLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, baselineMs = 0): Promise<Calibration> {
+export async function calibrateLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, baseline: () => Promise<number> = async () => 0): Promise<Calibration> {
   const started = Date.now();
   log(`Calibrating ${link.name} on ${backend}...`);
-  let result = await measure(probe, link, backend, baselineMs);
+  // The baseline is measured afresh for each attempt: a stall during one must not fail both.
+  let result = await measure(probe, link, backend, await baseline());
   let attempts = 1;
   if (!result.ok) {
     log(`First calibration of ${link.name} failed (${result.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}); measuring again`);
-    result = await measure(probe, link, backend, baselineMs);
+    result = await measure(probe, link, backend, await baseline());
     attempts = 2;
   }
   log(`Calibrated ${link.name}: ${result.ok ? 'ok' : 'FAILED'}`);

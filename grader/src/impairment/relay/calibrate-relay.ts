@@ -6,8 +6,8 @@ import { dropProbability, type LinkSpec } from '../profile.ts';
 import { TcpRelay } from './tcp-relay.ts';
 
 const SAMPLES = 60;
-/** Node timers fire up to about a millisecond late; the relay waits on one per direction. */
-const TIMER_SLACK_MS = 2;
+/** Node timers fire late, by a millisecond on an idle machine and more on a busy one; the relay waits on one per direction. */
+const TIMER_SLACK_MS = 5;
 
 /**
  * Calibrates the local relay: round trips of one byte through it to an echo server here. A
@@ -17,6 +17,14 @@ const TIMER_SLACK_MS = 2;
  * The upper bound allows TIMER_SLACK_MS more for the relay's own timers.
  */
 export async function calibrateRelay(link: LinkSpec, seed: number): Promise<Calibration> {
+  // As for the packet backends: a failed measurement is repeated once before it counts.
+  const first = await measureRelay(link, seed);
+  if (first.ok) return first;
+  const second = await measureRelay(link, seed + 1);
+  return { ...second, attempts: 2, durationMs: first.durationMs + second.durationMs };
+}
+
+async function measureRelay(link: LinkSpec, seed: number): Promise<Calibration> {
   const started = Date.now();
   const echo = net.createServer((socket) => socket.pipe(socket));
   echo.listen(0, '127.0.0.1');

@@ -80,11 +80,16 @@ export async function startProbeSession(options: DockerCalibrationOptions): Prom
  */
 export async function calibrateOnDocker(options: DockerCalibrationOptions, link: LinkSpec): Promise<Calibration> {
   await using session = await startProbeSession(options);
+  return await calibrateLink(session.probe, link, options.backend, () => baselineOf(session, link));
+}
+
+/** The path's own round trip on a clean link, then the profile back in force. */
+export async function baselineOf(session: ProbeSession, link: LinkSpec): Promise<number> {
   const clean = loadProfile('clean');
   await session.sidecar.apply(clean);
   const baselineMs = await measureBaselineRttMs(session.probe, clean);
   await session.sidecar.apply(link);
-  return await calibrateLink(session.probe, link, options.backend, baselineMs);
+  return baselineMs;
 }
 
 async function waitFor(check: () => Promise<unknown>, timeoutMs: number): Promise<void> {
