@@ -208,6 +208,55 @@ export class TcpConnection implements AsyncDisposable {
     }
   }
 
+  /**
+   * The next line, without its `\n` (and without a `\r` before it), decoded as UTF-8. Fails if
+   * none arrives in time, or if more than `maxBytes` arrive without one.
+   */
+  async readLine(timeoutMs = DEFAULT_IO_TIMEOUT_MS, maxBytes = 1024 * 1024): Promise<string> {
+    let newline = -1;
+    const found = () => {
+      if (this.chunks.length > 1) this.chunks.splice(0, this.chunks.length, Buffer.concat(this.chunks));
+      newline = this.chunks[0]?.indexOf(0x0a) ?? -1;
+      return newline >= 0 || this.bufferedBytes > maxBytes;
+    };
+    await this.waitFor(found, timeoutMs, () => `expected a line from the server, got ${this.bufferedBytes === 0 ? 'nothing' : JSON.stringify(this.peekText(200))}`);
+    if (newline < 0) throw new ExpectationError(`expected a line from the server, got ${this.bufferedBytes} bytes without a \\n`);
+    const line = this.take(newline + 1).subarray(0, newline);
+    return line.toString('utf8').replace(/\r$/, '');
+  }
+
+  /**
+   * Waits until the server ends the connection (EOF or reset), discarding whatever it sends
+   * meanwhile; fails if the connection is still open after `timeoutMs`.
+   */
+  async expectClosed(timeoutMs = DEFAULT_IO_TIMEOUT_MS): Promise<'eof' | 'reset'> {
+    this.take(this.bufferedBytes);
+    this.consumer = () => {};
+    this.socket.resume();
+    try {
+      const deadline = Date.now() + timeoutMs;
+      while (!this.ended && !this.failure) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new ExpectationError(`expected the server to close the connection within ${timeoutMs} ms; it is still open`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, remaining);
+          this.waiter = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      return this.ended ? 'eof' : 'reset';
+    } finally {
+      this.consumer = undefined;
+    }
+  }
+
+  /** The first bytes not read yet, as text (for failure messages). */
+  private peekText(maxBytes: number): string {
+    return Buffer.concat(this.chunks).subarray(0, maxBytes).toString('utf8');
+  }
+
   /** Everything until the server closes its side; fails if it sends more than `maxBytes`. */
   async readToEnd(timeoutMs = DEFAULT_IO_TIMEOUT_MS, maxBytes = 64 * 1024 * 1024): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
