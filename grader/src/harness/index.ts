@@ -3,6 +3,7 @@
  * workers; the CLI, runner and reporters live on the other side.
  */
 export { useSubmission, runContext, type SubmissionHandle, type LinkHandle } from './submission.ts';
+export type { ProcessStats } from '../runtime/runtime.ts';
 export type { LinkSpec, Profile } from '../impairment/profile.ts';
 export { TcpConnection, ExpectationError, DEFAULT_IO_TIMEOUT_MS, type ConnectOptions } from './tcp.ts';
 export { Transcript, previewBytes } from './transcript.ts';

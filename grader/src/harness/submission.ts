@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { INFRA_MARK } from '../errors.ts';
 import { CONTEXT_KEY, type RunContext } from '../runtime/context.ts';
 import { createRuntime } from '../runtime/create-runtime.ts';
-import type { Endpoint, StartedSubmission } from '../runtime/runtime.ts';
+import type { Endpoint, ProcessStats, StartedSubmission } from '../runtime/runtime.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeExit, SubmissionStartError } from '../runtime/wait-for-port.ts';
 import { TcpConnection, type ConnectOptions } from './tcp.ts';
@@ -58,6 +58,8 @@ export interface SubmissionHandle {
   logs(maxLines?: number): Promise<string>;
   /** Fails the test if the submission is no longer running (crashed, OOM-killed). */
   assertRunning(): Promise<void>;
+  /** Threads and memory of the submission now; fails the test if it is not running. */
+  processStats(): Promise<ProcessStats>;
 }
 
 /**
@@ -161,6 +163,12 @@ export function useSubmission(options: { env?: Record<string, string> } = {}): S
     },
     logs: (maxLines) => live().logs(maxLines),
     assertRunning,
+    async processStats() {
+      const stats = await live().processStats();
+      if (stats) return stats;
+      await assertRunning();
+      throw new Error(`${INFRA_MARK} the runtime reported no process statistics for a running submission`);
+    },
   };
 
   /** Fails if the submission has exited. The engine may take a moment to notice an OOM kill, so look twice. */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { once } from 'node:events';
 import { logger } from '../log.ts';
@@ -7,7 +8,7 @@ import { RelayLink, type Relay } from '../impairment/relay/relay-link.ts';
 import { TcpRelay } from '../impairment/relay/tcp-relay.ts';
 import { UdpRelay } from '../impairment/relay/udp-relay.ts';
 import type { RunContext } from './context.ts';
-import type { Endpoint, ExitStatus, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
+import type { Endpoint, ExitStatus, ProcessStats, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
 import { awaitListening } from './wait-for-port.ts';
 
 const log = logger('local');
@@ -99,6 +100,15 @@ class StartedLocalSubmission implements StartedSubmission {
 
   async exitStatus(): Promise<ExitStatus | undefined> {
     return this.exit;
+  }
+
+  /** From /proc: the submission's own process (not anything it spawned). */
+  async processStats(): Promise<ProcessStats | undefined> {
+    if (this.exit) return undefined;
+    const status = await readFile(`/proc/${this.child.pid}/status`, 'utf8').catch(() => undefined);
+    if (status === undefined) return undefined;
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    return { threads: field('Threads'), memoryBytes: field('VmRSS') * 1024, peakMemoryBytes: field('VmHWM') * 1024 };
   }
 
   async stop(): Promise<void> {

@@ -22,6 +22,16 @@ export interface ExitStatus {
   readonly oomKilled: boolean;
 }
 
+/** What the submission's processes use right now, as the runtime can see it. */
+export interface ProcessStats {
+  /** Threads of every process of the submission (a container's tasks; a local process's threads). */
+  readonly threads: number;
+  /** Resident anonymous memory now (heap, stacks, buffers), without the page cache. */
+  readonly memoryBytes: number;
+  /** The most memory used at any point so far, when the runtime records it. */
+  readonly peakMemoryBytes?: number;
+}
+
 export interface StartedSubmission extends AsyncDisposable {
   /** Where tests connect: the container's address on the run network, or 127.0.0.1. */
   readonly endpoint: Endpoint;
@@ -29,6 +39,8 @@ export interface StartedSubmission extends AsyncDisposable {
   logs(maxLines?: number): Promise<string>;
   /** undefined while running. */
   exitStatus(): Promise<ExitStatus | undefined>;
+  /** undefined once the submission has exited. */
+  processStats(): Promise<ProcessStats | undefined>;
   stop(): Promise<void>;
   /** The impaired link between the tests and the submission. */
   readonly link: LinkControl;

@@ -6,7 +6,7 @@ import type { Limits } from '../../catalog/manifest.ts';
 import type { RunContext } from '../context.ts';
 import { demultiplexLogs } from '../log-tail.ts';
 import { claimSlot, type EdgeSlot } from './edge.ts';
-import { CONTAINER_PORT, type Endpoint, type ExitStatus, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
+import { CONTAINER_PORT, type Endpoint, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
 import { awaitListening } from '../wait-for-port.ts';
 import { DockerLink } from './docker-link.ts';
 import type { DockerEngine } from './engine.ts';
@@ -128,6 +128,19 @@ class StartedDockerSubmission implements StartedSubmission {
       signal: info.State.ExitCode === 137 ? 'SIGKILL' : null,
       oomKilled: info.State.OOMKilled,
     };
+  }
+
+  async processStats(): Promise<ProcessStats | undefined> {
+    if (this.stopped) return undefined;
+    // one-shot: a single sample (about 20 ms) instead of two a second apart.
+    const stats = await this.dockerContainer.stats({ stream: false, 'one-shot': true } as { stream: false });
+    const threads = stats.pids_stats?.current;
+    if (!threads) return undefined; // not running any more
+    const memory = stats.memory_stats;
+    // cgroup v1 reports rss, v2 anon; usage alone would count the page cache too.
+    const detail = memory.stats as unknown as Record<string, number | undefined>;
+    const memoryBytes = detail['total_rss'] ?? detail['rss'] ?? detail['anon'] ?? memory.usage;
+    return { threads, memoryBytes, peakMemoryBytes: memory.max_usage || undefined };
   }
 
   stop(): Promise<void> {
