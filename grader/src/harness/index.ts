@@ -6,6 +6,7 @@ export { useSubmission, runContext, type SubmissionHandle, type LinkHandle } fro
 export type { ProcessStats } from '../runtime/runtime.ts';
 export type { LinkSpec, Profile } from '../impairment/profile.ts';
 export { TcpConnection, ExpectationError, DEFAULT_IO_TIMEOUT_MS, type ConnectOptions } from './tcp.ts';
+export { UdpSocket, type UdpOptions } from './udp.ts';
 export { Transcript, previewBytes } from './transcript.ts';
 export { stage } from './stage.ts';
 export { randomBytes, seededRandom, pieceSizes } from './data.ts';

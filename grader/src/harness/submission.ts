@@ -9,6 +9,7 @@ import { TcpConnection, type ConnectOptions } from './tcp.ts';
 import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
 import { isCleanLink, loadProfile, parseProfile, type LinkSpec, type Profile } from '../impairment/profile.ts';
 import { Transcript } from './transcript.ts';
+import { UdpSocket, type UdpOptions } from './udp.ts';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -55,6 +56,8 @@ export interface SubmissionHandle {
   readonly context: RunContext;
   /** Opens a TCP connection whose bytes go into this test's transcript. */
   connect(options?: ConnectOptions): Promise<TcpConnection>;
+  /** Opens a UDP socket connected to the submission; its datagrams go into the transcript. */
+  udp(options?: UdpOptions): Promise<UdpSocket>;
   logs(maxLines?: number): Promise<string>;
   /** Fails the test if the submission is no longer running (crashed, OOM-killed). */
   assertRunning(): Promise<void>;
@@ -64,14 +67,14 @@ export interface SubmissionHandle {
 
 /**
  * Starts the submission once for this test file (a fresh process per file, so stages do not
- * leak state into each other), records a transcript per test and attaches it, with the
- * submission's last output, to any test that fails.
+ * leak state into each other), with `files` in a read-only folder named by FILES_DIR. Records a
+ * transcript per test and attaches it, with the submission's last output, to any failing test.
  */
-export function useSubmission(options: { env?: Record<string, string> } = {}): SubmissionHandle {
+export function useSubmission(options: { env?: Record<string, string>; files?: Record<string, Uint8Array> } = {}): SubmissionHandle {
   let started: StartedSubmission | undefined;
   let startError: Error | undefined;
   let transcript = new Transcript();
-  let connections: TcpConnection[] = [];
+  let connections: Array<TcpConnection | UdpSocket> = [];
   let counter = 0;
   let linkChanged = false;
   const context = runContext();
@@ -79,7 +82,7 @@ export function useSubmission(options: { env?: Record<string, string> } = {}): S
   beforeAll(async () => {
     const runtime = await createRuntime(context);
     try {
-      started = await runtime.start({ env: options.env, limits: context.limits });
+      started = await runtime.start({ env: options.env, files: options.files, limits: context.limits });
     } catch (error) {
       // Remember a learner's start failure so each test reports it, instead of one hook error.
       if (error instanceof SubmissionStartError) startError = error;
@@ -95,7 +98,7 @@ export function useSubmission(options: { env?: Record<string, string> } = {}): S
     if (startError) throw startError;
     transcript = new Transcript();
     counter = 0;
-    const mine: TcpConnection[] = (connections = []);
+    const mine: Array<TcpConnection | UdpSocket> = (connections = []);
     test.onTestFailed(async () => {
       if (!transcript.isEmpty) test.task.meta.transcript = transcript.render();
       if (started) test.task.meta.serverLog = await started.logs(30);
@@ -160,6 +163,11 @@ export function useSubmission(options: { env?: Record<string, string> } = {}): S
         await assertRunning();
         throw error;
       }
+    },
+    async udp(udpOptions: UdpOptions = {}) {
+      const socket = await UdpSocket.open(live().endpoint, transcript, { ...udpOptions, label: udpOptions.label ?? `u${++counter}` });
+      connections.push(socket);
+      return socket;
     },
     logs: (maxLines) => live().logs(maxLines),
     assertRunning,

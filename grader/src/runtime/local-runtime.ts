@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { once } from 'node:events';
 import { logger } from '../log.ts';
@@ -9,11 +12,19 @@ import { TcpRelay } from '../impairment/relay/tcp-relay.ts';
 import { UdpRelay } from '../impairment/relay/udp-relay.ts';
 import type { RunContext } from './context.ts';
 import type { Endpoint, ExitStatus, ProcessStats, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
-import { awaitListening } from './wait-for-port.ts';
+import { awaitListening, tcpProbe, udpProbe } from './wait-for-port.ts';
 
 const log = logger('local');
 
-async function freePort(): Promise<number> {
+async function freePort(transport: RunContext['exercise']['transport']): Promise<number> {
+  if (transport === 'udp') {
+    const socket = dgram.createSocket('udp4');
+    socket.bind(0, '127.0.0.1');
+    await once(socket, 'listening');
+    const { port } = socket.address();
+    socket.close();
+    return port;
+  }
   const server = net.createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -21,6 +32,23 @@ async function freePort(): Promise<number> {
   server.close();
   return port;
 }
+
+/** StartOptions.files in a fresh temporary folder, each file read-only (no sandbox enforces more here). */
+async function writeReadOnlyFiles(files: Readonly<Record<string, Uint8Array>>): Promise<string> {
+  const root = await mkdtemp(path.join(os.tmpdir(), 'netkata-files-'));
+  for (const [name, content] of Object.entries(files)) {
+    const file = path.join(root, name);
+    if (!file.startsWith(root + path.sep)) throw new Error(`not a plain relative path: ${name}`);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, content);
+    await chmod(file, 0o444);
+  }
+  return root;
+}
+
+/** The host's UDP socket tables: a local submission shares the host's network namespace. */
+const hostSocketTables = async () =>
+  (await Promise.all(['/proc/net/udp', '/proc/net/udp6'].map((file) => readFile(file, 'utf8').catch(() => '')))).join('');
 
 /**
  * Runs the submission as a child process on 127.0.0.1. Fast, no isolation, no packet-level
@@ -37,18 +65,20 @@ export class LocalRuntime implements SubmissionRuntime {
   ) {}
 
   async start(options: StartOptions): Promise<StartedSubmission> {
-    const port = await freePort();
+    const port = await freePort(this.transport);
+    const filesDir = options.files ? await writeReadOnlyFiles(options.files) : undefined;
     const [file, ...args] = this.command;
     log(`Starting ${this.command.join(' ')} with PORT=${port}...`);
     const child = spawn(file!, args, {
       cwd: this.cwd,
-      env: { ...process.env, ...options.env, PORT: String(port) },
+      env: { ...process.env, ...options.env, PORT: String(port), ...(filesDir && { FILES_DIR: filesDir }) },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group, so stop() also ends anything the submission spawned.
       detached: true,
     });
-    const started = new StartedLocalSubmission(child, port);
-    await awaitListening(started, port, options.limits.startupTimeoutMs);
+    const started = new StartedLocalSubmission(child, port, filesDir);
+    const probe = this.transport === 'udp' ? udpProbe(port, hostSocketTables) : tcpProbe(started.endpoint, port);
+    await awaitListening(started, probe, options.limits.startupTimeoutMs);
     // Tests reach the submission through the relay, the local stand-in for an impaired link.
     const relay = await (this.transport === 'udp' ? UdpRelay : TcpRelay).start(started.endpoint, this.impairment.link, this.impairment.seed);
     started.useRelay(relay);
@@ -67,6 +97,7 @@ class StartedLocalSubmission implements StartedSubmission {
   constructor(
     private readonly child: ChildProcess,
     port: number,
+    private readonly filesDir: string | undefined,
   ) {
     this.endpoint = { host: '127.0.0.1', port };
     child.stdout!.on('data', (chunk: Buffer) => this.tail.push(chunk));
@@ -113,6 +144,11 @@ class StartedLocalSubmission implements StartedSubmission {
 
   async stop(): Promise<void> {
     await this.relayLink?.close();
+    await this.end();
+    if (this.filesDir) await rm(this.filesDir, { recursive: true, force: true });
+  }
+
+  private async end(): Promise<void> {
     if (this.exit) return;
     const kill = (signal: NodeJS.Signals) => {
       try {

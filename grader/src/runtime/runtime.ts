@@ -13,7 +13,15 @@ export interface StartOptions {
   /** Extra environment for the submission (PORT is set by the runtime). */
   readonly env?: Readonly<Record<string, string>>;
   readonly limits: Limits;
+  /**
+   * Files the submission may read but not change, by relative path (`a.txt`, `docs/b.bin`);
+   * their folder is in its FILES_DIR.
+   */
+  readonly files?: Readonly<Record<string, Uint8Array>>;
 }
+
+/** Where a container finds StartOptions.files. */
+export const CONTAINER_FILES_DIR = '/srv/files';
 
 /** Exit information once a submission's process has ended. */
 export interface ExitStatus {

@@ -32,14 +32,33 @@ function tryConnect(endpoint: Endpoint, timeoutMs: number, settleMs: number): Pr
   });
 }
 
+/** Tells whether the server is ready yet, and what "ready" means in messages. */
+export interface ReadinessProbe {
+  /** "listen on PORT 7000 (TCP)" */
+  readonly what: string;
+  ready(): Promise<boolean>;
+}
+
+/** Ready once a TCP connect succeeds; with `settleMs`, once the connection also stays open that long. */
+export function tcpProbe(endpoint: Endpoint, port: number, settleMs = 0): ReadinessProbe {
+  return { what: `listen on PORT ${port}`, ready: () => tryConnect(endpoint, 1_000, settleMs) };
+}
+
+/**
+ * Ready once a UDP socket is bound to `port`, read from the kernel's socket tables
+ * (/proc/net/udp and udp6 of the server's network namespace): UDP has no handshake to try, and
+ * a datagram sent too early would be lost or answered with ICMP.
+ */
+export function udpProbe(port: number, readSocketTables: () => Promise<string>): ReadinessProbe {
+  const local = new RegExp(`^\\s*\\d+:\\s+[0-9A-F]+:${port.toString(16).toUpperCase().padStart(4, '0')}\\s`, 'm');
+  return { what: `bind UDP PORT ${port}`, ready: async () => local.test(await readSocketTables().catch(() => '')) };
+}
+
 export interface WaitOptions {
-  readonly endpoint: Endpoint;
-  readonly containerPort: number;
+  readonly probe: ReadinessProbe;
   readonly timeoutMs: number;
   readonly exitStatus: () => Promise<ExitStatus | undefined>;
   readonly logs: () => Promise<string>;
-  /** How long a fresh connection must stay open to count (0: connected is enough). */
-  readonly settleMs?: number;
 }
 
 export function describeExit(status: ExitStatus): string {
@@ -48,22 +67,22 @@ export function describeExit(status: ExitStatus): string {
   return `exited with code ${status.exitCode}`;
 }
 
-/** Polls a TCP connect until the server accepts, it exits, or the timeout passes. */
+/** Polls the probe until the server is ready, it exits, or the timeout passes. */
 export async function waitForListening(options: WaitOptions): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   while (Date.now() < deadline) {
-    if (await tryConnect(options.endpoint, 1_000, options.settleMs ?? 0)) return;
+    if (await options.probe.ready()) return;
     const exit = await options.exitStatus();
     if (exit) {
       throw new SubmissionStartError(
-        `your server ${describeExit(exit)} before listening on PORT ${options.containerPort}` +
+        `your server ${describeExit(exit)} before it did ${options.probe.what}` +
           formatLogTail(await options.logs()),
       );
     }
     await sleep(50);
   }
   throw new SubmissionStartError(
-    `your server did not listen on PORT ${options.containerPort} within ${options.timeoutMs} ms` +
+    `your server did not ${options.probe.what} within ${options.timeoutMs} ms` +
       formatLogTail(await options.logs()),
   );
 }
@@ -74,11 +93,9 @@ export function formatLogTail(logs: string): string {
 }
 
 /** Waits until a just-started submission listens; stops it and rethrows if it never does. */
-export async function awaitListening(started: StartedSubmission, port: number, timeoutMs: number, settleMs = 0): Promise<void> {
+export async function awaitListening(started: StartedSubmission, probe: ReadinessProbe, timeoutMs: number): Promise<void> {
   await waitForListening({
-    settleMs,
-    endpoint: started.endpoint,
-    containerPort: port,
+    probe,
     timeoutMs,
     exitStatus: () => started.exitStatus(),
     logs: () => started.logs(),

@@ -6,8 +6,10 @@ import type { Limits } from '../../catalog/manifest.ts';
 import type { RunContext } from '../context.ts';
 import { demultiplexLogs } from '../log-tail.ts';
 import { claimSlot, type EdgeSlot } from './edge.ts';
-import { CONTAINER_PORT, type Endpoint, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
-import { awaitListening } from '../wait-for-port.ts';
+import { CONTAINER_FILES_DIR, CONTAINER_PORT, type Endpoint, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
+import { awaitListening, tcpProbe, udpProbe } from '../wait-for-port.ts';
+import { Readable } from 'node:stream';
+import { tarOf } from './tar.ts';
 import { DockerLink } from './docker-link.ts';
 import type { DockerEngine } from './engine.ts';
 import { LABEL_ROLE } from './labels.ts';
@@ -36,6 +38,16 @@ export class SandboxedContainer extends GenericContainer {
       .withSecurityOpt('no-new-privileges:true')
       .withTmpFs({ '/tmp': `rw,noexec,nosuid,nodev,size=${limits.tmpfsMb}m` });
   }
+
+  /**
+   * Files at `directory`, owned by root and read-only to the sandbox user. The root file system
+   * is read-only, so they go into an anonymous volume (removed with the container), copied in
+   * through the archive endpoint before start: that works on a remote engine too.
+   */
+  withReadOnlyFiles(directory: string, files: Readonly<Record<string, Uint8Array>>): this {
+    this.hostConfig.Mounts = [...(this.hostConfig.Mounts ?? []), { Type: 'volume', Source: '', Target: directory }];
+    return this.withCopyArchivesToContainer([{ tar: Readable.from([tarOf(files)]), target: directory }]);
+  }
 }
 
 export class DockerRuntime implements SubmissionRuntime {
@@ -54,13 +66,14 @@ export class DockerRuntime implements SubmissionRuntime {
     log(`Starting submission container from ${this.docker.image}...`);
     let container: StartedTestContainer;
     try {
-      container = await new SandboxedContainer(this.docker.image)
+      const builder = new SandboxedContainer(this.docker.image)
         .withSandbox(options.limits)
         .withNetworkMode(this.docker.network)
         .withLabels({ ...this.docker.labels, [LABEL_ROLE]: 'submission' })
-        .withEnvironment({ ...options.env, PORT: String(CONTAINER_PORT) })
-        .withAutoRemove(false)
-        .start();
+        .withEnvironment({ ...options.env, PORT: String(CONTAINER_PORT), ...(options.files && { FILES_DIR: CONTAINER_FILES_DIR }) })
+        .withAutoRemove(false);
+      if (options.files) builder.withReadOnlyFiles(CONTAINER_FILES_DIR, options.files);
+      container = await builder.start();
     } catch (error) {
       throw new Error(`${INFRA_MARK} could not start the submission container: ${(error as Error).message}`, { cause: error });
     }
@@ -78,10 +91,14 @@ export class DockerRuntime implements SubmissionRuntime {
     );
     const address = { host: container.getIpAddress(this.docker.network), port: CONTAINER_PORT };
     const slot = this.docker.edge ? await claimSlot(this.engine, this.docker.edge, address) : undefined;
-    const started = new StartedDockerSubmission(container, slot?.tcp ?? address, link, slot);
-    // Listening is checked on a clean link: a slow or lossy one must not be blamed on the server.
+    const udp = this.context.exercise.transport === 'udp';
+    const started = new StartedDockerSubmission(container, (udp ? slot?.udp : slot?.tcp) ?? address, link, slot);
+    // Readiness is checked on a clean link: a slow or lossy one must not be blamed on the server.
     // Through the edge a connect always succeeds first; a refused one is reset right after.
-    await awaitListening(started, CONTAINER_PORT, options.limits.startupTimeoutMs, slot ? 300 : 0);
+    const probe = udp
+      ? udpProbe(CONTAINER_PORT, () => this.socketTables(container.getId()))
+      : tcpProbe(started.endpoint, CONTAINER_PORT, slot ? 300 : 0);
+    await awaitListening(started, probe, options.limits.startupTimeoutMs);
     try {
       await link.init();
     } catch (error) {
@@ -90,6 +107,13 @@ export class DockerRuntime implements SubmissionRuntime {
     }
     log(`Started ${container.getId().slice(0, 12)} at ${started.endpoint.host}:${CONTAINER_PORT} under ${impairment.link.name} (${link.backend})`);
     return started;
+  }
+
+  /** The UDP socket tables of the submission's network namespace, read from inside its container. */
+  private async socketTables(containerId: string): Promise<string> {
+    const { exitCode, output } = await this.engine.exec(containerId, ['cat', '/proc/net/udp', '/proc/net/udp6'], 5_000);
+    // One of the two may be missing (no IPv6); what was read still counts.
+    return exitCode === 0 || output.includes('local_address') ? output : '';
   }
 }
 

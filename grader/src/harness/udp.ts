@@ -1,0 +1,116 @@
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import type { Endpoint } from '../runtime/runtime.ts';
+import { DEFAULT_IO_TIMEOUT_MS, ExpectationError } from './tcp.ts';
+import type { Transcript } from './transcript.ts';
+
+export interface UdpOptions {
+  /** Label in the transcript; defaults to u1, u2... */
+  readonly label?: string;
+}
+
+/**
+ * A UDP client for tests, connected to the submission so that only its datagrams arrive:
+ * explicit receives with timeouts, a queue of what arrived, counters and a transcript.
+ */
+export class UdpSocket implements AsyncDisposable {
+  private readonly queue: Buffer[] = [];
+  private waiter: (() => void) | undefined;
+  private closed = false;
+  datagramsSent = 0;
+  datagramsReceived = 0;
+  bytesSent = 0;
+  bytesReceived = 0;
+  /** Errors the kernel reported (an ICMP port unreachable shows up as ECONNREFUSED). */
+  readonly errors: string[] = [];
+
+  private constructor(
+    private readonly socket: dgram.Socket,
+    readonly label: string,
+    private readonly transcript: Transcript,
+  ) {
+    socket.on('message', (datagram: Buffer) => {
+      this.datagramsReceived++;
+      this.bytesReceived += datagram.length;
+      transcript.record(label, 'received', datagram);
+      this.queue.push(datagram);
+      this.wake();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.errors.push(error.code ?? error.message);
+      transcript.record(label, 'note', `error: ${error.code ?? error.message}`);
+      this.wake();
+    });
+  }
+
+  static async open(endpoint: Endpoint, transcript: Transcript, options: UdpOptions & { label: string }): Promise<UdpSocket> {
+    const socket = dgram.createSocket('udp4');
+    socket.connect(endpoint.port, endpoint.host);
+    await once(socket, 'connect');
+    transcript.record(options.label, 'note', `UDP socket ${socket.address().port} -> ${endpoint.host}:${endpoint.port}`);
+    return new UdpSocket(socket, options.label, transcript);
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  /** Sends one datagram. */
+  async send(data: Uint8Array | string): Promise<void> {
+    // A fresh copy: dgram reads the buffer after an asynchronous step, and callers reuse theirs.
+    const bytes = Buffer.from(typeof data === 'string' ? Buffer.from(data) : data);
+    this.datagramsSent++;
+    this.bytesSent += bytes.length;
+    this.transcript.record(this.label, 'sent', bytes);
+    await new Promise<void>((resolve) => {
+      this.socket.send(bytes, (error) => {
+        // A send the kernel refused is like a datagram lost on the way; the test sees its effect.
+        if (error) this.errors.push((error as NodeJS.ErrnoException).code ?? error.message);
+        resolve();
+      });
+    });
+  }
+
+  /** The next datagram, or undefined if none arrives within `timeoutMs`. */
+  async tryReceive(timeoutMs = DEFAULT_IO_TIMEOUT_MS): Promise<Buffer | undefined> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.queue.length === 0 && !this.closed) {
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return undefined;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.ceil(remaining));
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    return this.queue.shift();
+  }
+
+  /** The next datagram, or an error saying none came. */
+  async receive(timeoutMs = DEFAULT_IO_TIMEOUT_MS): Promise<Buffer> {
+    const datagram = await this.tryReceive(timeoutMs);
+    if (datagram) return datagram;
+    const errors = this.errors.length > 0 ? ` (the kernel reported ${[...new Set(this.errors)].join(', ')})` : '';
+    throw new ExpectationError(`expected a datagram from the server within ${timeoutMs} ms; none came${errors}`);
+  }
+
+  /** Datagrams that arrived and were not received yet. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake();
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
