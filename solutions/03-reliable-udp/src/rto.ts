@@ -24,6 +24,14 @@ export class RtoEstimator {
     this.backoff = 1;
   }
 
+  /**
+   * New data was acknowledged, so the path works again: back to the estimate. (Karn's rule
+   * forbids a sample from a resent segment, not this; Linux does the same.)
+   */
+  progress(): void {
+    this.backoff = 1;
+  }
+
   /** A timeout fired: wait twice as long next time. */
   backOff(): void {
     this.backoff = Math.min(this.backoff * 2, 64);

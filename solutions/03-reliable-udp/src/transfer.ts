@@ -86,6 +86,7 @@ export class Transfer {
     const now = performance.now();
     this.lastAckAt = now;
     const hadEverything = this.cumulative === this.total;
+    const inFlightBefore = this.inFlight;
     let sampleSentAt = -1;
     const acknowledge = (seq: number) => {
       if (this.state[seq] !== IN_FLIGHT) return;
@@ -102,6 +103,7 @@ export class Transfer {
     }
     while (this.cumulative < this.total && this.state[this.cumulative] === ACKED) this.cumulative++;
     if (sampleSentAt >= 0) this.rto.sample(now - sampleSentAt);
+    if (this.inFlight < inFlightBefore) this.rto.progress();
 
     // Lost: sent before three segments that have arrived since. Resending it gives it a new
     // place in the send order, so it is not resent again until three more pass it.
