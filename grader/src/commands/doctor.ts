@@ -24,7 +24,7 @@ export interface DoctorReport {
 /** `netkata doctor`: what this machine can grade with, checked rather than assumed. */
 export async function doctor(): Promise<DoctorReport> {
   const advice: string[] = [];
-  const relay = { available: true as const, detail: 'the local runtime relays TCP in-process (reduced fidelity: no packet loss or reordering)' };
+  const relay = { available: true as const, detail: 'the local runtime relays TCP in-process (reduced fidelity: no packet loss or reordering) and UDP per datagram' };
   let engine: DockerEngine;
   try {
     engine = await DockerEngine.connect(5_000);

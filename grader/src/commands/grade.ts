@@ -111,7 +111,8 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     tests.push(...graded.map((t) => ({ ...t, profile: group.link.name })));
     graderErrors.push(...run.graderErrors);
   }
-  const impairment: ImpairmentReport = { backend: prepared.backend, fidelity: prepared.backend === 'relay' ? 'stream' : 'packet', seed, profiles };
+  const relayFidelity = exercise.manifest.transport === 'udp' ? 'datagram' : 'stream';
+  const impairment: ImpairmentReport = { backend: prepared.backend, fidelity: prepared.backend === 'relay' ? relayFidelity : 'packet', seed, profiles };
   // The built-in hidden suite must carry the manifest's points exactly; visible tests, a filtered
   // run or an instructor's own suite (--suite) score by the points their tests carry.
   return scoreRun(exercise.manifest, { tests, graderErrors }, { ...frame(prepared.runtime, prepared.notices), impairment }, !options.visible && !options.testNamePattern && !options.suite);

@@ -29,7 +29,8 @@ export interface RuntimeReport {
 export interface ImpairmentReport {
   readonly backend: ImpairmentBackend;
   /** `packet`: every packet of both directions (netem, userspace); `stream`: the local relay, which cannot lose or reorder packets. */
-  readonly fidelity: 'packet' | 'stream';
+  /** packet: every packet at the container's interface; datagram: a relay per datagram; stream: a TCP relay. */
+  readonly fidelity: 'packet' | 'datagram' | 'stream';
   /** Replays the same impairment decisions (userspace engine and relay). */
   readonly seed: number;
   readonly profiles: ReadonlyArray<{ readonly name: string; readonly files: readonly string[]; readonly calibration?: Calibration }>;

@@ -14,7 +14,8 @@ export function renderPretty(report: GradeReport, color: boolean): string {
   out.push(`${c(1, report.exercise.title)} (${report.exercise.id}) — ${report.runtime.kind} runtime ${report.runtime.version}, ${isolation}`);
   if (report.impairment) {
     const { backend, fidelity, seed, profiles } = report.impairment;
-    out.push(`network: ${backend} backend (${fidelity === 'packet' ? 'every packet, both directions' : 'stream relay, reduced fidelity'}), seed ${seed}`);
+    const how = { packet: 'every packet, both directions', datagram: 'datagram relay, both directions', stream: 'stream relay, reduced fidelity' }[fidelity];
+    out.push(`network: ${backend} backend (${how}), seed ${seed}`);
     for (const profile of profiles) {
       const calibration = profile.calibration;
       if (!calibration) continue;
