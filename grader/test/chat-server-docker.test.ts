@@ -1,0 +1,33 @@
+// The chat-server exercise graded for real on the docker runtime: the solution passes every
+// stage under every profile its manifest lists, the starter fails every stage, and each faulty
+// variant fails the stage it breaks and passes the ones before it.
+import { describe, expect, test } from 'vitest';
+import { expectBreaksStage, fixture, gradeJson } from './helpers/cli.ts';
+
+describe('chat-server on the docker runtime', () => {
+  test('the reference solution passes every stage, stage 6 under wan', async () => {
+    const { code, report, stderr } = await gradeJson(['chat-server', '--solution', '--runtime', 'docker']);
+    expect(code, stderr).toBe(0);
+    expect(report.points).toBe(100);
+    expect(report.impairment?.profiles.map((p) => p.name)).toEqual(['clean', 'wan']);
+    const fanOut = report.tests.find((t) => t.name.startsWith('fan-out to 200 members'));
+    expect(fanOut?.measurements?.p99Ms).toBeLessThan(1_000);
+  });
+
+  test('the starter fails every stage (exit 1), each test within seconds', async () => {
+    const { code, report } = await gradeJson(['chat-server', '--runtime', 'docker']);
+    expect(code).toBe(1);
+    expect(report.stages.filter((s) => s.status === 'fail').map((s) => s.stage)).toEqual([1, 2, 3, 4, 5, 6]);
+    // It answers every line at once, so no test may wait out a timeout.
+    expect(Math.max(...report.tests.map((t) => t.durationMs))).toBeLessThan(3_000);
+  });
+
+  test.each([
+    { name: 'quit-per-room', breaks: 3 },
+    { name: 'unordered-fanout', breaks: 4 },
+    { name: 'no-heartbeat', breaks: 5 },
+    { name: 'blocking-fanout', breaks: 5 },
+  ])('$name fails stage $breaks and passes the stages before it', async ({ name, breaks }) => {
+    await expectBreaksStage('chat-server', fixture('chat-server', name), breaks);
+  });
+});
