@@ -82,7 +82,7 @@ export class Transfer {
   onAck(ack: number, sack: number): void {
     // After the FIN's acknowledgement the client may still lack the FIN (its ACK was a
     // duplicate); whatever it sends now gets the FIN again.
-    if (this.completed) return this.sendFin();
+    if (this.completed) return this.resendFin();
     const now = performance.now();
     this.lastAckAt = now;
     const hadEverything = this.cumulative === this.total;
@@ -127,7 +127,7 @@ export class Transfer {
     for (const seq of seqs) this.transmit(seq);
   }
 
-  /** Repeats the FIN when its timer runs out. */
+  /** Repeats the FIN: when its timer runs out, or for an ACK after the end. */
   protected resendFin(): void {
     this.sendFin();
   }
