@@ -103,7 +103,8 @@ test('a long partition (8 s) drops everyone by heartbeat: their connections are 
   // or reset was lost, so a line sent now draws a reset), and their nicks and room are gone.
   const endings = await Promise.all(
     olds.map(async (old) => {
-      await old.send('WHO #cut');
+      // A write can fail if the server's FIN got here first: closed is what is being checked.
+      await old.send('WHO #cut').catch(() => {});
       return old.expectDropped(10_000);
     }),
   );
