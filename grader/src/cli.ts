@@ -26,6 +26,7 @@ Options for test and grade:
                        default pretty; the report goes to stdout
   --output FILE        write the report to FILE instead of stdout (batch: a folder, one report each)
   --offline            build missing images offline (debootstrap + npm), never pull
+  --stages LIST        only these stages, e.g. 1-3 or 2,5 (the report scores just those)
   -t, --test PATTERN   only tests whose name matches
   -w, --watch          run again whenever a file of the submission changes (Ctrl-C stops)
   --debug              stack traces and DEBUG=netkata* diagnostics
@@ -69,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       offline: { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       test: { type: 'string', short: 't' },
+      stages: { type: 'string' },
       profile: { type: 'string' },
       impairment: { type: 'string' },
       seed: { type: 'string' },
@@ -168,6 +170,7 @@ async function main(argv: string[]): Promise<number> {
           runtime,
           buildMode,
           testNamePattern: values.test,
+          stages: values.stages,
           profile: values.profile,
           impairment,
           seed,

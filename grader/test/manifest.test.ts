@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, test } from 'vitest';
 import { listExercises } from '../src/catalog/catalog.ts';
 import { parseManifest } from '../src/catalog/manifest.ts';
+import { parseStages } from '../src/commands/grade.ts';
 import { MANIFEST_SCHEMA_FILE, manifestJsonSchema } from '../src/catalog/write-schema.ts';
 
 const valid = {
@@ -37,5 +38,15 @@ describe('manifest', () => {
 
   test('grader/manifest.schema.json is generated from the zod schema and current (npm run schema)', async () => {
     expect(await readFile(MANIFEST_SCHEMA_FILE, 'utf8')).toBe(manifestJsonSchema());
+  });
+
+  test('--stages takes numbers and ranges of stages the manifest has', () => {
+    const manifest = parseManifest({ ...valid, stages: [1, 2, 3, 4, 5, 6].map((stage) => ({ stage, title: `s${stage}`, points: 5 })) }, 'demo');
+    expect([...parseStages('1-3,6', manifest)]).toEqual([1, 2, 3, 6]);
+    expect([...parseStages(' 2 , 4-4', manifest)]).toEqual([2, 4]);
+    expect(() => parseStages('0-2', manifest)).toThrow('demo has no stage 0 (it has 1 to 6)');
+    expect(() => parseStages('7', manifest)).toThrow('no stage 7');
+    expect(() => parseStages('1..3', manifest)).toThrow('--stages takes numbers and ranges');
+    expect(() => parseStages('3-1', manifest)).toThrow('selects no stage');
   });
 });

@@ -28,6 +28,8 @@ export interface GradeOptions {
   readonly runtime: RuntimeChoice;
   readonly buildMode: BuildMode;
   readonly testNamePattern?: string;
+  /** Only these stages, as written on the command line: `1-3`, `2,5`, `1-3,6`. */
+  readonly stages?: string;
   readonly teardown: Teardown;
   readonly progress?: boolean;
 }
@@ -61,7 +63,10 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     durationMs: Date.now() - startedAt.getTime(),
   });
 
-  const groups = await profileGroups(exercise, suiteDir, options);
+  const selected = options.stages === undefined ? undefined : parseStages(options.stages, exercise.manifest);
+  // The report covers the stages that ran, each scored in full: "stages 1-3: 45/45" in a workshop.
+  const manifest = selected ? { ...exercise.manifest, stages: exercise.manifest.stages.filter((s) => selected.has(s.stage)) } : exercise.manifest;
+  const groups = await profileGroups(exercise, suiteDir, options, selected);
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   let prepared;
   try {
@@ -80,7 +85,8 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     return buildFailureReport(exercise.manifest, `${error.message}\n${error.output}`, frame(runtime, []));
   }
   if (options.progress) notice(`grading ${path.relative(process.cwd(), submission.dir) || '.'} against ${exercise.manifest.id} on the ${prepared.runtime.kind} runtime, impairments by ${prepared.backend}`);
-  if (prepared.backend === 'relay' && groups.some((g) => !isCleanLink(g.link))) {
+  // The UDP relay loses, duplicates and reorders datagrams itself; only the TCP one cannot.
+  if (prepared.backend === 'relay' && exercise.manifest.transport === 'tcp' && groups.some((g) => !isCleanLink(g.link))) {
     const message = 'the local runtime impairs through a TCP relay: delay, jitter, rate, small segments and stalls, but no packet loss, duplication or reordering (those need Docker)';
     notice(message);
     prepared.notices.push(message);
@@ -115,7 +121,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   const impairment: ImpairmentReport = { backend: prepared.backend, fidelity: prepared.backend === 'relay' ? relayFidelity : 'packet', seed, profiles };
   // The built-in hidden suite must carry the manifest's points exactly; visible tests, a filtered
   // run or an instructor's own suite (--suite) score by the points their tests carry.
-  return scoreRun(exercise.manifest, { tests, graderErrors }, { ...frame(prepared.runtime, prepared.notices), impairment }, !options.visible && !options.testNamePattern && !options.suite);
+  return scoreRun(manifest, { tests, graderErrors }, { ...frame(prepared.runtime, prepared.notices), impairment }, !options.visible && !options.testNamePattern && !options.suite);
 }
 
 interface ProfileGroup {
@@ -128,18 +134,37 @@ interface ProfileGroup {
  * once under each of that stage's profiles; `--profile` puts every file under one profile;
  * visible tests run on a clean link unless one is asked for.
  */
-async function profileGroups(exercise: Exercise, suiteDir: string, options: GradeOptions): Promise<ProfileGroup[]> {
+async function profileGroups(exercise: Exercise, suiteDir: string, options: GradeOptions, selected?: ReadonlySet<number>): Promise<ProfileGroup[]> {
+  const stageOf = (file: string) => Number(/^(\d+)-/.exec(path.basename(file))?.[1]);
   const files = (await readdir(suiteDir, { recursive: true }))
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => f.split(path.sep).join('/'))
+    .filter((f) => !selected || selected.has(stageOf(f)))
     .sort();
-  if (files.length === 0) throw new ConfigError(`no *.test.ts files in ${suiteDir}`);
+  if (files.length === 0) throw new ConfigError(`no *.test.ts files${selected ? ` of stages ${[...selected].join(', ')}` : ''} in ${suiteDir}`);
   const override = options.profile ?? (options.visible ? 'clean' : undefined);
   const groups = new Map<string, string[]>();
   for (const file of files) {
-    const stage = Number(/^(\d+)-/.exec(path.basename(file))?.[1]);
+    const stage = stageOf(file);
     const names = override ? [override] : (exercise.manifest.stages.find((s) => s.stage === stage)?.profiles ?? ['clean']);
     for (const name of names) groups.set(name, [...(groups.get(name) ?? []), file]);
   }
   return [...groups].map(([name, groupFiles]) => ({ link: loadProfile(name), files: groupFiles }));
+}
+
+/** `1-3,6` → {1, 2, 3, 6}; every stage must be one the manifest has. */
+export function parseStages(spec: string, manifest: Exercise['manifest']): Set<number> {
+  const stages = new Set<number>();
+  for (const part of spec.split(',')) {
+    const range = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!range) throw new ConfigError(`--stages takes numbers and ranges like 1-3,6, not "${spec}"`);
+    const from = Number(range[1]);
+    const to = Number(range[2] ?? range[1]);
+    for (let stage = from; stage <= to; stage++) {
+      if (!manifest.stages.some((s) => s.stage === stage)) throw new ConfigError(`${manifest.id} has no stage ${stage} (it has 1 to ${manifest.stages.length})`);
+      stages.add(stage);
+    }
+  }
+  if (stages.size === 0) throw new ConfigError(`--stages selects no stage: "${spec}"`);
+  return stages;
 }

@@ -58,10 +58,12 @@ export const stageStatuses = (report: GradeReport) => Object.fromEntries(report.
 
 /**
  * A faulty variant must fail the stage it breaks (with a reason per failing test) and pass
- * every stage before it, so the failure is attributed to the right stage.
+ * every stage before it, so the failure is attributed to the right stage. Later stages are not
+ * run (`--stages 1-N`): what they would say proves nothing about this variant.
  */
 export async function expectBreaksStage(exercise: string, submission: string, breaks: number): Promise<void> {
-  const { code, report, stderr } = await gradeJson([exercise, '--submission', submission, '--runtime', 'docker']);
+  const { code, report, stderr } = await gradeJson([exercise, '--submission', submission, '--runtime', 'docker', '--stages', `1-${breaks}`]);
+  expect(report.stages.map((s) => s.stage), 'the stages graded').toEqual(Array.from({ length: breaks }, (_, i) => i + 1));
   expect(code, stderr).toBe(1);
   const statuses = stageStatuses(report);
   for (let stage = 1; stage < breaks; stage++) expect(statuses[stage], `stage ${stage}`).toBe('pass');
