@@ -59,6 +59,7 @@ test('50 concurrent senders: every member sees the room in one and the same orde
     members.map(async (member, index) => {
       const isSender = index < SENDERS;
       const collecting = collect(member, isSender ? (SENDERS - 1) * PER_SENDER : SENDERS * PER_SENDER, isSender ? PER_SENDER : 0);
+      collecting.catch(() => {}); // awaited after the sends
       if (isSender) {
         const random = seededRandom(400 + index);
         for (let n = 0; n < PER_SENDER; ) {

@@ -68,6 +68,7 @@ async function flood(sender: ChatClient, room: string, count: number, paced: Pro
   })();
   oks.catch(() => {}); // awaited below
   const failed = oks.then(() => new Promise<never>(() => {}));
+  failed.catch(() => {}); // raced below; its failure is oks's, awaited at the end
   for (let i = 0; i < count; i += BATCH_LINES) {
     await Promise.race([paced.until(i - WINDOW_LINES), failed]);
     const lines = Array.from({ length: Math.min(BATCH_LINES, count - i) }, (_, k) => `${floodLine(room, sender.label, i + k)}\n`);
