@@ -70,6 +70,7 @@ static int epfd, listener = -1, sigfd;
 static int64_t idle_timeout_ms = 30000;
 static uint64_t open_conns, accepted;
 static int draining;
+static int accept_paused; /* out of file descriptors: wait for a connection to close */
 static int64_t drain_deadline;
 static struct conn **heap;
 static size_t heap_len, heap_cap;
@@ -185,6 +186,11 @@ static void destroy(struct conn *c) {
   free(c->out);
   free(c);
   open_conns--;
+  if (accept_paused && listener >= 0) { /* a descriptor is free again */
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &listener};
+    epoll_ctl(epfd, EPOLL_CTL_MOD, listener, &ev);
+    accept_paused = 0;
+  }
 }
 
 static void append(struct conn *c, const char *data, size_t n) {
@@ -413,7 +419,13 @@ static void accept_all(void) {
   for (int i = 0; i < 256; i++) {
     int fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE) fprintf(stderr, "accept: %s\n", strerror(errno));
+      if (errno == EMFILE || errno == ENFILE) {
+        /* The listener stays readable (level-triggered): stop watching it, or the loop spins. */
+        struct epoll_event ev = {.events = 0, .data.ptr = &listener};
+        epoll_ctl(epfd, EPOLL_CTL_MOD, listener, &ev);
+        accept_paused = 1;
+        fprintf(stderr, "accept: %s; accepting again when a connection closes\n", strerror(errno));
+      }
       return; /* EAGAIN: accepted all there were */
     }
     int one = 1;
