@@ -1,13 +1,16 @@
 // The local runtime: visible tests in the learner's loop, and the fallback when no engine answers.
 import { describe, expect, test } from 'vitest';
+import { listExercises } from '../src/catalog/catalog.ts';
 import { gradeJson, netkata } from './helpers/cli.ts';
 
-describe('local runtime', () => {
-  test('visible tests pass for the solution and fail for the starter', async () => {
-    const solution = await netkata(['test', 'echo-server', '--solution', '--reporter', 'json']);
+describe('local runtime', async () => {
+  const exercises = (await listExercises()).map((e) => e.manifest.id);
+
+  test.each(exercises)('%s: visible tests pass for the solution and fail for the starter', async (id) => {
+    const solution = await netkata(['test', id, '--solution', '--reporter', 'json']);
     expect(solution.code, solution.stderr).toBe(0);
     expect(JSON.parse(solution.stdout).runtime.kind).toBe('local');
-    const starter = await netkata(['test', 'echo-server', '--reporter', 'json']);
+    const starter = await netkata(['test', id, '--reporter', 'json']);
     expect(starter.code).toBe(1);
   });
 
