@@ -19,25 +19,15 @@ export function parseClientMessage(datagram: Buffer): ClientMessage | undefined 
   return undefined;
 }
 
-export function dataMessage(id: number, seq: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(9);
-  header[0] = Type.DATA;
-  header.writeUInt32BE(id, 1);
-  header.writeUInt32BE(seq, 5);
-  return Buffer.concat([header, payload]);
+/** Type, id and, for DATA and FIN, the u32 that follows them (seq or total). */
+function header(type: number, id: number, field?: number): Buffer {
+  const bytes = Buffer.alloc(field === undefined ? 5 : 9);
+  bytes[0] = type;
+  bytes.writeUInt32BE(id, 1);
+  if (field !== undefined) bytes.writeUInt32BE(field, 5);
+  return bytes;
 }
 
-export function finMessage(id: number, total: number, digest: Buffer): Buffer {
-  const header = Buffer.alloc(9);
-  header[0] = Type.FIN;
-  header.writeUInt32BE(id, 1);
-  header.writeUInt32BE(total, 5);
-  return Buffer.concat([header, digest]);
-}
-
-export function errorMessage(id: number, message: string): Buffer {
-  const header = Buffer.alloc(5);
-  header[0] = Type.ERROR;
-  header.writeUInt32BE(id, 1);
-  return Buffer.concat([header, Buffer.from(message, 'utf8')]);
-}
+export const dataMessage = (id: number, seq: number, payload: Buffer) => Buffer.concat([header(Type.DATA, id, seq), payload]);
+export const finMessage = (id: number, total: number, digest: Buffer) => Buffer.concat([header(Type.FIN, id, total), digest]);
+export const errorMessage = (id: number, message: string) => Buffer.concat([header(Type.ERROR, id), Buffer.from(message, 'utf8')]);
