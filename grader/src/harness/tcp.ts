@@ -31,7 +31,8 @@ export class TcpConnection implements AsyncDisposable {
   private bufferedBytes = 0;
   private ended = false;
   private failure: Error | undefined;
-  private waiter: Waiter | undefined;
+  /** Everyone waiting for data, EOF or an error: each wakes and checks its own condition. */
+  private readonly waiters = new Set<Waiter>();
   private consumer: ((chunk: Buffer) => void) | undefined;
   private readonly closed: Promise<void>;
   bytesSent = 0;
@@ -89,9 +90,20 @@ export class TcpConnection implements AsyncDisposable {
   }
 
   private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.();
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  /** Sleeps until something arrives (or fails) or `timeoutMs` passes. */
+  private nextEvent(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+    });
   }
 
   /** Resolves once the data has been handed to the kernel. */
@@ -147,13 +159,7 @@ export class TcpConnection implements AsyncDisposable {
       if (this.ended) throw new ExpectationError(`${describe()}: the server closed the connection`);
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new ExpectationError(`${describe()}: timed out after ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await this.nextEvent(remaining);
     }
   }
 
@@ -238,13 +244,7 @@ export class TcpConnection implements AsyncDisposable {
       while (!this.ended && !this.failure) {
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new ExpectationError(`expected the server to close the connection within ${timeoutMs} ms; it is still open`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, remaining);
-          this.waiter = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        await this.nextEvent(remaining);
       }
       return this.ended ? 'eof' : 'reset';
     } finally {
@@ -265,13 +265,7 @@ export class TcpConnection implements AsyncDisposable {
       if (this.bufferedBytes > maxBytes) throw new ExpectationError(`server sent more than ${maxBytes} bytes without closing`);
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new ExpectationError(`expected the server to close the connection within ${timeoutMs} ms; it did not (got ${this.bufferedBytes} bytes so far)`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await this.nextEvent(remaining);
     }
     return this.take(this.bufferedBytes);
   }

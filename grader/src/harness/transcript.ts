@@ -8,11 +8,15 @@ interface TranscriptEvent {
   readonly atMs: number;
   readonly connection: string;
   readonly direction: Direction;
-  readonly text: string;
+  /** A note, or the first bytes of what crossed (formatted only if the transcript is shown). */
+  readonly data: string | Buffer;
+  readonly length: number;
 }
 
 const PREVIEW_BYTES = 48;
-const MAX_EVENTS = 60;
+/** The first events show how a test began, the last how it failed; the middle is left out. */
+const HEAD_EVENTS = 30;
+const TAIL_EVENTS = 30;
 
 export function previewBytes(data: Uint8Array, maxBytes = PREVIEW_BYTES): string {
   let out = '';
@@ -29,8 +33,10 @@ export function previewBytes(data: Uint8Array, maxBytes = PREVIEW_BYTES): string
 
 export class Transcript {
   private readonly startedAt = performance.now();
-  private readonly events: TranscriptEvent[] = [];
-  private omitted = 0;
+  private readonly head: TranscriptEvent[] = [];
+  /** A ring of the latest events once the head is full. */
+  private readonly tail: TranscriptEvent[] = [];
+  private recorded = 0;
   private readonly totals = new Map<string, { sent: number; received: number }>();
 
   record(connection: string, direction: Direction, data: Uint8Array | string): void {
@@ -39,25 +45,33 @@ export class Transcript {
       total[direction] += (data as Uint8Array).length;
       this.totals.set(connection, total);
     }
-    if (this.events.length >= MAX_EVENTS) {
-      this.omitted++;
-      return;
-    }
-    const text =
-      typeof data === 'string' ? data : `${data.length} byte${data.length === 1 ? '' : 's'} ${previewBytes(data)}`;
-    this.events.push({ atMs: performance.now() - this.startedAt, connection, direction, text });
+    const event: TranscriptEvent = {
+      atMs: performance.now() - this.startedAt,
+      connection,
+      direction,
+      // A copy: callers reuse their buffers.
+      data: typeof data === 'string' ? data : Buffer.from(data.subarray(0, PREVIEW_BYTES + 1)),
+      length: data.length,
+    };
+    if (this.head.length < HEAD_EVENTS) this.head.push(event);
+    else this.tail[(this.recorded - HEAD_EVENTS) % TAIL_EVENTS] = event;
+    this.recorded++;
   }
 
   get isEmpty(): boolean {
-    return this.events.length === 0;
+    return this.recorded === 0;
   }
 
   render(): string {
     const arrow = { sent: '->', received: '<-', note: '  ' } as const;
-    const lines = this.events.map(
-      (e) => `${(e.atMs / 1000).toFixed(3).padStart(8)}s ${e.connection.padEnd(6)} ${arrow[e.direction]} ${e.text}`,
-    );
-    if (this.omitted > 0) lines.push(`          ... ${this.omitted} more events not shown`);
+    const line = (e: TranscriptEvent) => {
+      const text = typeof e.data === 'string' ? e.data : `${e.length} byte${e.length === 1 ? '' : 's'} ${previewBytes(e.data)}`;
+      return `${(e.atMs / 1000).toFixed(3).padStart(8)}s ${e.connection.padEnd(6)} ${arrow[e.direction]} ${text}`;
+    };
+    const lines = this.head.map(line);
+    const start = Math.max(0, this.recorded - HEAD_EVENTS - TAIL_EVENTS);
+    if (start > 0) lines.push(`          ... ${start} events not shown ...`);
+    for (let i = start; i < this.recorded - HEAD_EVENTS; i++) lines.push(line(this.tail[i % TAIL_EVENTS]!));
     for (const [connection, total] of this.totals) {
       lines.push(`          ${connection}: ${total.sent} bytes sent, ${total.received} bytes received in all`);
     }

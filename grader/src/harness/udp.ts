@@ -15,7 +15,7 @@ export interface UdpOptions {
  */
 export class UdpSocket implements AsyncDisposable {
   private readonly queue: Buffer[] = [];
-  private waiter: (() => void) | undefined;
+  private readonly waiters = new Set<() => void>();
   private closed = false;
   datagramsSent = 0;
   datagramsReceived = 0;
@@ -52,9 +52,7 @@ export class UdpSocket implements AsyncDisposable {
   }
 
   private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.();
+    for (const waiter of [...this.waiters]) waiter();
   }
 
   /** Sends one datagram. */
@@ -80,11 +78,13 @@ export class UdpSocket implements AsyncDisposable {
       const remaining = deadline - performance.now();
       if (remaining <= 0) return undefined;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.ceil(remaining));
-        this.waiter = () => {
+        const done = () => {
           clearTimeout(timer);
+          this.waiters.delete(done);
           resolve();
         };
+        const timer = setTimeout(done, Math.ceil(remaining));
+        this.waiters.add(done);
       });
     }
     return this.queue.shift();

@@ -27,6 +27,9 @@ export class SandboxedContainer extends GenericContainer {
   withSandbox(limits: Limits): this {
     const memoryBytes = limits.memoryMb * 1024 * 1024;
     this.hostConfig.ReadonlyRootfs = true;
+    // An init as PID 1 (tini) passes SIGTERM on: a process that is PID 1 itself ignores it
+    // unless it installed a handler, and every stop would then wait out its timeout.
+    this.hostConfig.Init = true;
     this.hostConfig.PidsLimit = limits.pids;
     this.hostConfig.Memory = memoryBytes;
     this.hostConfig.MemorySwap = memoryBytes; // equal to Memory: no swap to hide a leak in
