@@ -89,4 +89,10 @@ describe('echo-server on the docker runtime', () => {
     ]);
     expect(code, `${stderr}\n${JSON.stringify(report.tests, null, 2)}`).toBe(0);
   });
+
+  test('peers: a grader-owned container reaches the submission by name; tests kill, pause, restart and partition it', async () => {
+    const { code, report, stderr } = await gradeJson(['echo-server', '--solution', '--suite', fixture('peer-suite'), '--runtime', 'docker']);
+    expect(code, `${stderr}\n${JSON.stringify(report.tests, null, 2)}`).toBe(0);
+    expect(report.tests.map((t) => t.status)).toEqual(['passed', 'passed', 'passed', 'passed']);
+  });
 });

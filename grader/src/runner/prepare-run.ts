@@ -116,7 +116,7 @@ export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> 
     notices.push(message);
   }
   return {
-    context: { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag, ...(edge ? { edge } : {}) } },
+    context: { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag, runtimeImage: images.runtime!.tag, ...(edge ? { edge } : {}) } },
     backend,
     runtime: { kind: 'docker', version: engine.serverVersion, isolated: true, endpoints },
     notices,

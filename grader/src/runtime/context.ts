@@ -31,6 +31,8 @@ export interface RunContext {
     readonly labels: Readonly<Record<string, string>>;
     /** The impairment sidecar's image. */
     readonly impairImage: string;
+    /** The grader's Node image, which peers (backends, TLS servers) run in. */
+    readonly runtimeImage: string;
     /** Set when tests cannot reach container addresses (remote engine, Docker Desktop): route through the edge. */
     readonly edge?: EdgeInfo;
   };

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll } from 'vitest';
+import { INFRA_MARK } from '../errors.ts';
+import { loadProfile, parseProfile, type Profile } from '../impairment/profile.ts';
+import type { PeerSpec, StartedPeer } from '../runtime/docker/peer.ts';
+import type { Endpoint } from '../runtime/runtime.ts';
+import { runContext } from './submission.ts';
+
+export type { PeerSpec } from '../runtime/docker/peer.ts';
+
+/** A grader-owned host beside the submission, as a test file sees it. */
+export interface PeerHandle {
+  readonly name: string;
+  /** Where the tests reach one of its ports. */
+  endpoint(port: number): Endpoint;
+  /** SIGKILL; restart() brings it back under the same name. */
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  /** Frozen: connections stay open, nothing answers. */
+  pause(): Promise<void>;
+  unpause(): Promise<void>;
+  /** Its own link (its eth0), apart from the submission's. */
+  readonly link: {
+    set(profile: string | Profile): Promise<void>;
+    partition(): Promise<void>;
+    heal(): Promise<void>;
+    /** The userspace engine's counters for this peer's link, when that is the backend. */
+    stats(): Promise<Record<string, number> | undefined>;
+  };
+  logs(maxLines?: number): Promise<string>;
+}
+
+/**
+ * Starts a peer for this test file, before the submission if called before useSubmission()
+ * (hooks run in the order they were registered), and removes it after the file.
+ */
+export function usePeer(spec: PeerSpec): PeerHandle {
+  const context = runContext();
+  let started: StartedPeer | undefined;
+
+  beforeAll(async () => {
+    const { docker } = context;
+    if (context.runtime !== 'docker' || !docker) throw new Error(`${INFRA_MARK} peer ${spec.name} needs the docker runtime (--runtime docker)`);
+    if (docker.edge) throw new Error(`${INFRA_MARK} peer ${spec.name}: peers are not reachable through published ports yet (NETKATA_ENDPOINTS=published)`);
+    const [{ StartedPeer }, { DockerEngine }] = await Promise.all([import('../runtime/docker/peer.ts'), import('../runtime/docker/engine.ts')]);
+    started = await StartedPeer.start(await DockerEngine.connect(), { ...context, docker }, spec, loadProfile('clean'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await started?.stop();
+  }, 30_000);
+
+  const live = () => {
+    if (!started) throw new Error(`peer ${spec.name} is not running (usePeer() is used inside tests only)`);
+    return started;
+  };
+  return {
+    name: spec.name,
+    endpoint: (port) => live().endpoint(port),
+    kill: () => live().kill(),
+    restart: () => live().restart(),
+    pause: () => live().pause(),
+    unpause: () => live().unpause(),
+    link: {
+      set: (profile) => live().link.set(typeof profile === 'string' ? loadProfile(profile) : parseProfile('custom', profile)),
+      partition: () => live().link.partition(),
+      heal: () => live().link.heal(),
+      stats: () => live().link.stats(),
+    },
+    logs: (maxLines) => live().logs(maxLines),
+  };
+}

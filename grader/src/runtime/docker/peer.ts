@@ -1,0 +1,153 @@
+import type Dockerode from 'dockerode';
+import type { StartedTestContainer } from 'testcontainers';
+import { limitsSchema } from '../../catalog/manifest.ts';
+import { INFRA_MARK, InfrastructureError } from '../../errors.ts';
+import type { LinkSpec } from '../../impairment/profile.ts';
+import { logger } from '../../log.ts';
+import type { RunContext } from '../context.ts';
+import { demultiplexLogs } from '../log-tail.ts';
+import type { Endpoint } from '../runtime.ts';
+import { tcpProbe, waitForListening } from '../wait-for-port.ts';
+import { DockerLink } from './docker-link.ts';
+import { SandboxedContainer } from './docker-runtime.ts';
+import type { DockerEngine } from './engine.ts';
+import { LABEL_ROLE } from './labels.ts';
+
+const log = logger('peer');
+
+/** Where a peer finds PeerSpec.files. */
+export const PEER_FILES_DIR = '/srv/peer';
+
+/** A grader-owned host on the run network: a backend, a TLS server, anything a test needs beside the submission. */
+export interface PeerSpec {
+  /** Its DNS name on the run network, e.g. `backend-1` or `valid.zoo.test`. */
+  readonly name: string;
+  /** Run in the grader's Node image, e.g. ['node', '/srv/peer/server.cjs']. */
+  readonly command: readonly string[];
+  /** Read-only files under /srv/peer. */
+  readonly files?: Readonly<Record<string, Uint8Array>>;
+  readonly env?: Readonly<Record<string, string>>;
+  /** A TCP port to wait for before the peer counts as started. */
+  readonly readyPort?: number;
+  readonly memoryMb?: number;
+}
+
+type DockerContext = RunContext & { docker: NonNullable<RunContext['docker']> };
+
+/**
+ * A peer container: reachable by name from the submission and by address from the tests, and
+ * at the tests' mercy: killed, paused (a hung host), restarted, its own link impaired.
+ */
+export class StartedPeer {
+  private address: string;
+
+  private constructor(
+    readonly spec: PeerSpec,
+    private readonly container: StartedTestContainer,
+    private readonly engine: DockerEngine,
+    private readonly context: DockerContext,
+    readonly link: DockerLink,
+  ) {
+    this.address = container.getIpAddress(context.docker.network);
+  }
+
+  static async start(engine: DockerEngine, context: DockerContext, spec: PeerSpec, link: LinkSpec): Promise<StartedPeer> {
+    const { docker } = context;
+    log(`Starting peer ${spec.name}...`);
+    let container: StartedTestContainer;
+    try {
+      const builder = new SandboxedContainer(docker.runtimeImage)
+        .withSandbox(limitsSchema.parse({ memoryMb: spec.memoryMb ?? 128, pids: 64 }))
+        .withRunNetwork(docker.network, [spec.name])
+        .withLabels({ ...docker.labels, [LABEL_ROLE]: 'peer' })
+        .withEnvironment({ ...spec.env })
+        .withCommand([...spec.command])
+        .withAutoRemove(false);
+      if (spec.files) builder.withReadOnlyFiles(PEER_FILES_DIR, spec.files);
+      container = await builder.start();
+    } catch (error) {
+      throw new InfrastructureError(`${INFRA_MARK} could not start peer ${spec.name}: ${(error as Error).message}`, { cause: error });
+    }
+    const peerLink = new DockerLink(
+      {
+        engine,
+        targetId: container.getId(),
+        backend: context.impairment.backend === 'netem' ? 'netem' : 'userspace',
+        image: docker.impairImage,
+        labels: docker.labels,
+        seed: context.impairment.seed,
+      },
+      link,
+    );
+    const peer = new StartedPeer(spec, container, engine, context, peerLink);
+    await peer.waitReady();
+    await peerLink.init();
+    log(`Started peer ${spec.name} at ${peer.address}`);
+    return peer;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Where the tests reach one of its ports (its address on the run network). */
+  endpoint(port: number): Endpoint {
+    return { host: this.address, port };
+  }
+
+  private get dockerContainer(): Dockerode.Container {
+    return (this.container as unknown as { container: Dockerode.Container }).container;
+  }
+
+  /** SIGKILL: gone at once, connections and all. The container stays, for restart(). */
+  async kill(): Promise<void> {
+    await this.dockerContainer.kill();
+  }
+
+  /** Frozen: its connections stay open and nothing answers (a hung host). */
+  async pause(): Promise<void> {
+    await this.dockerContainer.pause();
+  }
+
+  async unpause(): Promise<void> {
+    await this.dockerContainer.unpause();
+  }
+
+  /** Starts a killed peer again, under the same name, and waits until it is ready. */
+  async restart(): Promise<void> {
+    await this.dockerContainer.start();
+    const info = await this.dockerContainer.inspect();
+    this.address = info.NetworkSettings.Networks[this.context.docker.network]?.IPAddress ?? this.address;
+    await this.waitReady();
+  }
+
+  async logs(maxLines = 40): Promise<string> {
+    try {
+      const raw = await this.dockerContainer.logs({ stdout: true, stderr: true, tail: maxLines, follow: false });
+      return demultiplexLogs(raw as unknown as Buffer).lines(maxLines);
+    } catch {
+      return '';
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.link.close();
+    await this.container.stop({ timeout: 1_000, remove: true }).catch(() => {});
+  }
+
+  private async waitReady(): Promise<void> {
+    if (this.spec.readyPort === undefined) return;
+    await waitForListening({
+      probe: tcpProbe(this.endpoint(this.spec.readyPort), this.spec.readyPort),
+      timeoutMs: 15_000,
+      exitStatus: async () => {
+        const info = await this.dockerContainer.inspect();
+        return info.State.Running ? undefined : { exitCode: info.State.ExitCode, signal: null, oomKilled: info.State.OOMKilled };
+      },
+      logs: () => this.logs(),
+    }).catch((error: Error) => {
+      // The learner's server is not to blame for a grader-owned peer.
+      throw new InfrastructureError(`${INFRA_MARK} peer ${this.spec.name}: ${error.message.replace(/^your server/, 'it')}`);
+    });
+  }
+}
