@@ -22,6 +22,8 @@ export const PEER_FILES_DIR = '/srv/peer';
 export interface PeerSpec {
   /** Its DNS name on the run network, e.g. `backend-1` or `valid.zoo.test`. */
   readonly name: string;
+  /** More names for the same container (a TLS zoo serves many host names). */
+  readonly aliases?: readonly string[];
   /** Run in the grader's Node image, e.g. ['node', '/srv/peer/server.cjs']. */
   readonly command: readonly string[];
   /** Read-only files under /srv/peer. */
@@ -58,7 +60,7 @@ export class StartedPeer {
     try {
       const builder = new SandboxedContainer(docker.runtimeImage)
         .withSandbox(limitsSchema.parse({ memoryMb: spec.memoryMb ?? 128, pids: 64 }))
-        .withRunNetwork(docker.network, [spec.name])
+        .withRunNetwork(docker.network, [spec.name, ...(spec.aliases ?? [])])
         .withLabels({ ...docker.labels, [LABEL_ROLE]: 'peer' })
         .withEnvironment({ ...spec.env })
         .withCommand([...spec.command])
