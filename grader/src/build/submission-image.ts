@@ -28,9 +28,10 @@ export async function buildSubmissionImage(options: SubmissionImageOptions): Pro
   const { engine, submission } = options;
   const runtime = options.images.runtime!;
   if (submission.kind === 'typescript') {
+    // An ENTRYPOINT, so that a client's arguments (the container's command) follow the program.
     await writeFile(
       path.join(options.workDir, 'Dockerfile'),
-      [`FROM ${runtime.tag}`, 'COPY main.mjs /app/main.mjs', `USER ${SANDBOX_USER}`, 'CMD ["node", "/app/main.mjs"]', ''].join('\n'),
+      [`FROM ${runtime.tag}`, 'COPY main.mjs /app/main.mjs', `USER ${SANDBOX_USER}`, 'ENTRYPOINT ["node", "/app/main.mjs"]', 'CMD []', ''].join('\n'),
     );
     await engine.build({
       contextDir: options.workDir,

@@ -5,6 +5,7 @@
 export { useSubmission, runContext, type SubmissionHandle, type LinkHandle } from './submission.ts';
 export type { ProcessStats } from '../runtime/runtime.ts';
 export { usePeer, type PeerHandle, type PeerSpec } from './peers.ts';
+export { useClient, type ClientHandle, type ClientRun, type ClientRunOptions } from './client.ts';
 export type { LinkSpec, Profile } from '../impairment/profile.ts';
 export { TcpConnection, ExpectationError, DEFAULT_IO_TIMEOUT_MS, type ConnectOptions } from './tcp.ts';
 export { UdpSocket, type UdpOptions } from './udp.ts';

@@ -11,6 +11,7 @@ import { RelayLink, type Relay } from '../impairment/relay/relay-link.ts';
 import { TcpRelay } from '../impairment/relay/tcp-relay.ts';
 import { UdpRelay } from '../impairment/relay/udp-relay.ts';
 import type { RunContext } from './context.ts';
+import { MAX_RUN_OUTPUT_BYTES, type RunOptions, type RunResult } from './runtime.ts';
 import type { Endpoint, ExitStatus, ProcessStats, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from './wait-for-port.ts';
 
@@ -84,6 +85,48 @@ export class LocalRuntime implements SubmissionRuntime {
     started.useRelay(relay);
     log(`Started pid ${child.pid} on 127.0.0.1:${port}, relayed at ${relay.endpoint.port} under ${relay.link.name}`);
     return started;
+  }
+
+  async run(options: RunOptions): Promise<RunResult> {
+    const filesDir = options.files ? await writeReadOnlyFiles(options.files) : undefined;
+    const [file, ...args] = this.command;
+    const startedAt = performance.now();
+    try {
+      return await new Promise<RunResult>((resolve) => {
+        const child = spawn(file!, [...args, ...options.args], {
+          cwd: this.cwd,
+          env: { ...process.env, ...options.env, ...(filesDir && { FILES_DIR: filesDir }) },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const collect = (stream: NodeJS.ReadableStream) => {
+          const parts: Buffer[] = [];
+          let total = 0;
+          stream.on('data', (chunk: Buffer) => {
+            if (total < MAX_RUN_OUTPUT_BYTES) parts.push(chunk.subarray(0, MAX_RUN_OUTPUT_BYTES - total));
+            total += chunk.length;
+          });
+          return () => Buffer.concat(parts);
+        };
+        const stdout = collect(child.stdout);
+        const stderr = collect(child.stderr);
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, options.timeoutMs);
+        const finish = (exitCode: number | null) => {
+          clearTimeout(timer);
+          resolve({ exitCode: timedOut ? null : exitCode, timedOut, oomKilled: false, stdout: stdout(), stderr: stderr(), durationMs: performance.now() - startedAt });
+        };
+        child.once('close', (code) => finish(code));
+        child.once('error', (error) => {
+          child.stderr.emit('data', Buffer.from(`failed to start: ${error.message}\n`));
+          finish(null);
+        });
+      });
+    } finally {
+      if (filesDir) await rm(filesDir, { recursive: true, force: true });
+    }
   }
 }
 

@@ -37,3 +37,17 @@ export function demultiplexLogs(raw: Buffer): LogTail {
   }
   return tail;
 }
+
+/** The payload of Docker's multiplexed log frames for one stream, capped at `maxBytes`. */
+export function demultiplexBytes(raw: Buffer, maxBytes: number): Buffer {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (let offset = 0; offset + 8 <= raw.length && total < maxBytes; ) {
+    const size = raw.readUInt32BE(offset + 4);
+    const part = raw.subarray(offset + 8, Math.min(offset + 8 + size, offset + 8 + maxBytes - total));
+    parts.push(part);
+    total += part.length;
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts);
+}

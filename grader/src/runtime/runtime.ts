@@ -68,10 +68,37 @@ export interface LinkControl {
   close(): Promise<void>;
 }
 
+/** One run of a command-line submission (a client): arguments in, exit code and output out. */
+export interface RunOptions {
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** As StartOptions.files: read-only, in FILES_DIR. */
+  readonly files?: Readonly<Record<string, Uint8Array>>;
+  readonly limits: Limits;
+  /** Killed after this long. */
+  readonly timeoutMs: number;
+}
+
+export interface RunResult {
+  /** null when the run was killed (timeout, memory limit). */
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+  readonly oomKilled: boolean;
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+  readonly durationMs: number;
+}
+
+/** Output kept per stream of a run; a client that floods its output is cut here. */
+export const MAX_RUN_OUTPUT_BYTES = 1024 * 1024;
+
 /** Starts submissions. One implementation per place learner code can run. */
 export interface SubmissionRuntime {
   readonly kind: RuntimeKind;
+  /** A server: started once, then tested over the network. */
   start(options: StartOptions): Promise<StartedSubmission>;
+  /** A client: run to completion once per test case, in its own sandbox. */
+  run(options: RunOptions): Promise<RunResult>;
 }
 
 /** The port servers listen on inside a container; the local runtime picks a free one. */

@@ -4,9 +4,9 @@ import { INFRA_MARK } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import type { Limits } from '../../catalog/manifest.ts';
 import type { RunContext } from '../context.ts';
-import { demultiplexLogs } from '../log-tail.ts';
+import { demultiplexBytes, demultiplexLogs } from '../log-tail.ts';
 import { claimSlot, type EdgeSlot } from './edge.ts';
-import { CONTAINER_FILES_DIR, CONTAINER_PORT, type Endpoint, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
+import { CONTAINER_FILES_DIR, CONTAINER_PORT, MAX_RUN_OUTPUT_BYTES, type Endpoint, type RunOptions, type RunResult, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from '../wait-for-port.ts';
 import { Readable } from 'node:stream';
 import { tarOf } from './tar.ts';
@@ -124,6 +124,48 @@ export class DockerRuntime implements SubmissionRuntime {
     }
     log(`Started ${container.getId().slice(0, 12)} at ${started.endpoint.host}:${CONTAINER_PORT} under ${impairment.link.name} (${link.backend})`);
     return started;
+  }
+
+  async run(options: RunOptions): Promise<RunResult> {
+    const builder = new SandboxedContainer(this.docker.image)
+      .withSandbox(options.limits)
+      .withRunNetwork(this.docker.network)
+      .withLabels({ ...this.docker.labels, [LABEL_ROLE]: 'client' })
+      .withEnvironment({ ...options.env, ...(options.files && { FILES_DIR: CONTAINER_FILES_DIR }) })
+      .withCommand([...options.args])
+      .withAutoRemove(false);
+    if (options.files) builder.withReadOnlyFiles(CONTAINER_FILES_DIR, options.files);
+    const startedAt = performance.now();
+    let container: StartedTestContainer;
+    try {
+      container = await builder.start();
+    } catch (error) {
+      throw new Error(`${INFRA_MARK} could not start the submission container: ${(error as Error).message}`, { cause: error });
+    }
+    const handle = (container as unknown as { container: Dockerode.Container }).container;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      handle.kill().catch(() => {});
+    }, options.timeoutMs);
+    try {
+      await handle.wait();
+      const durationMs = performance.now() - startedAt;
+      const info = await handle.inspect();
+      const output = async (stream: 'stdout' | 'stderr') =>
+        demultiplexBytes((await handle.logs({ stdout: stream === 'stdout', stderr: stream === 'stderr', follow: false })) as unknown as Buffer, MAX_RUN_OUTPUT_BYTES);
+      return {
+        exitCode: timedOut || info.State.OOMKilled ? null : info.State.ExitCode,
+        timedOut,
+        oomKilled: info.State.OOMKilled,
+        stdout: await output('stdout'),
+        stderr: await output('stderr'),
+        durationMs,
+      };
+    } finally {
+      clearTimeout(timer);
+      await container.stop({ timeout: 0, remove: true }).catch(() => {});
+    }
   }
 
   /** The UDP socket tables of the submission's network namespace, read from inside its container. */
