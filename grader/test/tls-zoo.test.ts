@@ -254,9 +254,11 @@ describe('each zoo member is what it claims (Node tls as the client)', () => {
     async (kind, version) => {
       const legacy = await probe(kind, { minVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' });
       expect(legacy).toMatchObject({ authorized: true, protocol: version, statusLine: 'HTTP/1.1 200 OK' });
-      // A client that allows the old version but keeps the default level fails on the
-      // handshake's SHA-1 signature, not on the version: why a client must set minVersion.
-      expect((await probe(kind, { minVersion: version })).error).toBe('ERR_SSL_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED');
+      // Allowing the old version without lowering the level is not enough: OpenSSL 3.0 (Node 20)
+      // then fails on the handshake's SHA-1 signature; OpenSSL 3.5 (Node 22) does not even
+      // offer the old versions, and gets the server's protocol_version alert.
+      expect(['ERR_SSL_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION'])
+        .toContain((await probe(kind, { minVersion: version })).error);
       // Node's default (minimum TLS 1.2): the server answers with a protocol_version alert.
       expect((await probe(kind)).error).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
       expect((await memberStats(kind)).clientErrors.at(-1)?.code).toBe('ERR_SSL_UNSUPPORTED_PROTOCOL');
@@ -428,21 +430,25 @@ describe('the reference tls-client', () => {
       try {
         await zoo.reset();
         const file = sessionFile(`${kind}-wan`);
-        for (let i = 0; i < 3; i++) {
-          const run = await client(kind, { port: relay.endpoint.port, args: ['--session', file] });
+        // One full handshake that saves the session, three resumed, two more full ones.
+        for (const args of [['--session', file], ['--session', file], ['--session', file], ['--session', file], [], []]) {
+          const run = await client(kind, { port: relay.endpoint.port, args });
           expect(run.exitCode, run.stderr).toBe(Exit.ok);
         }
-        const [full, ...resumed] = (await memberStats(kind)).connections;
-        expect([full!.resumed, ...resumed.map((c) => c.resumed)]).toEqual([false, true, true]);
+        const connections = (await memberStats(kind)).connections;
+        expect(connections.map((c) => c.resumed)).toEqual([false, true, true, true, false, false]);
         // From the server's accept to the request: a full TLS 1.2 handshake takes two round
         // trips before the client may send it, a resumed one (and any TLS 1.3 one) takes one.
-        const fullMs = full!.requestMs!;
-        const resumedMs = resumed.map((c) => c.requestMs!);
-        console.log(`${kind} under wan: accept to request ${fullMs} ms full, ${resumedMs.join(' and ')} ms resumed; handshake done ${full!.secureMs} / ${resumed.map((c) => c.secureMs).join(', ')} ms`);
-        for (const ms of resumedMs) {
-          if (saves) expect(ms).toBeLessThan(fullMs - 20);
-          else expect(Math.abs(ms - fullMs)).toBeLessThan(20);
-        }
+        // The server's own handshake ends one round trip in either way (secureMs): no measure.
+        const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+        const fullMs = median(connections.filter((c) => !c.resumed).map((c) => c.requestMs!));
+        const resumedMs = median(connections.filter((c) => c.resumed).map((c) => c.requestMs!));
+        console.log(`${kind} under wan, accept to request (median of 3): ${fullMs} ms full, ${resumedMs} ms resumed; `
+          + `accept to handshake done: ${connections.map((c) => c.secureMs).join(', ')} ms`);
+        // Saving a round trip is 40 ms less. A resumed flight is also shorter (no certificates),
+        // which the relay delivers in fewer segments, so resumed TLS 1.3 is a few ms quicker too.
+        if (saves) expect(resumedMs).toBeLessThan(fullMs - 20);
+        else expect(resumedMs).toBeGreaterThan(fullMs - 30);
       } finally {
         await relay.close();
       }
