@@ -23,6 +23,8 @@ import { makePki, type ZooPki } from '../src/peers/tls/pki.ts';
 import { zooServerConfig } from '../src/peers/tls/zoo-config.ts';
 import { tlsClientExit as Exit, zooCatalogue, type ZooMember, type ZooMemberKind } from '../src/peers/tls/zoo-members.ts';
 import type { ZooConnectionRecord } from '../src/peers/tls/zoo-stats.ts';
+import { DerError } from '../../solutions/07-tls-client/src/der.ts';
+import { stapledCertStatus } from '../../solutions/07-tls-client/src/ocsp.ts';
 
 const DOMAIN = 'zoo.test';
 const fixturesDir = path.join(repoRoot, 'grader', 'test', 'fixtures', 'tls-client');
@@ -200,9 +202,23 @@ describe('the PKI', () => {
     expect(Date.parse(new X509Certificate(pki.leaves['not-yet-valid']!.cert).validFrom)).toBeGreaterThan(now);
   });
 
-  test('staples OCSP responses that openssl verifies: good, and revoked', async () => {
+  test('makes OCSP responses that openssl verifies: good, revoked, unknown', async () => {
     expect(await opensslOcspVerdict('ocsp-good', pki.leaves['ocsp-good']!.ocspResponse!)).toMatch(/leaf\.pem: good/);
     expect(await opensslOcspVerdict('ocsp-revoked', pki.leaves['ocsp-revoked']!.ocspResponse!)).toMatch(/leaf\.pem: revoked/);
+    expect(await opensslOcspVerdict('ocsp-unknown', pki.leaves['ocsp-unknown']!.ocspResponse!)).toMatch(/leaf\.pem: unknown/);
+  });
+
+  test('the reference client\'s DER reader reads the same statuses, for the right serial only', () => {
+    const serial = (id: string) => BigInt(`0x${pki.leaves[id]!.serialNumber}`);
+    const response = (id: string) => pki.leaves[id]!.ocspResponse!;
+    expect(stapledCertStatus(response('ocsp-good'), serial('ocsp-good'))).toBe('good');
+    expect(stapledCertStatus(response('ocsp-revoked'), serial('ocsp-revoked'))).toBe('revoked');
+    expect(stapledCertStatus(response('ocsp-unknown'), serial('ocsp-unknown'))).toBe('unknown');
+    // Another certificate's "revoked" says nothing about this one.
+    expect(stapledCertStatus(response('ocsp-revoked'), serial('ocsp-good'))).toBe('unknown');
+    // tryLater (3): no response bytes, no verdict.
+    expect(stapledCertStatus(Buffer.from('30030a0103', 'hex'), serial('ocsp-good'))).toBe('unknown');
+    expect(() => stapledCertStatus(response('ocsp-good').subarray(0, 100), serial('ocsp-good'))).toThrow(DerError);
   });
 });
 
@@ -302,7 +318,7 @@ describe('each zoo member is what it claims (Node tls as the client)', () => {
     expect((await probe('valid', { session: first.session! })).reused).toBe(false);
   });
 
-  test.each(['ocsp-good', 'ocsp-revoked'] as const)('%s: staples its OCSP response when asked', async (kind) => {
+  test.each(['ocsp-good', 'ocsp-revoked', 'ocsp-unknown'] as const)('%s: staples its OCSP response when asked', async (kind) => {
     expect((await probe(kind, { requestOCSP: true })).ocsp).toEqual(pki.leaves[kind]!.ocspResponse);
     expect((await probe(kind)).ocsp).toBeUndefined();
   });

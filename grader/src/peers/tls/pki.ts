@@ -24,8 +24,12 @@ export interface LeafSpec {
   validity: LeafValidity;
   /** Recorded as revoked in the intermediate's database before OCSP responses are made. */
   revoked?: boolean;
-  /** Make a DER OCSP response for this leaf, as a server would staple it (intermediate-issued only). */
-  ocsp?: boolean;
+  /**
+   * Make a DER OCSP response for this leaf, as a server would staple it (intermediate-issued
+   * only): 'database' says what the intermediate's database says (good, or revoked), 'unknown'
+   * is what a responder that never heard of the certificate says.
+   */
+  ocsp?: 'database' | 'unknown';
 }
 
 /** A CA certificate and its key, PEM. */
@@ -46,7 +50,7 @@ export interface IssuedLeaf {
   spkiSha256: string;
   /** Upper-case hex, as Node's X509Certificate.serialNumber gives it. */
   serialNumber: string;
-  /** DER OCSPResponse when `spec.ocsp`. */
+  /** DER OCSPResponse when `spec.ocsp` asks for one. */
   ocspResponse?: Buffer;
 }
 
@@ -168,6 +172,7 @@ export async function makePki(leafSpecs: readonly LeafSpec[]): Promise<ZooPki> {
   try {
     await writeFile(file('openssl.cnf'), CONFIG);
     await writeFile(file('index.txt'), '');
+    await writeFile(file('empty-index.txt'), '');
     await run(['version']); // fails plainly here when openssl is missing
     await mkdir(file('issued'));
 
@@ -217,7 +222,7 @@ export async function makePki(leafSpecs: readonly LeafSpec[]): Promise<ZooPki> {
 
     // The issuing CA signs its own responses (RFC 6960 allows it; no delegated responder needed).
     await inBatches(leafSpecs.filter((spec) => spec.ocsp).map((spec) => () => run([
-      'ocsp', '-index', 'index.txt', '-CA', 'intermediate.crt', '-rsigner', 'intermediate.crt', '-rkey', 'intermediate.key',
+      'ocsp', '-index', spec.ocsp === 'unknown' ? 'empty-index.txt' : 'index.txt', '-CA', 'intermediate.crt', '-rsigner', 'intermediate.crt', '-rkey', 'intermediate.key',
       '-issuer', 'intermediate.crt', '-cert', `leaf-${spec.id}.crt`, '-no_nonce', '-ndays', '1',
       '-respout', `leaf-${spec.id}.ocsp.der`,
     ])), 4);

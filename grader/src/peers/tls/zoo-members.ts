@@ -17,7 +17,7 @@ export const tlsClientExit = {
 export const zooMemberKinds = [
   'valid', 'missing-intermediate', 'expired', 'not-yet-valid', 'wrong-host', 'wildcard', 'self-signed',
   'other-ca', 'tls10-only', 'tls11-only', 'sni', 'alpn', 'tls12-tickets', 'tls13-tickets', 'ocsp-good',
-  'ocsp-revoked', 'http-404',
+  'ocsp-revoked', 'ocsp-unknown', 'http-404',
 ] as const;
 
 export type ZooMemberKind = (typeof zooMemberKinds)[number];
@@ -103,8 +103,10 @@ export function zooCatalogue(domain = 'zoo.test'): ZooCatalogue {
   add('alpn', exit.ok, { alpn: ['h2', 'http/1.1'] });
   add('tls12-tickets', exit.ok, { maxVersion: 'TLSv1.2', tickets: true });
   add('tls13-tickets', exit.ok, { onlyVersion: 'TLSv1.3', tickets: true });
-  add('ocsp-good', exit.ok, { staple: true }, { ocsp: true });
-  add('ocsp-revoked', exit.revoked, { staple: true }, { ocsp: true, revoked: true });
+  add('ocsp-good', exit.ok, { staple: true }, { ocsp: 'database' });
+  add('ocsp-revoked', exit.revoked, { staple: true }, { ocsp: 'database', revoked: true });
+  // The contract soft-fails: a status the responder does not know is no reason to refuse.
+  add('ocsp-unknown', exit.ok, { staple: true }, { ocsp: 'unknown' });
   add('http-404', exit.networkOrHttp, { status: 404 });
   return { members, leaves };
 }
