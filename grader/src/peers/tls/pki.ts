@@ -173,7 +173,6 @@ export async function makePki(leafSpecs: readonly LeafSpec[]): Promise<ZooPki> {
     await writeFile(file('openssl.cnf'), CONFIG);
     await writeFile(file('index.txt'), '');
     await writeFile(file('empty-index.txt'), '');
-    await run(['version']); // fails plainly here when openssl is missing
     await mkdir(file('issued'));
 
     const ids = new Set<string>();
