@@ -217,8 +217,10 @@ class StartedDockerSubmission implements StartedSubmission {
     if (this.stopped) return undefined;
     // one-shot: a single sample (about 20 ms) instead of two a second apart.
     const stats = await this.dockerContainer.stats({ stream: false, 'one-shot': true } as { stream: false });
-    const threads = stats.pids_stats?.current;
-    if (!threads) return undefined; // not running any more
+    const tasks = stats.pids_stats?.current;
+    if (!tasks) return undefined; // not running any more
+    // The container's tasks less the init we run as PID 1 (withSandbox), which has one thread.
+    const threads = tasks - 1;
     const memory = stats.memory_stats;
     // cgroup v1 reports rss, v2 anon; usage alone would count the page cache too.
     const detail = memory.stats as unknown as Record<string, number | undefined>;

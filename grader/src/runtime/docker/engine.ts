@@ -71,15 +71,14 @@ export class DockerEngine {
     return name;
   }
 
-  /**
-   * Removes every container, network and image a run created, found by its label. After a
-   * Ctrl-C the run may still be creating one (a request already sent), so look again until a
-   * pass finds nothing.
-   */
+  /** Removes every container, network and image a run created, found by its label. */
   async removeRun(runId: string): Promise<void> {
-    for (let pass = 0; pass < 4; pass++) {
-      if ((await this.removeByFilter([`${LABEL_RUN}=${runId}`])) === 0) return;
-      await sleep(250);
+    // Done after two empty passes in a row: a create sent just before Ctrl-C can land between
+    // one pass and the next (a CI run under load left a run network behind so).
+    let empty = 0;
+    for (let pass = 0; pass < 8 && empty < 2; pass++) {
+      empty = (await this.removeByFilter([`${LABEL_RUN}=${runId}`])) === 0 ? empty + 1 : 0;
+      if (empty < 2) await sleep(250);
     }
   }
 
