@@ -70,7 +70,11 @@ export interface SubmissionHandle {
  * leak state into each other), with `files` in a read-only folder named by FILES_DIR. Records a
  * transcript per test and attaches it, with the submission's last output, to any failing test.
  */
-export function useSubmission(options: { env?: Record<string, string>; files?: Record<string, Uint8Array> } = {}): SubmissionHandle {
+export function useSubmission(options: {
+  /** Or a function, called when the submission starts: after earlier beforeAll hooks (peers, local helpers) have run. */
+  env?: Record<string, string> | (() => Record<string, string>);
+  files?: Record<string, Uint8Array>;
+} = {}): SubmissionHandle {
   let started: StartedSubmission | undefined;
   let startError: Error | undefined;
   let transcript = new Transcript();
@@ -82,7 +86,8 @@ export function useSubmission(options: { env?: Record<string, string>; files?: R
   beforeAll(async () => {
     const runtime = await createRuntime(context);
     try {
-      started = await runtime.start({ env: options.env, files: options.files, limits: context.limits });
+      const env = typeof options.env === 'function' ? options.env() : options.env;
+      started = await runtime.start({ env, files: options.files, limits: context.limits });
     } catch (error) {
       // Remember a learner's start failure so each test reports it, instead of one hook error.
       if (error instanceof SubmissionStartError) startError = error;
