@@ -14,7 +14,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bundleSubmission } from '../src/build/bundle.ts';
-import { loadProfile } from '../src/impairment/profile.ts';
+import { loadProfile, parseProfile } from '../src/impairment/profile.ts';
 import { TcpRelay } from '../src/impairment/relay/tcp-relay.ts';
 import { repoRoot } from '../src/paths.ts';
 import { startLocalZoo, type StartedLocalZoo } from '../src/peers/tls/local-zoo.ts';
@@ -439,37 +439,42 @@ describe('the reference tls-client', () => {
     expect(closed.exitCode).toBe(Exit.networkOrHttp);
   });
 
-  test.each([['tls12-tickets', true], ['tls13-tickets', false]] as const)(
-    'under wan (40 ms round trip, relayed), resuming %s saves a round trip: %s',
-    async (kind, saves) => {
-      const relay = await TcpRelay.start({ host: '127.0.0.1', port: zoo.port(kind) }, loadProfile('wan'), 7);
-      try {
-        await zoo.reset();
-        const file = sessionFile(`${kind}-wan`);
-        // One full handshake that saves the session, three resumed, two more full ones.
-        for (const args of [['--session', file], ['--session', file], ['--session', file], ['--session', file], [], []]) {
-          const run = await client(kind, { port: relay.endpoint.port, args });
-          expect(run.exitCode, run.stderr).toBe(Exit.ok);
-        }
-        const connections = (await memberStats(kind)).connections;
-        expect(connections.map((c) => c.resumed)).toEqual([false, true, true, true, false, false]);
-        // From the server's accept to the request: a full TLS 1.2 handshake takes two round
-        // trips before the client may send it, a resumed one (and any TLS 1.3 one) takes one.
-        // The server's own handshake ends one round trip in either way (secureMs): no measure.
-        const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-        const fullMs = median(connections.filter((c) => !c.resumed).map((c) => c.requestMs!));
-        const resumedMs = median(connections.filter((c) => c.resumed).map((c) => c.requestMs!));
-        console.log(`${kind} under wan, accept to request (median of 3): ${fullMs} ms full, ${resumedMs} ms resumed; `
-          + `accept to handshake done: ${connections.map((c) => c.secureMs).join(', ')} ms`);
-        // Saving a round trip is 40 ms less. A resumed flight is also shorter (no certificates),
-        // which the relay delivers in fewer segments, so resumed TLS 1.3 is a few ms quicker too.
-        if (saves) expect(resumedMs).toBeLessThan(fullMs - 20);
-        else expect(resumedMs).toBeGreaterThan(fullMs - 30);
-      } finally {
-        await relay.close();
+  // From the server's accept to the request head: a full TLS 1.2 handshake takes two round trips
+  // before the client may send it, a resumed one (and any TLS 1.3 one) takes one. The server's
+  // own handshake ends one round trip in either way (secureMs), so that is no measure.
+  // A steady link (20 ms each way, no jitter) shows the structure alone; under `wan` jitter
+  // spreads single samples by ±15 ms and more (a full handshake's larger flight crosses the
+  // relay in more segments), so the TLS 1.2 claim is checked there too, on medians, with half
+  // a round trip of margin.
+  const steady = parseProfile('steady-40ms-rtt', { delayMs: 20 });
+  test.each([
+    ['tls12-tickets', 'steady', true],
+    ['tls13-tickets', 'steady', false],
+    ['tls12-tickets', 'wan', true],
+  ] as const)('resuming %s over a relayed %s link saves a round trip: %s', async (kind, linkName, saves) => {
+    const link = linkName === 'wan' ? loadProfile('wan') : steady;
+    const relay = await TcpRelay.start({ host: '127.0.0.1', port: zoo.port(kind) }, link, 7);
+    try {
+      await zoo.reset();
+      const file = sessionFile(`${kind}-${linkName}`);
+      // One full handshake that saves the session, three resumed, two more full ones.
+      for (const args of [['--session', file], ['--session', file], ['--session', file], ['--session', file], [], []]) {
+        const run = await client(kind, { port: relay.endpoint.port, args });
+        expect(run.exitCode, run.stderr).toBe(Exit.ok);
       }
-    },
-  );
+      const connections = (await memberStats(kind)).connections;
+      expect(connections.map((c) => c.resumed)).toEqual([false, true, true, true, false, false]);
+      const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+      const fullMs = median(connections.filter((c) => !c.resumed).map((c) => c.requestMs!));
+      const resumedMs = median(connections.filter((c) => c.resumed).map((c) => c.requestMs!));
+      console.log(`${kind} over ${linkName}, accept to request (median of 3): ${fullMs} ms full, ${resumedMs} ms resumed; `
+        + `accept to handshake done: ${connections.map((c) => c.secureMs).join(', ')} ms`);
+      if (saves) expect(resumedMs).toBeLessThan(fullMs - 20);
+      else expect(Math.abs(resumedMs - fullMs)).toBeLessThan(15);
+    } finally {
+      await relay.close();
+    }
+  });
 });
 
 describe('faulty tls-client variants exit wrongly where they should', () => {
