@@ -96,9 +96,9 @@ describe('echo-server on the docker runtime', () => {
     expect(report.tests.map((t) => t.status)).toEqual(['passed', 'passed', 'passed', 'passed']);
   });
 
-  test('clients: a command-line submission runs once per case with arguments, files and a time limit, and reaches peers by name', async () => {
+  test('clients: a command-line submission runs once per case with arguments, files, a state folder and a time limit, and reaches peers by name', async () => {
     const { code, report, stderr } = await gradeJson(['echo-server', '--submission', fixture('client-probe'), '--suite', fixture('client-suite'), '--runtime', 'docker']);
     expect(code, `${stderr}\n${JSON.stringify(report.tests, null, 2)}`).toBe(0);
-    expect(report.tests.filter((t) => t.status === 'passed')).toHaveLength(4);
+    expect(report.tests.filter((t) => t.status === 'passed')).toHaveLength(6);
   });
 });

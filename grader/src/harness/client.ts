@@ -18,8 +18,13 @@ export interface ClientRunOptions {
 
 /** A command-line submission (a client), as a test file sees it. */
 export interface ClientHandle {
-  /** Runs the submission once with these arguments, in a fresh sandbox, to completion. */
+  /**
+   * Runs the submission once with these arguments, in a fresh sandbox, to completion. Every run
+   * gets STATE_DIR: a folder it may write, shared by the runs of one test, empty in the next.
+   */
   run(args: readonly string[], options?: ClientRunOptions): Promise<ClientRun>;
+  /** STATE_DIR as the submission sees it, to put in arguments (`--session <stateDir>/s`). */
+  readonly stateDir: string;
 }
 
 /**
@@ -37,11 +42,18 @@ export function useClient(): ClientHandle {
     runtime = await createRuntime(context);
   });
 
+  let tests = 0;
+  let state = '';
   beforeEach((test) => {
     transcript = new Transcript();
     counter = 0;
+    state = `t${++tests}`;
+    const mine = state;
     test.onTestFailed(() => {
       if (!transcript.isEmpty) test.task.meta.transcript = transcript.render();
+    });
+    test.onTestFinished(async () => {
+      await runtime?.dropState(mine);
     });
   });
 
@@ -56,12 +68,17 @@ export function useClient(): ClientHandle {
         files: options.files,
         limits: context.limits,
         timeoutMs: options.timeoutMs ?? Math.max(1_000, context.limits.testTimeoutMs - 5_000),
+        state,
       });
       if (result.stdout.length > 0) transcript.record(label, 'received', result.stdout);
       if (result.stderr.length > 0) transcript.record(label, 'note', `stderr: ${result.stderr.toString('utf8').trimEnd().slice(0, 500)}`);
       const how = result.timedOut ? 'killed after its time limit' : result.oomKilled ? 'killed for exceeding its memory limit' : `exit ${result.exitCode}`;
       transcript.record(label, 'note', `${how} after ${Math.round(result.durationMs)} ms`);
       return { ...result, stdoutText: result.stdout.toString('utf8'), stderrText: result.stderr.toString('utf8') };
+    },
+    get stateDir() {
+      if (!runtime) throw new Error('useClient().stateDir is known inside tests only');
+      return runtime.stateDir(state);
     },
   };
 }

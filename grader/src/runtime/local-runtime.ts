@@ -87,15 +87,28 @@ export class LocalRuntime implements SubmissionRuntime {
     return started;
   }
 
+  /** State folders of this worker's runs, one per name below one root. */
+  private readonly stateRoot = path.join(os.tmpdir(), `netkata-state-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+
+  stateDir(name: string): string {
+    return path.join(this.stateRoot, name.replace(/[^a-zA-Z0-9_.-]/g, '-'));
+  }
+
+  async dropState(name: string): Promise<void> {
+    await rm(this.stateDir(name), { recursive: true, force: true });
+  }
+
   async run(options: RunOptions): Promise<RunResult> {
     const filesDir = options.files ? await writeReadOnlyFiles(options.files) : undefined;
+    const stateDir = options.state ? this.stateDir(options.state) : undefined;
+    if (stateDir) await mkdir(stateDir, { recursive: true });
     const [file, ...args] = this.command;
     const startedAt = performance.now();
     try {
       return await new Promise<RunResult>((resolve) => {
         const child = spawn(file!, [...args, ...options.args], {
           cwd: this.cwd,
-          env: { ...process.env, ...options.env, ...(filesDir && { FILES_DIR: filesDir }) },
+          env: { ...process.env, ...options.env, ...(filesDir && { FILES_DIR: filesDir }), ...(stateDir && { STATE_DIR: stateDir }) },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         const collect = (stream: NodeJS.ReadableStream) => {

@@ -77,6 +77,11 @@ export interface RunOptions {
   readonly limits: Limits;
   /** Killed after this long. */
   readonly timeoutMs: number;
+  /**
+   * A folder the submission may write (its STATE_DIR) that outlives the run: runs given the
+   * same name share it (a session saved by one run, resumed by the next).
+   */
+  readonly state?: string;
 }
 
 export interface RunResult {
@@ -89,6 +94,9 @@ export interface RunResult {
   readonly durationMs: number;
 }
 
+/** Where a container finds RunOptions.state. */
+export const CONTAINER_STATE_DIR = '/srv/state/data';
+
 /** Output kept per stream of a run; a client that floods its output is cut here. */
 export const MAX_RUN_OUTPUT_BYTES = 1024 * 1024;
 
@@ -99,6 +107,10 @@ export interface SubmissionRuntime {
   start(options: StartOptions): Promise<StartedSubmission>;
   /** A client: run to completion once per test case, in its own sandbox. */
   run(options: RunOptions): Promise<RunResult>;
+  /** Where runs given `state: name` find their STATE_DIR, as they see it. */
+  stateDir(name: string): string;
+  /** Removes the state folder `name` of earlier runs. */
+  dropState(name: string): Promise<void>;
 }
 
 /** The port servers listen on inside a container; the local runtime picks a free one. */

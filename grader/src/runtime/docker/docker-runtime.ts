@@ -6,10 +6,11 @@ import type { Limits } from '../../catalog/manifest.ts';
 import type { RunContext } from '../context.ts';
 import { demultiplexBytes, demultiplexLogs } from '../log-tail.ts';
 import { claimSlot, type EdgeSlot } from './edge.ts';
-import { CONTAINER_FILES_DIR, CONTAINER_PORT, MAX_RUN_OUTPUT_BYTES, type Endpoint, type RunOptions, type RunResult, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
+import { CONTAINER_FILES_DIR, CONTAINER_PORT, CONTAINER_STATE_DIR, MAX_RUN_OUTPUT_BYTES, type Endpoint, type RunOptions, type RunResult, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from '../wait-for-port.ts';
+import path from 'node:path';
 import { Readable } from 'node:stream';
-import { tarOf } from './tar.ts';
+import { tarOf, tarOfDirectory } from './tar.ts';
 import { DockerLink } from './docker-link.ts';
 import type { DockerEngine } from './engine.ts';
 import { LABEL_ROLE } from './labels.ts';
@@ -53,6 +54,17 @@ export class SandboxedContainer extends GenericContainer {
   withRunNetwork(network: string, aliases: readonly string[] = []): this {
     this.createOpts.NetworkingConfig = { EndpointsConfig: { [network]: { Aliases: [...aliases] } } };
     return this.withNetworkMode(network);
+  }
+
+  /**
+   * `folder`, writable by the sandbox user, kept in the named `volume` (mounted on its parent):
+   * a fresh volume's root belongs to root, so the folder comes in through the archive endpoint.
+   */
+  withWritableFolder(volume: string, folder: string): this {
+    const mount = path.posix.dirname(folder);
+    this.hostConfig.Mounts = [...(this.hostConfig.Mounts ?? []), { Type: 'volume', Source: volume, Target: mount }];
+    const owner = Number(SANDBOX_USER.split(':')[0]);
+    return this.withCopyArchivesToContainer([{ tar: Readable.from([tarOfDirectory(path.posix.basename(folder), owner)]), target: mount }]);
   }
 
   /**
@@ -131,10 +143,11 @@ export class DockerRuntime implements SubmissionRuntime {
       .withSandbox(options.limits)
       .withRunNetwork(this.docker.network)
       .withLabels({ ...this.docker.labels, [LABEL_ROLE]: 'client' })
-      .withEnvironment({ ...options.env, ...(options.files && { FILES_DIR: CONTAINER_FILES_DIR }) })
+      .withEnvironment({ ...options.env, ...(options.files && { FILES_DIR: CONTAINER_FILES_DIR }), ...(options.state && { STATE_DIR: CONTAINER_STATE_DIR }) })
       .withCommand([...options.args])
       .withAutoRemove(false);
     if (options.files) builder.withReadOnlyFiles(CONTAINER_FILES_DIR, options.files);
+    if (options.state) await this.withState(builder, options.state);
     const startedAt = performance.now();
     let container: StartedTestContainer;
     try {
@@ -166,6 +179,26 @@ export class DockerRuntime implements SubmissionRuntime {
       clearTimeout(timer);
       await container.stop({ timeout: 0, remove: true }).catch(() => {});
     }
+  }
+
+  /** The state folder lives in a named volume, labelled with the run so that removeRun takes it too. */
+  private async withState(builder: SandboxedContainer, state: string): Promise<void> {
+    const volume = this.stateVolume(state);
+    const existing = await this.engine.dockerode.getVolume(volume).inspect().catch(() => undefined);
+    if (!existing) await this.engine.dockerode.createVolume({ Name: volume, Labels: { ...this.docker.labels } });
+    builder.withWritableFolder(volume, CONTAINER_STATE_DIR);
+  }
+
+  private stateVolume(state: string): string {
+    return `netkata-${this.context.runId}-state-${state.replace(/[^a-zA-Z0-9_.-]/g, '-')}`;
+  }
+
+  stateDir(): string {
+    return CONTAINER_STATE_DIR;
+  }
+
+  async dropState(state: string): Promise<void> {
+    await this.engine.dockerode.getVolume(this.stateVolume(state)).remove().catch(() => {});
   }
 
   /** The UDP socket tables of the submission's network namespace, read from inside its container. */

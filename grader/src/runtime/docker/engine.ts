@@ -135,8 +135,19 @@ export class DockerEngine {
           if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
         });
     }
-    log(`Removed ${containers.length} containers, ${networks.length} networks, ${images.length} images (${label.join(',')})`);
-    return containers.length + networks.length + images.length;
+    // Named volumes (a client's state folder) once no container holds them any more.
+    const { Volumes: volumes } = await this.dockerode.listVolumes({ filters: { label } });
+    for (const volume of volumes ?? []) {
+      await this.dockerode
+        .getVolume(volume.Name)
+        .remove()
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
+        });
+    }
+    const volumeCount = volumes?.length ?? 0;
+    log(`Removed ${containers.length} containers, ${networks.length} networks, ${images.length} images, ${volumeCount} volumes (${label.join(',')})`);
+    return containers.length + networks.length + images.length + volumeCount;
   }
 
   async build(options: BuildOptions): Promise<void> {

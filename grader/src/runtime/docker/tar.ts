@@ -4,15 +4,15 @@
  */
 const BLOCK = 512;
 
-function header(name: string, size: number, type: '0' | '5', mode: number): Buffer {
+function header(name: string, size: number, type: '0' | '5', mode: number, owner = 0): Buffer {
   const block = Buffer.alloc(BLOCK);
   const nameBytes = Buffer.from(name, 'utf8');
   if (nameBytes.length > 100) throw new Error(`file name too long for the archive: ${name}`);
   nameBytes.copy(block, 0);
   const octal = (value: number, offset: number, width: number) => block.write(`${value.toString(8).padStart(width - 1, '0')}\0`, offset, 'ascii');
   octal(mode, 100, 8);
-  octal(0, 108, 8); // uid root
-  octal(0, 116, 8); // gid root
+  octal(owner, 108, 8); // uid
+  octal(owner, 116, 8); // gid
   octal(size, 124, 12);
   octal(0, 136, 12); // mtime
   block.fill(0x20, 148, 156); // checksum field counts as spaces while summing
@@ -45,4 +45,9 @@ export function tarOf(files: Readonly<Record<string, Uint8Array>>): Buffer {
   }
   parts.push(Buffer.alloc(2 * BLOCK));
   return Buffer.concat(parts);
+}
+
+/** A tar holding one empty directory owned by `owner` (uid and gid), mode 0700. */
+export function tarOfDirectory(name: string, owner: number): Buffer {
+  return Buffer.concat([header(`${name.replace(/\/$/, '')}/`, 0, '5', 0o700, owner), Buffer.alloc(2 * BLOCK)]);
 }
