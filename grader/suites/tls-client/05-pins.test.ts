@@ -16,7 +16,7 @@ test('a wrong pin exits 15 before any request', stage(5, 6), async () => {
   const run = await zoo.fetch('valid', { args: ['--pin', WRONG_PIN] });
   expect(run.exitCode, said(run)).toBe(Exit.pinMismatch);
   expect(run.stdoutText).toBe('');
-  const stats = await zoo.memberStats('valid');
-  expect(stats.handshakes, 'the handshake happened').toBe(1);
-  expect(stats.requests, 'requests the server received').toBe(0);
+  // Not the server's handshake count: a client that hangs up right after its Finished may leave
+  // before the server counts the handshake complete.
+  expect((await zoo.memberStats('valid')).requests, 'requests the server received').toBe(0);
 });

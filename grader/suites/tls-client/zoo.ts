@@ -59,6 +59,8 @@ export interface Zoo {
   memberStats(kind: ZooMemberKind): Promise<ZooMemberStats>;
   lastConnection(kind: ZooMemberKind): Promise<ZooConnectionRecord>;
   reset(): Promise<void>;
+  /** The run's STATE_DIR as the submission sees it: shared by the runs of one test, empty at its start. */
+  readonly stateDir: string;
   /** The zoo's own link (all members), e.g. `wan`. */
   readonly link: ReturnType<typeof usePeer>['link'];
 }
@@ -109,6 +111,9 @@ export async function useZoo(): Promise<Zoo> {
       return connections.at(-1)!;
     },
     reset: async () => { await control('POST', '/reset'); },
+    get stateDir() {
+      return client.stateDir;
+    },
     link: peer.link,
   };
 }
