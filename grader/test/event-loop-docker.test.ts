@@ -52,6 +52,7 @@ describe('event-loop on the docker runtime', () => {
     { name: 'no-backpressure', breaks: 4 },
     { name: 'blocking-sleep', breaks: 5 },
     { name: 'slowloris', breaks: 6 },
+    { name: 'abrupt-shutdown', breaks: 6 },
   ])('$name fails stage $breaks and passes the stages before it', async ({ name, breaks }) => {
     await expectBreaksStage('event-loop', fixture('event-loop', name), breaks);
   });

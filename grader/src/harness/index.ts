@@ -3,7 +3,7 @@
  * workers; the CLI, runner and reporters live on the other side.
  */
 export { useSubmission, runContext, type SubmissionHandle, type LinkHandle } from './submission.ts';
-export type { ProcessStats } from '../runtime/runtime.ts';
+export type { ExitStatus, ProcessStats } from '../runtime/runtime.ts';
 export { usePeer, type PeerHandle, type PeerSpec } from './peers.ts';
 export { useClient, type ClientHandle, type ClientRun, type ClientRunOptions } from './client.ts';
 export type { LinkSpec, Profile } from '../impairment/profile.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { INFRA_MARK } from '../errors.ts';
 import { CONTEXT_KEY, type RunContext } from '../runtime/context.ts';
 import { createRuntime } from '../runtime/create-runtime.ts';
-import type { Endpoint, ProcessStats, StartedSubmission } from '../runtime/runtime.ts';
+import type { Endpoint, ExitStatus, ProcessStats, StartedSubmission } from '../runtime/runtime.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeExit, SubmissionStartError } from '../runtime/wait-for-port.ts';
 import { TcpConnection, type ConnectOptions } from './tcp.ts';
@@ -63,6 +63,10 @@ export interface SubmissionHandle {
   assertRunning(): Promise<void>;
   /** Threads and memory of the submission now; fails the test if it is not running. */
   processStats(): Promise<ProcessStats>;
+  /** Sends a signal to the submission (it goes into the transcript). Use last in a file: the submission may exit. */
+  signal(signal: NodeJS.Signals): Promise<void>;
+  /** How the submission exited, once it has; undefined if it still runs after `timeoutMs`. */
+  waitForExit(timeoutMs: number): Promise<ExitStatus | undefined>;
 }
 
 /**
@@ -176,6 +180,22 @@ export function useSubmission(options: {
     },
     logs: (maxLines) => live().logs(maxLines),
     assertRunning,
+    async signal(signal) {
+      transcript.record('server', 'note', `the grader sent ${signal} to the submission`);
+      await live().signal(signal);
+    },
+    async waitForExit(timeoutMs) {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const exit = await live().exitStatus();
+        if (exit) {
+          transcript.record('server', 'note', `the submission ${describeExit(exit)}`);
+          return exit;
+        }
+        if (performance.now() >= deadline) return undefined;
+        await sleep(50);
+      }
+    },
     async processStats() {
       const stats = await live().processStats();
       if (stats) return stats;

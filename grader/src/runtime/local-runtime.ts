@@ -189,6 +189,10 @@ class StartedLocalSubmission implements StartedSubmission {
     return this.exit;
   }
 
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    if (!this.exit) process.kill(this.child.pid!, signal);
+  }
+
   /** From /proc: the submission's own process (not anything it spawned). */
   async processStats(): Promise<ProcessStats | undefined> {
     if (this.exit) return undefined;

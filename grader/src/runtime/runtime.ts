@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Limits } from '../catalog/manifest.ts';
 import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
 import type { LinkSpec } from '../impairment/profile.ts';
@@ -47,6 +48,8 @@ export interface StartedSubmission extends AsyncDisposable {
   logs(maxLines?: number): Promise<string>;
   /** undefined while running. */
   exitStatus(): Promise<ExitStatus | undefined>;
+  /** Sends a signal to the submission's process (SIGTERM: a graceful shutdown is asked for). */
+  signal(signal: NodeJS.Signals): Promise<void>;
   /** undefined once the submission has exited. */
   processStats(): Promise<ProcessStats | undefined>;
   stop(): Promise<void>;
@@ -115,3 +118,10 @@ export interface SubmissionRuntime {
 
 /** The port servers listen on inside a container; the local runtime picks a free one. */
 export const CONTAINER_PORT = 7000;
+
+/** The signal behind a shell-style exit code (128 + n), as a container's init reports it. */
+export function signalOfExitCode(exitCode: number | null): NodeJS.Signals | null {
+  if (exitCode === null || exitCode <= 128) return null;
+  const found = Object.entries(os.constants.signals).find(([, number]) => number === exitCode - 128);
+  return (found?.[0] as NodeJS.Signals | undefined) ?? null;
+}

@@ -19,7 +19,7 @@ async function expectTimedOut(client: TcpConnection, since: number, what: string
   return elapsedMs;
 }
 
-test('a connection that sends nothing, or nothing more, is timed out after IDLE_TIMEOUT_MS and closed', stage(6, 3), async ({ task }) => {
+test('a connection that sends nothing, or nothing more, is timed out after IDLE_TIMEOUT_MS and closed', stage(6, 2), async ({ task }) => {
   const silentSince = performance.now();
   await using silent = await server.connect({ label: 'silent' });
   await using done = await server.connect({ label: 'done' });
@@ -37,7 +37,7 @@ test('a connection that sends nothing, or nothing more, is timed out after IDLE_
   }
 });
 
-test('slowloris: bytes of an unfinished line do not count as activity', stage(6, 4), async ({ task }) => {
+test('slowloris: bytes of an unfinished line do not count as activity', stage(6, 3), async ({ task }) => {
   await using client = await server.connect();
   await client.write('ECHO start\n');
   await expectLine(client, 'start', 'ECHO before trickling');
@@ -84,7 +84,7 @@ test('a SLEEP longer than the timeout is not idleness: the timeout counts from i
   expect(round(ms), 'ms from SLEPT 1800 until the timeout').toBeGreaterThanOrEqual(IDLE_TIMEOUT_MS - EARLY_MS);
 });
 
-test('100 idle connections time out together while an active one stays; STATS counts them gone', stage(6, 2), async () => {
+test('100 idle connections time out together while an active one stays; STATS counts them gone', stage(6, 1), async () => {
   await using active = await server.connect({ label: 'active' });
   const idle: TcpConnection[] = [];
   for (let i = 0; i < 100; i++) idle.push(await server.connect({ label: `i${i + 1}` }));

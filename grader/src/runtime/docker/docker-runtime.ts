@@ -6,7 +6,7 @@ import type { Limits } from '../../catalog/manifest.ts';
 import type { RunContext } from '../context.ts';
 import { demultiplexBytes, demultiplexLogs } from '../log-tail.ts';
 import { claimSlot, type EdgeSlot } from './edge.ts';
-import { CONTAINER_FILES_DIR, CONTAINER_PORT, CONTAINER_STATE_DIR, MAX_RUN_OUTPUT_BYTES, type Endpoint, type RunOptions, type RunResult, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
+import { CONTAINER_FILES_DIR, CONTAINER_PORT, CONTAINER_STATE_DIR, signalOfExitCode, MAX_RUN_OUTPUT_BYTES, type Endpoint, type RunOptions, type RunResult, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from '../wait-for-port.ts';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -241,9 +241,14 @@ class StartedDockerSubmission implements StartedSubmission {
     if (info.State.Running) return undefined;
     return {
       exitCode: info.State.ExitCode,
-      signal: info.State.ExitCode === 137 ? 'SIGKILL' : null,
+      signal: signalOfExitCode(info.State.ExitCode),
       oomKilled: info.State.OOMKilled,
     };
+  }
+
+  /** To the init, which passes it on to the submission's process. */
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    await this.dockerContainer.kill({ signal });
   }
 
   async processStats(): Promise<ProcessStats | undefined> {
@@ -266,7 +271,8 @@ class StartedDockerSubmission implements StartedSubmission {
       this.finalLogs = await this.logs();
       await this.link.close();
       await this.slot?.release();
-      await this.container.stop({ timeout: 2_000, remove: true });
+      // A submission that already exited (a test asked it to) is removed all the same.
+      await this.container.stop({ timeout: 2_000, remove: true }).catch(() => this.dockerContainer.remove({ force: true, v: true }).catch(() => {}));
     })();
     return this.stopped;
   }
