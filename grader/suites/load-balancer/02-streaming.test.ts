@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import { Readable } from 'node:stream';
+import { expect, test } from 'vitest';
+import { stage, type SubmissionHandle } from 'netkata/harness';
+import { useFleet } from './lb.ts';
+
+// Stage 2: 100 MiB each way through a proxy held to the manifest's 128 MiB (no swap). Measured:
+// the reference idles near 46 MiB and peaks near 60 MiB during these transfers (see the
+// measurements); a proxy that collects a whole body needs 200 MiB or more and is OOM-killed.
+const { server } = useFleet();
+
+const MiB = 1024 * 1024;
+const SIZE_BYTES = 100 * MiB;
+const PATTERN = Buffer.alloc(65_536).map((_, i) => (i * 7 + 3) & 0xff);
+
+/** The SHA-256 of the first n bytes of the backend's pattern. */
+function patternSha256(n: number): string {
+  const hash = createHash('sha256');
+  for (let sent = 0; sent < n; sent += PATTERN.length) hash.update(PATTERN.subarray(0, Math.min(PATTERN.length, n - sent)));
+  return hash.digest('hex');
+}
+
+/** Streams a response, hashing it: the test never holds the body either. */
+function download(target: SubmissionHandle, path: string): Promise<{ status: number; bytes: number; sha256: string; headers: http.IncomingHttpHeaders }> {
+  const { host, port } = target.endpoint;
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host, port, path, agent: false }, (res) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        hash.update(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, sha256: hash.digest('hex'), headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error('no byte for 30 s')));
+    req.on('error', (error) => reject(new Error(`GET ${path}: ${error.message}, the proxy's connection broke (OOM-killed for holding the body?)`)));
+  });
+}
+
+async function memory(task: { meta: { measurements?: Record<string, number> } }, extra: Record<string, number>): Promise<void> {
+  await server.assertRunning();
+  const stats = await server.processStats();
+  task.meta.measurements = { ...extra, memoryMiB: Math.round(stats.memoryBytes / MiB), ...(stats.peakMemoryBytes ? { peakMemoryMiB: Math.round(stats.peakMemoryBytes / MiB) } : {}) };
+}
+
+test('a 100 MiB download with Content-Length streams through in 128 MiB', stage(2, 5, { timeout: 60_000 }), async ({ task }) => {
+  const started = performance.now();
+  const got = await download(server, `/bytes/${SIZE_BYTES}`);
+  const seconds = (performance.now() - started) / 1_000;
+  expect(got.status).toBe(200);
+  expect(got.bytes, 'bytes received').toBe(SIZE_BYTES);
+  expect(got.sha256, 'the SHA-256 of the body').toBe(patternSha256(SIZE_BYTES));
+  await memory(task, { MiBPerSecond: Math.round(100 / seconds) });
+});
+
+test('a 100 MiB chunked download streams through in 128 MiB', stage(2, 4, { timeout: 60_000 }), async ({ task }) => {
+  const got = await download(server, `/bytes/${SIZE_BYTES}?chunked`);
+  expect(got.status).toBe(200);
+  expect(got.bytes, 'bytes received').toBe(SIZE_BYTES);
+  expect(got.sha256, 'the SHA-256 of the body').toBe(patternSha256(SIZE_BYTES));
+  await memory(task, {});
+});
+
+test('a 100 MiB chunked upload streams through in 128 MiB', stage(2, 6, { timeout: 60_000 }), async ({ task }) => {
+  const { host, port } = server.endpoint;
+  const hash = createHash('sha256');
+  let produced = 0;
+  // A body generated as it is sent: 100 MiB of pseudo-random blocks, chunked (no Content-Length).
+  const block = Buffer.alloc(64 * 1024);
+  const body = new Readable({
+    read() {
+      if (produced >= SIZE_BYTES) return void this.push(null);
+      for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((produced + i) * 2_654_435_761 >>> 0, i);
+      produced += block.length;
+      hash.update(block);
+      this.push(Buffer.from(block));
+    },
+  });
+  const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = http.request({ host, port, method: 'POST', path: '/sink', agent: false, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error('no progress for 30 s')));
+    req.on('error', (error) => reject(new Error(`POST /sink: ${error.message} after ${produced} bytes, the proxy's connection broke (OOM-killed for holding the body?)`)));
+    body.pipe(req);
+  });
+  expect(answer.status, answer.text).toBe(200);
+  const seen = JSON.parse(answer.text) as { bodyBytes: number; bodySha256: string };
+  expect(seen.bodyBytes, 'bytes the backend received').toBe(SIZE_BYTES);
+  expect(seen.bodySha256, 'the SHA-256 of what the backend received').toBe(hash.digest('hex'));
+  await memory(task, {});
+});
