@@ -35,11 +35,15 @@ test.each(['tls13-tickets', 'tls12-tickets'] as const)('%s: --session with a wro
   expect((await zoo.memberStats(kind)).requests, 'requests the server received').toBe(0);
 });
 
-test('a session saved at tls13-tickets.zoo.test is not used at alias.zoo.test (the same server): exit 11', stage(6, 3), async () => {
-  const session = ['--session', `${zoo.stateDir}/session`];
-  const first = await zoo.fetch('tls13-tickets', { args: session });
-  expect(first.exitCode, said(first)).toBe(Exit.ok);
-  const alias = await zoo.fetch('tls13-tickets', { host: ALIAS_HOST, args: session });
-  expect(alias.exitCode, said(alias)).toBe(Exit.hostnameMismatch);
-  expect(alias.stdoutText).toBe('');
+// A client that offered its session to any name would, where the TLS library resumes it there,
+// skip the host name check (Node checks no name on a resumed connection).
+test('a session saved at one name is not used at another name of the same server (alias.zoo.test): exit 11, at TLS 1.3 and TLS 1.2', stage(6, 3), async () => {
+  for (const kind of ['tls13-tickets', 'tls12-tickets'] as const) {
+    const session = ['--session', `${zoo.stateDir}/${kind}`];
+    const first = await zoo.fetch(kind, { args: session });
+    expect(first.exitCode, said(first)).toBe(Exit.ok);
+    const alias = await zoo.fetch(kind, { host: ALIAS_HOST, args: session });
+    expect(alias.exitCode, `${kind} at ${ALIAS_HOST}: ${said(alias)}`).toBe(Exit.hostnameMismatch);
+    expect(alias.stdoutText).toBe('');
+  }
 });
