@@ -1,0 +1,38 @@
+// The tls-client exercise graded for real on the docker runtime: the zoo as one peer container,
+// the client run once per case in its own sandbox. The solution passes every stage, the
+// starter fails every stage, and each faulty variant (grader/test/fixtures/tls-client, the
+// reference with one check broken) fails the stage its bug belongs to and passes the ones before.
+import { describe, expect, test } from 'vitest';
+import { expectBreaksStage, fixture, gradeJson } from './helpers/cli.ts';
+
+describe('tls-client on the docker runtime', () => {
+  test('the reference solution passes every stage; resuming TLS 1.2 under wan saves a round trip', async () => {
+    const { code, report, stderr } = await gradeJson(['tls-client', '--solution', '--runtime', 'docker']);
+    expect(code, stderr).toBe(0);
+    expect(report.points).toBe(100);
+    const wan = report.tests.find((t) => t.name.startsWith('under wan, resuming at tls12-tickets'));
+    const { fullMs, resumedMs } = wan?.measurements as { fullMs: number; resumedMs: number };
+    console.log(`tls12-tickets under wan, accept to request (medians): ${fullMs} ms full, ${resumedMs} ms resumed`);
+    expect(resumedMs).toBeLessThan(fullMs - 20);
+  });
+
+  test('the starter fails every stage (exit 1), each test within seconds', async () => {
+    const { code, report } = await gradeJson(['tls-client', '--runtime', 'docker']);
+    expect(code).toBe(1);
+    expect(report.stages.filter((s) => s.status === 'fail').map((s) => s.stage)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Math.max(...report.tests.map((t) => t.durationMs))).toBeLessThan(5_000);
+  });
+
+  // resumes-any-host is not here: in the grader's image (Node 22) its second run at
+  // alias.zoo.test makes a full handshake, so its bug does not show; tls-zoo.test.ts (Node 20
+  // on the host) catches it.
+  test.each([
+    { name: 'no-verification', breaks: 2 },
+    { name: 'no-hostname-check', breaks: 2 },
+    { name: 'accepts-tls10', breaks: 3 },
+    { name: 'ignores-ocsp', breaks: 4 },
+    { name: 'pin-in-identity-check', breaks: 6 },
+  ])('$name fails stage $breaks and passes the stages before it', async ({ name, breaks }) => {
+    await expectBreaksStage('tls-client', fixture('tls-client', name), breaks);
+  });
+});
