@@ -1,0 +1,35 @@
+// The load-balancer exercise graded for real on the docker runtime, with the grader's backend
+// fleet in peer containers: the solution passes every stage under every profile its manifest
+// lists, the starter fails every stage, and each faulty variant fails the stage it breaks and
+// passes the ones before it.
+import { describe, expect, test } from 'vitest';
+import { expectBreaksStage, fixture, gradeJson } from './helpers/cli.ts';
+
+describe('load-balancer on the docker runtime', () => {
+  test('the reference solution passes every stage, stage 6 under wan, 100 MiB each way in 128 MiB', async () => {
+    const { code, report, stderr } = await gradeJson(['load-balancer', '--solution', '--runtime', 'docker']);
+    expect(code, stderr).toBe(0);
+    expect(report.points).toBe(100);
+    expect(report.impairment?.profiles.map((p) => p.name)).toEqual(['clean', 'wan']);
+    const upload = report.tests.find((t) => t.name.startsWith('a 100 MiB chunked upload'));
+    // The reference peaks near 52 MiB; 96 MiB still leaves the contract's 128 a margin.
+    expect(upload?.measurements?.peakMemoryMiB ?? upload?.measurements?.memoryMiB).toBeLessThan(96);
+  });
+
+  test('the starter fails every stage (exit 1)', async () => {
+    const { code, report } = await gradeJson(['load-balancer', '--runtime', 'docker']);
+    expect(code).toBe(1);
+    expect(report.stages.filter((s) => s.status === 'fail').map((s) => s.stage)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  test.each([
+    { name: 'no-keepalive', breaks: 1 },
+    { name: 'buffers-bodies', breaks: 2 },
+    { name: 'no-health-checks', breaks: 3 },
+    { name: 'retries-post', breaks: 3 },
+    { name: 'round-robin-only', breaks: 4 },
+    { name: 'modulo-hash', breaks: 5 },
+  ])('$name fails stage $breaks and passes the stages before it', async ({ name, breaks }) => {
+    await expectBreaksStage('load-balancer', fixture('load-balancer', name), breaks);
+  });
+});
