@@ -6,7 +6,7 @@ import { stage, type SubmissionHandle } from 'netkata/harness';
 import { useFleet } from './lb.ts';
 
 // Stage 2: 100 MiB each way through a proxy held to the manifest's 128 MiB (no swap). Measured:
-// the reference idles near 46 MiB and peaks near 60 MiB during these transfers (see the
+// the bundled reference holds 37-49 MiB and peaks at 50-52 MiB during these transfers (see the
 // measurements); a proxy that collects a whole body needs 200 MiB or more and is OOM-killed.
 const { server } = useFleet();
 
