@@ -96,6 +96,13 @@ describe('echo-server on the docker runtime', () => {
     expect(report.tests.map((t) => t.status)).toEqual(['passed', 'passed', 'passed', 'passed']);
   });
 
+  test('peers through published ports (remote engines, Docker Desktop): reached through the edge, killed, paused, restarted', async () => {
+    const { code, report, stderr } = await gradeJson(['echo-server', '--solution', '--suite', fixture('peer-suite'), '--runtime', 'docker'], { NETKATA_ENDPOINTS: 'published' });
+    expect(code, `${stderr}\n${JSON.stringify(report.tests, null, 2)}`).toBe(0);
+    expect(report.runtime.endpoints).toBe('published');
+    expect(report.tests.map((t) => t.status)).toEqual(['passed', 'passed', 'passed', 'passed']);
+  });
+
   test('clients: a command-line submission runs once per case with arguments, files, a state folder and a time limit, and reaches peers by name', async () => {
     const { code, report, stderr } = await gradeJson(['echo-server', '--submission', fixture('client-probe'), '--suite', fixture('client-suite'), '--runtime', 'docker']);
     expect(code, `${stderr}\n${JSON.stringify(report.tests, null, 2)}`).toBe(0);

@@ -10,7 +10,7 @@ export type { PeerSpec } from '../runtime/docker/peer.ts';
 /** A grader-owned host beside the submission, as a test file sees it. */
 export interface PeerHandle {
   readonly name: string;
-  /** Where the tests reach one of its ports. */
+  /** Where the tests reach one of its ports (through published ports: readyPort only). */
   endpoint(port: number): Endpoint;
   /** SIGKILL; restart() brings it back under the same name. */
   kill(): Promise<void>;
@@ -40,7 +40,6 @@ export function usePeer(spec: PeerSpec): PeerHandle {
   beforeAll(async () => {
     const { docker } = context;
     if (context.runtime !== 'docker' || !docker) throw new Error(`${INFRA_MARK} peer ${spec.name} needs the docker runtime (--runtime docker)`);
-    if (docker.edge) throw new Error(`${INFRA_MARK} peer ${spec.name}: peers are not reachable through published ports yet (NETKATA_ENDPOINTS=published)`);
     const [{ StartedPeer }, { DockerEngine }] = await Promise.all([import('../runtime/docker/peer.ts'), import('../runtime/docker/engine.ts')]);
     started = await StartedPeer.start(await DockerEngine.connect(), { ...context, docker }, spec, loadProfile('clean'));
   }, 60_000);

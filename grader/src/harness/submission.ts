@@ -52,6 +52,11 @@ export interface LinkHandle {
 export interface SubmissionHandle {
   /** Where the submission listens. Valid inside tests. */
   readonly endpoint: Endpoint;
+  /**
+   * The address the submission sees a test's connection come from, given the connection's local
+   * address: that address itself, or the edge's when tests go through published ports.
+   */
+  clientAddressOf(localAddress: string): string;
   readonly link: LinkHandle;
   readonly context: RunContext;
   /** Opens a TCP connection whose bytes go into this test's transcript. */
@@ -161,6 +166,7 @@ export function useSubmission(options: {
     get endpoint() {
       return live().endpoint;
     },
+    clientAddressOf: (localAddress) => context.docker?.edge?.runAddress || localAddress,
     async connect(connectOptions: ConnectOptions = {}) {
       const label = connectOptions.label ?? `c${++counter}`;
       try {

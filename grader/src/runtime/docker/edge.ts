@@ -24,6 +24,8 @@ export interface EdgeInfo {
   readonly host: string;
   /** Host port of each slot, by slot number. */
   readonly hostPorts: Readonly<Record<string, { readonly tcp: number; readonly udp: number }>>;
+  /** The edge's address on the run network: where the submission sees the tests' connections come from. */
+  readonly runAddress: string;
 }
 
 /**
@@ -88,14 +90,16 @@ export async function startEdge(engine: DockerEngine, runId: string, network: st
     if (i > 100) throw new InfrastructureError('the edge container did not start within 10 s');
     await sleep(100);
   }
-  const ports = (await container.inspect()).NetworkSettings.Ports;
+  const info = await container.inspect();
+  const ports = info.NetworkSettings.Ports;
+  const runAddress = info.NetworkSettings.Networks[network]?.IPAddress ?? '';
   const hostPorts: Record<string, { tcp: number; udp: number }> = {};
   for (let slot = 0; slot < SLOTS; slot++) {
     const port = (protocol: string) => Number(ports[`${BASE_PORT + slot}/${protocol}`]?.[0]?.HostPort);
     hostPorts[slot] = { tcp: port('tcp'), udp: port('udp') };
   }
   log(`Started the edge ${container.id.slice(0, 12)}`);
-  return { containerId: container.id, host: engineHost(), hostPorts };
+  return { containerId: container.id, host: engineHost(), hostPorts, runAddress };
 }
 
 /** A slot of the edge forwarding to one target, until released. */

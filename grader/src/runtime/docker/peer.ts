@@ -12,6 +12,7 @@ import { DockerLink } from './docker-link.ts';
 import { SandboxedContainer } from './docker-runtime.ts';
 import type { DockerEngine } from './engine.ts';
 import { LABEL_ROLE } from './labels.ts';
+import { claimSlot, type EdgeSlot } from './edge.ts';
 
 const log = logger('peer');
 
@@ -42,6 +43,8 @@ type DockerContext = RunContext & { docker: NonNullable<RunContext['docker']> };
  */
 export class StartedPeer {
   private address: string;
+  /** Where the tests reach readyPort when container addresses are out of their reach. */
+  private slot: EdgeSlot | undefined;
 
   private constructor(
     readonly spec: PeerSpec,
@@ -82,6 +85,7 @@ export class StartedPeer {
       link,
     );
     const peer = new StartedPeer(spec, container, engine, context, peerLink);
+    await peer.claimEdgeSlot();
     await peer.waitReady();
     await peerLink.init();
     log(`Started peer ${spec.name} at ${peer.address}`);
@@ -92,9 +96,24 @@ export class StartedPeer {
     return this.spec.name;
   }
 
-  /** Where the tests reach one of its ports (its address on the run network). */
+  /**
+   * Where the tests reach one of its ports: its address on the run network, or through the
+   * run's edge (remote engines, Docker Desktop), which forwards readyPort only.
+   */
   endpoint(port: number): Endpoint {
-    return { host: this.address, port };
+    if (!this.context.docker.edge) return { host: this.address, port };
+    if (port !== this.spec.readyPort || !this.slot) {
+      throw new InfrastructureError(`${INFRA_MARK} peer ${this.spec.name}: through published ports only its readyPort (${this.spec.readyPort}) is reachable, not ${port}`);
+    }
+    return this.slot.tcp;
+  }
+
+  /** Points an edge slot at readyPort (again after a restart: the address may have changed). */
+  private async claimEdgeSlot(): Promise<void> {
+    const { edge } = this.context.docker;
+    if (!edge || this.spec.readyPort === undefined) return;
+    await this.slot?.release();
+    this.slot = await claimSlot(this.engine, edge, { host: this.address, port: this.spec.readyPort });
   }
 
   private get dockerContainer(): Dockerode.Container {
@@ -120,6 +139,7 @@ export class StartedPeer {
     await this.dockerContainer.start();
     const info = await this.dockerContainer.inspect();
     this.address = info.NetworkSettings.Networks[this.context.docker.network]?.IPAddress ?? this.address;
+    await this.claimEdgeSlot();
     await this.waitReady();
   }
 
@@ -133,6 +153,7 @@ export class StartedPeer {
   }
 
   async stop(): Promise<void> {
+    await this.slot?.release();
     await this.link.close();
     await this.container.stop({ timeout: 1_000, remove: true }).catch(() => {});
   }
@@ -140,7 +161,8 @@ export class StartedPeer {
   private async waitReady(): Promise<void> {
     if (this.spec.readyPort === undefined) return;
     await waitForListening({
-      probe: tcpProbe(this.endpoint(this.spec.readyPort), this.spec.readyPort),
+      // Through the edge a connect always succeeds first; a refused one is reset right after.
+      probe: tcpProbe(this.endpoint(this.spec.readyPort), this.spec.readyPort, this.slot ? 300 : 0),
       timeoutMs: 15_000,
       exitStatus: async () => {
         const info = await this.dockerContainer.inspect();
