@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { GradeReport } from '../src/report/grade-report.ts';
 import { repoRoot } from '../src/paths.ts';
-import { expectBreaksStage, fixture, gradeJson } from './helpers/cli.ts';
+import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage } from './helpers/cli.ts';
 
 /** The measurements of the 5,000-connection test: connections, threads, memory. */
 function crowdMeasurements(report: GradeReport): Readonly<Record<string, number>> | undefined {
@@ -34,17 +34,12 @@ describe('event-loop on the docker runtime', () => {
   });
 
   test('the TypeScript starter fails every stage (exit 1), quickly', async () => {
-    const { code, report } = await gradeJson(['event-loop', '--runtime', 'docker']);
-    expect(code).toBe(1);
-    expect(report.stages.filter((s) => s.status === 'fail').map((s) => s.stage)).toEqual([1, 2, 3, 4, 5, 6]);
+    const report = await expectFailsEveryStage('event-loop', 6);
     expect(report.durationMs).toBeLessThan(60_000);
   });
 
   test('the C starter builds and fails every stage (exit 1)', async () => {
-    const { code, report } = await gradeJson(['event-loop', '--submission', path.join(repoRoot, 'exercises', '04-event-loop', 'c'), '--runtime', 'docker']);
-    expect(code, report.buildError).toBe(1);
-    expect(report.buildError).toBeUndefined();
-    expect(report.stages.filter((s) => s.status === 'fail').map((s) => s.stage)).toEqual([1, 2, 3, 4, 5, 6]);
+    await expectFailsEveryStage('event-loop', 6, path.join(repoRoot, 'exercises', '04-event-loop', 'c'));
   });
 
   test.each([

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Endpoint } from '../runtime/runtime.ts';
 import type { Transcript } from './transcript.ts';
+import { Wakeups } from './wakeups.ts';
 
 export const DEFAULT_IO_TIMEOUT_MS = 5_000;
 
@@ -20,8 +21,6 @@ export class ExpectationError extends Error {
   }
 }
 
-type Waiter = () => void;
-
 /**
  * A raw TCP client for tests: explicit reads of exact byte counts with timeouts,
  * half-close, reset, pausing to exercise the peer's backpressure, and a transcript.
@@ -31,8 +30,8 @@ export class TcpConnection implements AsyncDisposable {
   private bufferedBytes = 0;
   private ended = false;
   private failure: Error | undefined;
-  /** Everyone waiting for data, EOF or an error: each wakes and checks its own condition. */
-  private readonly waiters = new Set<Waiter>();
+  /** Everyone waiting for data, EOF or an error. */
+  private readonly wakeups = new Wakeups();
   private consumer: ((chunk: Buffer) => void) | undefined;
   private readonly closed: Promise<void>;
   bytesSent = 0;
@@ -90,20 +89,7 @@ export class TcpConnection implements AsyncDisposable {
   }
 
   private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
-  }
-
-  /** Sleeps until something arrives (or fails) or `timeoutMs` passes. */
-  private nextEvent(timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.waiters.add(done);
-    });
+    this.wakeups.wake();
   }
 
   /** Resolves once the data has been handed to the kernel. */
@@ -159,7 +145,7 @@ export class TcpConnection implements AsyncDisposable {
       if (this.ended) throw new ExpectationError(`${describe()}: the server closed the connection`);
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new ExpectationError(`${describe()}: timed out after ${timeoutMs} ms`);
-      await this.nextEvent(remaining);
+      await this.wakeups.next(remaining);
     }
   }
 
@@ -244,7 +230,7 @@ export class TcpConnection implements AsyncDisposable {
       while (!this.ended && !this.failure) {
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new ExpectationError(`expected the server to close the connection within ${timeoutMs} ms; it is still open`);
-        await this.nextEvent(remaining);
+        await this.wakeups.next(remaining);
       }
       return this.ended ? 'eof' : 'reset';
     } finally {
@@ -265,7 +251,7 @@ export class TcpConnection implements AsyncDisposable {
       if (this.bufferedBytes > maxBytes) throw new ExpectationError(`server sent more than ${maxBytes} bytes without closing`);
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new ExpectationError(`expected the server to close the connection within ${timeoutMs} ms; it did not (got ${this.bufferedBytes} bytes so far)`);
-      await this.nextEvent(remaining);
+      await this.wakeups.next(remaining);
     }
     return this.take(this.bufferedBytes);
   }

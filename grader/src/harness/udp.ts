@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { Endpoint } from '../runtime/runtime.ts';
 import { DEFAULT_IO_TIMEOUT_MS, ExpectationError } from './tcp.ts';
 import type { Transcript } from './transcript.ts';
+import { Wakeups } from './wakeups.ts';
 
 export interface UdpOptions {
   /** Label in the transcript; defaults to u1, u2... */
@@ -15,7 +16,7 @@ export interface UdpOptions {
  */
 export class UdpSocket implements AsyncDisposable {
   private readonly queue: Buffer[] = [];
-  private readonly waiters = new Set<() => void>();
+  private readonly wakeups = new Wakeups();
   private closed = false;
   datagramsSent = 0;
   datagramsReceived = 0;
@@ -52,7 +53,7 @@ export class UdpSocket implements AsyncDisposable {
   }
 
   private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    this.wakeups.wake();
   }
 
   /** Sends one datagram. */
@@ -77,15 +78,7 @@ export class UdpSocket implements AsyncDisposable {
     while (this.queue.length === 0 && !this.closed) {
       const remaining = deadline - performance.now();
       if (remaining <= 0) return undefined;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.waiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, Math.ceil(remaining));
-        this.waiters.add(done);
-      });
+      await this.wakeups.next(remaining);
     }
     return this.queue.shift();
   }

@@ -156,9 +156,9 @@ export async function fetchFile(socket: UdpSocket, name: string, options: FetchO
     if (doneAtMs === undefined && complete()) doneAtMs = since();
   }
 
-  const complete_ = complete();
+  const finished = complete();
   const data = Buffer.concat(Array.from({ length: cumulative }, (_, seq) => segments.get(seq)!));
-  if (complete_) {
+  if (finished) {
     for (let seq = 0; seq < total! - 1; seq++) {
       if (segments.get(seq)!.length !== SEGMENT_BYTES) fail(`DATA ${seq} carries ${segments.get(seq)!.length} bytes; every segment but the last carries exactly ${SEGMENT_BYTES}`);
     }
@@ -177,7 +177,7 @@ export async function fetchFile(socket: UdpSocket, name: string, options: FetchO
     acksSent,
     lastDatagramAtMs,
     lastAckAtMs,
-    complete: complete_,
+    complete: finished,
   };
 }
 

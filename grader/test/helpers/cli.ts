@@ -72,3 +72,15 @@ export async function expectBreaksStage(exercise: string, submission: string, br
   expect(failing.length).toBeGreaterThan(0);
   expect(failing.every((t) => t.error), 'every failure says why').toBe(true);
 }
+
+/**
+ * A starter (or any submission that solves nothing) must fail every stage of the exercise, and
+ * build: a failure to compile would prove nothing about the suite. Returns the report for more.
+ */
+export async function expectFailsEveryStage(exercise: string, stageCount: number, submission?: string): Promise<GradeReport> {
+  const { code, report } = await gradeJson([exercise, ...(submission ? ['--submission', submission] : []), '--runtime', 'docker']);
+  expect(code, report.buildError).toBe(1);
+  expect(report.buildError).toBeUndefined();
+  expect(report.stages.filter((s) => s.status === 'fail').map((s) => s.stage)).toEqual(Array.from({ length: stageCount }, (_, i) => i + 1));
+  return report;
+}

@@ -4,9 +4,10 @@ import { INFRA_MARK } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import type { Limits } from '../../catalog/manifest.ts';
 import type { RunContext } from '../context.ts';
-import { demultiplexBytes, demultiplexLogs } from '../log-tail.ts';
-import { claimSlot, type EdgeSlot } from './edge.ts';
-import { CONTAINER_FILES_DIR, CONTAINER_PORT, CONTAINER_STATE_DIR, signalOfExitCode, MAX_RUN_OUTPUT_BYTES, type Endpoint, type RunOptions, type RunResult, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
+import { demultiplexBytes } from '../log-tail.ts';
+import { dockerodeOf, exitStatusOf, tailLogs } from './container-handle.ts';
+import { claimSlot, EDGE_SETTLE_MS, type EdgeSlot } from './edge.ts';
+import { CONTAINER_FILES_DIR, CONTAINER_PORT, CONTAINER_STATE_DIR, MAX_RUN_OUTPUT_BYTES, type Endpoint, type RunOptions, type RunResult, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from '../wait-for-port.ts';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -94,15 +95,10 @@ export class DockerRuntime implements SubmissionRuntime {
     log(`Starting submission container from ${this.docker.image}...`);
     let container: StartedTestContainer;
     try {
-      const builder = new SandboxedContainer(this.docker.image)
-        .withSandbox(options.limits)
-        // Peers (a TLS zoo, a load balancer's backends' checks) find it by this name.
-        .withRunNetwork(this.docker.network, [SUBMISSION_HOST])
-        .withLabels({ ...this.docker.labels, [LABEL_ROLE]: 'submission' })
-        .withEnvironment({ ...options.env, PORT: String(CONTAINER_PORT), ...(options.files && { FILES_DIR: CONTAINER_FILES_DIR }) })
-        .withAutoRemove(false);
-      if (options.files) builder.withReadOnlyFiles(CONTAINER_FILES_DIR, options.files);
-      container = await builder.start();
+      // Peers (a TLS zoo, a load balancer's backends' checks) find it by this name.
+      container = await this.submissionContainer('submission', options, [SUBMISSION_HOST])
+        .withEnvironment({ PORT: String(CONTAINER_PORT) })
+        .start();
     } catch (error) {
       throw new Error(`${INFRA_MARK} could not start the submission container: ${(error as Error).message}`, { cause: error });
     }
@@ -123,10 +119,9 @@ export class DockerRuntime implements SubmissionRuntime {
     const udp = this.context.exercise.transport === 'udp';
     const started = new StartedDockerSubmission(container, (udp ? slot?.udp : slot?.tcp) ?? address, link, slot);
     // Readiness is checked on a clean link: a slow or lossy one must not be blamed on the server.
-    // Through the edge a connect always succeeds first; a refused one is reset right after.
     const probe = udp
       ? udpProbe(CONTAINER_PORT, () => this.socketTables(container.getId()))
-      : tcpProbe(started.endpoint, CONTAINER_PORT, slot ? 300 : 0);
+      : tcpProbe(started.endpoint, CONTAINER_PORT, slot ? EDGE_SETTLE_MS : 0);
     await awaitListening(started, probe, options.limits.startupTimeoutMs);
     try {
       await link.init();
@@ -139,14 +134,7 @@ export class DockerRuntime implements SubmissionRuntime {
   }
 
   async run(options: RunOptions): Promise<RunResult> {
-    const builder = new SandboxedContainer(this.docker.image)
-      .withSandbox(options.limits)
-      .withRunNetwork(this.docker.network)
-      .withLabels({ ...this.docker.labels, [LABEL_ROLE]: 'client' })
-      .withEnvironment({ ...options.env, ...(options.files && { FILES_DIR: CONTAINER_FILES_DIR }), ...(options.state && { STATE_DIR: CONTAINER_STATE_DIR }) })
-      .withCommand([...options.args])
-      .withAutoRemove(false);
-    if (options.files) builder.withReadOnlyFiles(CONTAINER_FILES_DIR, options.files);
+    const builder = this.submissionContainer('client', options).withCommand([...options.args]);
     if (options.state) await this.withState(builder, options.state);
     const startedAt = performance.now();
     let container: StartedTestContainer;
@@ -155,7 +143,7 @@ export class DockerRuntime implements SubmissionRuntime {
     } catch (error) {
       throw new Error(`${INFRA_MARK} could not start the submission container: ${(error as Error).message}`, { cause: error });
     }
-    const handle = (container as unknown as { container: Dockerode.Container }).container;
+    const handle = dockerodeOf(container);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -181,12 +169,23 @@ export class DockerRuntime implements SubmissionRuntime {
     }
   }
 
+  /** The submission's image, sandboxed on the run network, with its environment and read-only files. */
+  private submissionContainer(role: 'submission' | 'client', options: StartOptions, aliases: readonly string[] = []): SandboxedContainer {
+    const builder = new SandboxedContainer(this.docker.image)
+      .withSandbox(options.limits)
+      .withRunNetwork(this.docker.network, aliases)
+      .withLabels({ ...this.docker.labels, [LABEL_ROLE]: role })
+      .withEnvironment({ ...options.env, ...(options.files && { FILES_DIR: CONTAINER_FILES_DIR }) })
+      .withAutoRemove(false);
+    return options.files ? builder.withReadOnlyFiles(CONTAINER_FILES_DIR, options.files) : builder;
+  }
+
   /** The state folder lives in a named volume, labelled with the run so that removeRun takes it too. */
   private async withState(builder: SandboxedContainer, state: string): Promise<void> {
     const volume = this.stateVolume(state);
     const existing = await this.engine.dockerode.getVolume(volume).inspect().catch(() => undefined);
     if (!existing) await this.engine.dockerode.createVolume({ Name: volume, Labels: { ...this.docker.labels } });
-    builder.withWritableFolder(volume, CONTAINER_STATE_DIR);
+    builder.withWritableFolder(volume, CONTAINER_STATE_DIR).withEnvironment({ STATE_DIR: CONTAINER_STATE_DIR });
   }
 
   private stateVolume(state: string): string {
@@ -222,28 +221,15 @@ class StartedDockerSubmission implements StartedSubmission {
   ) {}
 
   private get dockerContainer(): Dockerode.Container {
-    // testcontainers keeps the dockerode handle; inspect/logs need it directly.
-    return (this.container as unknown as { container: Dockerode.Container }).container;
+    return dockerodeOf(this.container);
   }
 
   async logs(maxLines = 40): Promise<string> {
-    if (this.finalLogs !== undefined) return this.finalLogs;
-    try {
-      const raw = await this.dockerContainer.logs({ stdout: true, stderr: true, tail: maxLines, follow: false });
-      return demultiplexLogs(raw as unknown as Buffer).lines(maxLines);
-    } catch {
-      return '';
-    }
+    return this.finalLogs ?? tailLogs(this.dockerContainer, maxLines);
   }
 
-  async exitStatus(): Promise<ExitStatus | undefined> {
-    const info = await this.dockerContainer.inspect();
-    if (info.State.Running) return undefined;
-    return {
-      exitCode: info.State.ExitCode,
-      signal: signalOfExitCode(info.State.ExitCode),
-      oomKilled: info.State.OOMKilled,
-    };
+  exitStatus(): Promise<ExitStatus | undefined> {
+    return exitStatusOf(this.dockerContainer);
   }
 
   /** To the init, which passes it on to the submission's process. */

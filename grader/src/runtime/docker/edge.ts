@@ -102,6 +102,12 @@ export async function startEdge(engine: DockerEngine, runId: string, network: st
   return { containerId: container.id, host: engineHost(), hostPorts, runAddress };
 }
 
+/**
+ * How long a connection through the edge must stay open to count as accepted: the edge accepts
+ * every connection first and resets it right after if its target refuses.
+ */
+export const EDGE_SETTLE_MS = 300;
+
 /** A slot of the edge forwarding to one target, until released. */
 export interface EdgeSlot {
   readonly tcp: Endpoint;

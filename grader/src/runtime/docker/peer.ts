@@ -5,14 +5,14 @@ import { INFRA_MARK, InfrastructureError } from '../../errors.ts';
 import type { LinkSpec } from '../../impairment/profile.ts';
 import { logger } from '../../log.ts';
 import type { RunContext } from '../context.ts';
-import { demultiplexLogs } from '../log-tail.ts';
 import type { Endpoint } from '../runtime.ts';
 import { tcpProbe, waitForListening } from '../wait-for-port.ts';
 import { DockerLink } from './docker-link.ts';
 import { SandboxedContainer } from './docker-runtime.ts';
 import type { DockerEngine } from './engine.ts';
 import { LABEL_ROLE } from './labels.ts';
-import { claimSlot, type EdgeSlot } from './edge.ts';
+import { claimSlot, EDGE_SETTLE_MS, type EdgeSlot } from './edge.ts';
+import { dockerodeOf, exitStatusOf, tailLogs } from './container-handle.ts';
 
 const log = logger('peer');
 
@@ -117,7 +117,7 @@ export class StartedPeer {
   }
 
   private get dockerContainer(): Dockerode.Container {
-    return (this.container as unknown as { container: Dockerode.Container }).container;
+    return dockerodeOf(this.container);
   }
 
   /** SIGKILL: gone at once, connections and all. The container stays, for restart(). */
@@ -143,13 +143,8 @@ export class StartedPeer {
     await this.waitReady();
   }
 
-  async logs(maxLines = 40): Promise<string> {
-    try {
-      const raw = await this.dockerContainer.logs({ stdout: true, stderr: true, tail: maxLines, follow: false });
-      return demultiplexLogs(raw as unknown as Buffer).lines(maxLines);
-    } catch {
-      return '';
-    }
+  logs(maxLines = 40): Promise<string> {
+    return tailLogs(this.dockerContainer, maxLines);
   }
 
   async stop(): Promise<void> {
@@ -161,13 +156,9 @@ export class StartedPeer {
   private async waitReady(): Promise<void> {
     if (this.spec.readyPort === undefined) return;
     await waitForListening({
-      // Through the edge a connect always succeeds first; a refused one is reset right after.
-      probe: tcpProbe(this.endpoint(this.spec.readyPort), this.spec.readyPort, this.slot ? 300 : 0),
+      probe: tcpProbe(this.endpoint(this.spec.readyPort), this.spec.readyPort, this.slot ? EDGE_SETTLE_MS : 0),
       timeoutMs: 15_000,
-      exitStatus: async () => {
-        const info = await this.dockerContainer.inspect();
-        return info.State.Running ? undefined : { exitCode: info.State.ExitCode, signal: null, oomKilled: info.State.OOMKilled };
-      },
+      exitStatus: () => exitStatusOf(this.dockerContainer),
       logs: () => this.logs(),
     }).catch((error: Error) => {
       // The learner's server is not to blame for a grader-owned peer.
