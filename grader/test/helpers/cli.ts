@@ -66,7 +66,10 @@ export async function expectBreaksStage(exercise: string, submission: string, br
   expect(report.stages.map((s) => s.stage), 'the stages graded').toEqual(Array.from({ length: breaks }, (_, i) => i + 1));
   expect(code, stderr).toBe(1);
   const statuses = stageStatuses(report);
-  for (let stage = 1; stage < breaks; stage++) expect(statuses[stage], `stage ${stage}`).toBe('pass');
+  // Say which tests failed and why: a stage that should pass failing under load needs its reasons.
+  const failuresOf = (stage: number) =>
+    report.tests.filter((t) => t.stage === stage && t.status === 'failed').map((t) => `\n  ${t.name}${t.profile ? ` [${t.profile}]` : ''}: ${t.error ?? ''}`).join('');
+  for (let stage = 1; stage < breaks; stage++) expect(statuses[stage], `stage ${stage}${failuresOf(stage)}`).toBe('pass');
   expect(statuses[breaks], `stage ${breaks}`).toBe('fail');
   const failing = report.tests.filter((t) => t.stage === breaks && t.status === 'failed');
   expect(failing.length).toBeGreaterThan(0);
