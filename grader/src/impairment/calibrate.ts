@@ -293,21 +293,31 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
 }
 
 /**
+ * The seed of a calibration attempt: the run's own first, then others derived from it. The
+ * engine replays the same decisions for the same packets from one seed, so a repeat with the
+ * seed that failed would fail again (a CI run lost a grade that way: 4.33 % egress loss twice).
+ */
+export function attemptSeed(seed: number, attempt: number): number {
+  return (seed + (attempt - 1) * 104_729) % 2 ** 31;
+}
+
+/**
  * Measures a link against its profile: loss and duplication per direction within 99 %
  * binomial intervals, the median RTT within max(2 ms, 10 %) of the profile's on top of the
- * path's own baseline, order, rate. Each check by
- * itself fails by chance at most 1 % of the time, so a failing measurement is repeated once
- * with fresh probes and only a second failure counts (chance at most 1e-4 per check).
+ * path's own baseline, order, rate. Each check by itself fails by chance at most 1 % of the
+ * time, so a failing measurement is repeated once with fresh probes and a fresh seed
+ * (`prepare(attempt)` sets the link up and returns the baseline), and only a second failure
+ * counts: by chance at most 1e-4 per check.
  */
-export async function calibrateLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, baseline: () => Promise<number> = async () => 0): Promise<Calibration> {
+export async function calibrateLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, prepare: (attempt: number) => Promise<number> = async () => 0): Promise<Calibration> {
   const started = Date.now();
   log(`Calibrating ${link.name} on ${backend}...`);
   // The baseline is measured afresh for each attempt: a stall during one must not fail both.
-  let result = await measure(probe, link, backend, await baseline());
+  let result = await measure(probe, link, backend, await prepare(1));
   let attempts = 1;
   if (!result.ok) {
     log(`First calibration of ${link.name} failed (${result.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}); measuring again`);
-    result = await measure(probe, link, backend, await baseline());
+    result = await measure(probe, link, backend, await prepare(2));
     attempts = 2;
   }
   log(`Calibrated ${link.name}: ${result.ok ? 'ok' : 'FAILED'}`);

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { once } from 'node:events';
-import type { Calibration, CalibrationCheck } from '../calibrate.ts';
+import { attemptSeed, type Calibration, type CalibrationCheck } from '../calibrate.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dropProbability, type LinkSpec } from '../profile.ts';
 import { TcpRelay } from './tcp-relay.ts';
@@ -20,7 +20,7 @@ export async function calibrateRelay(link: LinkSpec, seed: number): Promise<Cali
   // As for the packet backends: a failed measurement is repeated once before it counts.
   const first = await measureRelay(link, seed);
   if (first.ok) return first;
-  const second = await measureRelay(link, seed + 1);
+  const second = await measureRelay(link, attemptSeed(seed, 2));
   return { ...second, attempts: 2, durationMs: first.durationMs + second.durationMs };
 }
 

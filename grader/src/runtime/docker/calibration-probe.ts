@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { limitsSchema } from '../../catalog/manifest.ts';
 import { InfrastructureError } from '../../errors.ts';
-import { calibrateLink, measureBaselineRttMs, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
+import { attemptSeed, calibrateLink, measureBaselineRttMs, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
 import { loadProfile, type LinkSpec } from '../../impairment/profile.ts';
 import { SandboxedContainer } from './docker-runtime.ts';
 import { claimSlot, type EdgeInfo, type EdgeSlot } from './edge.ts';
@@ -80,15 +80,15 @@ export async function startProbeSession(options: DockerCalibrationOptions): Prom
  */
 export async function calibrateOnDocker(options: DockerCalibrationOptions, link: LinkSpec): Promise<Calibration> {
   await using session = await startProbeSession(options);
-  return await calibrateLink(session.probe, link, options.backend, () => baselineOf(session, link));
+  return await calibrateLink(session.probe, link, options.backend, (attempt) => baselineOf(session, link, attemptSeed(options.seed, attempt)));
 }
 
-/** The path's own round trip on a clean link, then the profile back in force. */
-export async function baselineOf(session: ProbeSession, link: LinkSpec): Promise<number> {
+/** The path's own round trip on a clean link, then the profile back in force from `seed`. */
+export async function baselineOf(session: ProbeSession, link: LinkSpec, seed?: number): Promise<number> {
   const clean = loadProfile('clean');
   await session.sidecar.apply(clean);
   const baselineMs = await measureBaselineRttMs(session.probe, clean);
-  await session.sidecar.apply(link);
+  await session.sidecar.apply(link, seed);
   return baselineMs;
 }
 

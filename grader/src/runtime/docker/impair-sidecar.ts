@@ -41,11 +41,14 @@ export type EngineStats = Record<string, number>;
 export class ImpairmentSidecar {
   private generation = 0;
   private current: LinkSpec | undefined;
+  private seed: number;
 
   private constructor(
     private readonly options: SidecarOptions,
     readonly id: string,
-  ) {}
+  ) {
+    this.seed = options.seed;
+  }
 
   static async attach(options: SidecarOptions): Promise<ImpairmentSidecar> {
     const { engine, targetId, backend } = options;
@@ -86,8 +89,12 @@ export class ImpairmentSidecar {
     return this.current;
   }
 
-  /** Applies a profile to both directions; returns once the backend has it in force. */
-  async apply(link: LinkSpec): Promise<void> {
+  /**
+   * Applies a profile to both directions; returns once the backend has it in force. The
+   * engine restarts its random streams from `seed` (default: the sidecar's) on every apply.
+   */
+  async apply(link: LinkSpec, seed = this.options.seed): Promise<void> {
+    this.seed = seed;
     await this.configure(link, false);
     this.current = link;
   }
@@ -131,7 +138,7 @@ export class ImpairmentSidecar {
       return;
     }
     const generation = ++this.generation;
-    await this.run(['netkata-link', 'apply', String(generation), engineConfig(link, generation, this.options.seed, partitioned)]);
+    await this.run(['netkata-link', 'apply', String(generation), engineConfig(link, generation, this.seed, partitioned)]);
     for (const command of rateCommands(link)) await this.run(command);
   }
 
