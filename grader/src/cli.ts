@@ -154,6 +154,8 @@ async function main(argv: string[]): Promise<number> {
     case 'test': {
       const exercise = rest[0];
       if (!exercise) throw new ConfigError(`usage: netkata ${command} <exercise> [options]`);
+      // A directory after the exercise would otherwise grade the starter without a word.
+      if (rest.length > 1) throw new ConfigError(`unexpected argument "${rest[1]}": name a submission with --submission ${rest[1]}`);
       const runtime = values.runtime ?? (command === 'test' ? 'local' : 'auto');
       if (runtime !== 'auto' && runtime !== 'docker' && runtime !== 'local') throw new ConfigError(`--runtime must be docker, local or auto, not "${runtime}"`);
       const { REPORTERS, writeReport } = await import('./report/reporters.ts');

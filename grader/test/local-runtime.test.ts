@@ -35,5 +35,8 @@ describe('local runtime', async () => {
     expect(unknown.stderr.trim()).toMatch(/^netkata: no exercise "no-such-exercise"; known: echo-server/);
     const badFlag = await netkata(['grade', 'echo-server', '--runtime', 'kubernetes']);
     expect(badFlag.code).toBe(2);
+    const stray = await netkata(['grade', 'echo-server', 'solutions/01-echo-server']);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr.trim()).toBe('netkata: unexpected argument "solutions/01-echo-server": name a submission with --submission solutions/01-echo-server');
   });
 });
