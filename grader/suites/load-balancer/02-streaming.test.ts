@@ -3,12 +3,13 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { expect, test } from 'vitest';
 import { stage, type SubmissionHandle } from 'netkata/harness';
-import { useFleet } from './lb.ts';
+import { logs, useFleet } from './lb.ts';
 
 // Stage 2: 100 MiB each way through a proxy held to the manifest's 128 MiB (no swap). Measured:
 // the bundled reference holds 37-49 MiB and peaks at 50-52 MiB during these transfers (see the
 // measurements); a proxy that collects a whole body needs 200 MiB or more and is OOM-killed.
-const { server } = useFleet();
+// The response clock is set far out: this stage is about streaming, and stage 3 tests the clock.
+const { server, backends } = useFleet({ RESPONSE_TIMEOUT_MS: '30000' });
 
 const MiB = 1024 * 1024;
 const SIZE_BYTES = 100 * MiB;
@@ -79,15 +80,24 @@ test('a 100 MiB chunked upload streams through in 128 MiB', stage(2, 6, { timeou
       this.push(Buffer.from(block));
     },
   });
+  // What the proxy answered, if anything, before the body was through: the reason an upload breaks.
+  let early: { status: number; text: string } | undefined;
   const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = http.request({ host, port, method: 'POST', path: '/sink', agent: false, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-      let text = '';
+      early = { status: res.statusCode ?? 0, text: '' };
       res.setEncoding('utf8');
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('data', (chunk) => (early!.text += chunk));
+      res.on('end', () => resolve(early!));
     });
     req.setTimeout(30_000, () => req.destroy(new Error('no progress for 30 s')));
-    req.on('error', (error) => reject(new Error(`POST /sink: ${error.message} after ${produced} bytes, the proxy's connection broke (OOM-killed for holding the body?)`)));
+    req.on('error', async (error) => {
+      const answered = early ? `the proxy answered ${early.status} ${JSON.stringify(early.text.slice(0, 200))} and closed` : "the proxy's connection broke (OOM-killed for holding the body?)";
+      const seen = await logs(backends).then(
+        (all) => all.map((log) => `${log.name}: ${log.requests.filter((r) => r.url === '/sink').map((r) => `${r.bodyBytes ?? 'unfinished'} bytes`).join(', ') || 'no upload'}`).join('; '),
+        (failure: Error) => `backend logs unavailable: ${failure.message}`,
+      );
+      reject(new Error(`POST /sink: ${error.message} after ${produced} bytes: ${answered} (backends saw ${seen})`));
+    });
     body.pipe(req);
   });
   expect(answer.status, answer.text).toBe(200);

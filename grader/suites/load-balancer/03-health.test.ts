@@ -32,7 +32,7 @@ async function expectServedWithout(gone: string, what: string): Promise<void> {
   expect(tally(responses)[gone] ?? 0, `GETs ${gone} served ${what}: ${JSON.stringify(tally(responses))}`).toBe(0);
 }
 
-test('a backend answering 500 (health included) leaves the rotation; others serve every GET', stage(3, 3), async () => {
+test('a backend answering 500 (health included) leaves the rotation; others serve every GET', stage(3, 2), async () => {
   await setMode(b2, 'fail');
   await sleep(DOWN_WINDOW_MS);
   await expectServedWithout(b2.name, 'while it fails');

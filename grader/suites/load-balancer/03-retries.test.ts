@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, expect, test } from 'vitest';
 import { stage } from 'netkata/harness';
@@ -76,4 +77,23 @@ test('no response headers within RESPONSE_TIMEOUT_MS: 504, not retried', stage(3
   expect(Object.values(counts).reduce((a, b) => a + b, 0), `times the GET reached a backend: ${JSON.stringify(counts)}`).toBe(1);
   await clearBackends(backends);
   expect(await fleetWhole(fleet, 8_000), 'the fleet serves again once it answers').toBe(true);
+});
+
+test('a slow upload is not a slow backend: the response clock starts once the body is through', stage(3, 1), async () => {
+  // 24 blocks of 64 KiB, one every 100 ms: the upload alone takes 2.4 s, more than twice
+  // RESPONSE_TIMEOUT_MS; the backend answers as soon as the last byte is in.
+  const blocks = 24;
+  const block = Buffer.alloc(64 * 1024, 0x61);
+  const body = Readable.from(
+    (async function* () {
+      for (let i = 0; i < blocks; i++) {
+        yield block;
+        await sleep(100);
+      }
+    })(),
+  );
+  const response = await request(server, { method: 'POST', path: '/slow-upload', body, timeoutMs: 10_000 });
+  expect(response.error ?? response.status, `after ${Math.round(response.durationMs)} ms: ${response.body.toString('utf8').slice(0, 200)}`).toBe(200);
+  expect(response.durationMs, 'ms the upload took').toBeGreaterThan(2 * RESPONSE_TIMEOUT_MS);
+  expect(echo(response).bodyBytes, 'bytes the backend received').toBe(blocks * block.length);
 });

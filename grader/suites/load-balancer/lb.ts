@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { usePeer, useSubmission, type PeerHandle, type SubmissionHandle } from 'netkata/harness';
 
@@ -110,7 +111,8 @@ export interface RequestOptions {
   method?: string;
   path?: string;
   headers?: http.OutgoingHttpHeaders;
-  body?: string | Buffer;
+  /** A stream is piped, so a test can pace an upload. */
+  body?: string | Buffer | Readable;
   agent?: http.Agent | false;
   timeoutMs?: number;
 }
@@ -141,7 +143,8 @@ export function request(server: SubmissionHandle, options: RequestOptions = {}):
     const timer = setTimeout(() => req.destroy(new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
     req.on('close', () => clearTimeout(timer));
     req.on('error', (error) => done({ error: error.message }));
-    req.end(options.body);
+    if (options.body instanceof Readable) options.body.pipe(req);
+    else req.end(options.body);
   });
 }
 

@@ -26,6 +26,8 @@ export interface Options {
   transfer?: (from: Readable, to: Writable) => void;
   /** consistent-hash: the owner of a key among the healthy backends. */
   hashPick?: (key: string, healthy: readonly Backend[]) => Backend | undefined;
+  /** When RESPONSE_TIMEOUT_MS starts counting: once the request is sent in full (the default). */
+  responseClockFrom?: 'sent' | 'start';
 }
 
 /**
@@ -111,6 +113,9 @@ export function createLoadBalancer(config: Config, options: Options = {}): http.
       });
     }
 
+    /** The request to a backend in flight now (the retry's once there is one). */
+    let current: http.ClientRequest | undefined;
+
     /** Sends the request to backend; the caller feeds it the body. */
     const attempt = (backend: Backend, isRetry: boolean): http.ClientRequest => {
       backend.active++;
@@ -120,14 +125,24 @@ export function createLoadBalancer(config: Config, options: Options = {}): http.
         done = true;
       };
       const upstream = http.request({ host: backend.url.hostname, port: backend.url.port || 80, method, path: req.url, headers, agent: backend.agent, lookup });
-      // No response headers within RESPONSE_TIMEOUT_MS: 504, never retried (the backend may
-      // still be working on it; a second backend would do the work again).
-      const timer = setTimeout(() => {
-        upstream.destroy();
-        finish();
-        fail(res, 504, `no response from ${backend.label} within ${config.responseTimeoutMs} ms`);
-      }, config.responseTimeoutMs);
+      current = upstream;
+      upstream.on('close', finish); // also when destroyed without an error
+      // No response headers within RESPONSE_TIMEOUT_MS of the request having been sent in full:
+      // 504, never retried (the backend may still be working on it; a second backend would do
+      // the work again). The clock starts once the body is through, or a slow upload would
+      // pass for a slow backend.
+      let timer: NodeJS.Timeout | undefined;
       let responded = false;
+      const startClock = () => {
+        if (responded) return;
+        timer = setTimeout(() => {
+          upstream.destroy();
+          finish();
+          fail(res, 504, `no response from ${backend.label} within ${config.responseTimeoutMs} ms`);
+        }, config.responseTimeoutMs);
+      };
+      if (options.responseClockFrom === 'start') startClock();
+      else upstream.on('finish', startClock);
 
       upstream.on('response', (response) => {
         responded = true;
@@ -158,9 +173,13 @@ export function createLoadBalancer(config: Config, options: Options = {}): http.
       return upstream;
     };
 
-    // The client went away: stop the backend's work on its behalf.
+    // The client went away: stop the backend's work on its behalf. An upload cut halfway would
+    // otherwise leave its backend connection waiting for the rest forever (no response clock
+    // runs before the body is through).
     res.on('close', () => {
-      if (!res.writableFinished) req.destroy();
+      if (res.writableFinished) return;
+      req.destroy();
+      current?.destroy();
     });
 
     const first = pick(req);
