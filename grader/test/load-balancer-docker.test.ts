@@ -23,9 +23,11 @@ describe('load-balancer on the docker runtime', () => {
   test.each([
     { name: 'no-keepalive', breaks: 1 },
     { name: 'buffers-bodies', breaks: 2 },
+    { name: 'replays-whole-body', breaks: 2 },
     { name: 'no-health-checks', breaks: 3 },
     { name: 'retries-post', breaks: 3 },
     { name: 'clock-from-start', breaks: 3 },
+    { name: 'fixed-health-path', breaks: 3 },
     { name: 'round-robin-only', breaks: 4 },
     { name: 'modulo-hash', breaks: 5 },
   ])('$name fails stage $breaks and passes the stages before it', async ({ name, breaks }) => {

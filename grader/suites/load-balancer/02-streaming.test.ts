@@ -47,7 +47,7 @@ async function memory(task: { meta: { measurements?: Record<string, number> } },
   task.meta.measurements = { ...extra, memoryMiB: Math.round(stats.memoryBytes / MiB), ...(stats.peakMemoryBytes ? { peakMemoryMiB: Math.round(stats.peakMemoryBytes / MiB) } : {}) };
 }
 
-test('a 100 MiB download with Content-Length streams through in 128 MiB', stage(2, 5, { timeout: 60_000 }), async ({ task }) => {
+test('a 100 MiB download with Content-Length streams through in 128 MiB', stage(2, 4, { timeout: 60_000 }), async ({ task }) => {
   const started = performance.now();
   const got = await download(server, `/bytes/${SIZE_BYTES}`);
   const seconds = (performance.now() - started) / 1_000;
@@ -65,15 +65,16 @@ test('a 100 MiB chunked download streams through in 128 MiB', stage(2, 4, { time
   await memory(task, {});
 });
 
-test('a 100 MiB chunked upload streams through in 128 MiB', stage(2, 6, { timeout: 60_000 }), async ({ task }) => {
+/** Sends pseudo-random blocks, chunked, and checks what the backend received. */
+async function upload(method: 'POST' | 'PUT', sizeBytes: number, task: { meta: { measurements?: Record<string, number> } }): Promise<void> {
   const { host, port } = server.endpoint;
   const hash = createHash('sha256');
   let produced = 0;
-  // A body generated as it is sent: 100 MiB of pseudo-random blocks, chunked (no Content-Length).
+  // A body generated as it is sent, chunked (no Content-Length).
   const block = Buffer.alloc(64 * 1024);
   const body = new Readable({
     read() {
-      if (produced >= SIZE_BYTES) return void this.push(null);
+      if (produced >= sizeBytes) return void this.push(null);
       for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((produced + i) * 2_654_435_761 >>> 0, i);
       produced += block.length;
       hash.update(block);
@@ -83,7 +84,7 @@ test('a 100 MiB chunked upload streams through in 128 MiB', stage(2, 6, { timeou
   // What the proxy answered, if anything, before the body was through: the reason an upload breaks.
   let early: { status: number; text: string } | undefined;
   const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = http.request({ host, port, method: 'POST', path: '/sink', agent: false, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
+    const req = http.request({ host, port, method, path: '/sink', agent: false, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
       early = { status: res.statusCode ?? 0, text: '' };
       res.setEncoding('utf8');
       res.on('data', (chunk) => (early!.text += chunk));
@@ -96,13 +97,24 @@ test('a 100 MiB chunked upload streams through in 128 MiB', stage(2, 6, { timeou
         (all) => all.map((log) => `${log.name}: ${log.requests.filter((r) => r.url === '/sink').map((r) => `${r.bodyBytes ?? 'unfinished'} bytes`).join(', ') || 'no upload'}`).join('; '),
         (failure: Error) => `backend logs unavailable: ${failure.message}`,
       );
-      reject(new Error(`POST /sink: ${error.message} after ${produced} bytes: ${answered} (backends saw ${seen})`));
+      reject(new Error(`${method} /sink: ${error.message} after ${produced} bytes: ${answered} (backends saw ${seen})`));
     });
     body.pipe(req);
   });
   expect(answer.status, answer.text).toBe(200);
   const seen = JSON.parse(answer.text) as { bodyBytes: number; bodySha256: string };
-  expect(seen.bodyBytes, 'bytes the backend received').toBe(SIZE_BYTES);
+  expect(seen.bodyBytes, 'bytes the backend received').toBe(sizeBytes);
   expect(seen.bodySha256, 'the SHA-256 of what the backend received').toBe(hash.digest('hex'));
   await memory(task, {});
+}
+
+test('a 100 MiB chunked upload streams through in 128 MiB', stage(2, 4, { timeout: 60_000 }), async ({ task }) => {
+  await upload('POST', SIZE_BYTES, task);
+});
+
+// A PUT may be retried, so a proxy keeps a copy of its body; 160 MiB, more than the memory limit,
+// shows whether the copy stops at 1 MiB. (A proxy keeping all of a 100 MiB one measured 117 MiB
+// and lived.)
+test('a 160 MiB PUT streams through in 128 MiB: a copy kept for a retry stops at 1 MiB', stage(2, 3, { timeout: 60_000 }), async ({ task }) => {
+  await upload('PUT', 160 * MiB, task);
 });

@@ -26,14 +26,17 @@ export interface Fleet {
   readonly backends: readonly PeerHandle[];
 }
 
-/** Three backends (backend-1..3), then the proxy over them: call at the top of a test file. */
+/**
+ * Three backends (backend-1..3), then the proxy over them: call at the top of a test file. `env`
+ * is the proxy's; a HEALTH_PATH in it is the backends' health path too.
+ */
 export function useFleet(env: Record<string, string> = {}, count = 3): Fleet {
   const backends = Array.from({ length: count }, (_, i) =>
     usePeer({
       name: `backend-${i + 1}`,
       command: ['node', '/srv/peer/backend.cjs'],
       files: { 'backend.cjs': BACKEND_SCRIPT },
-      env: { BACKEND_NAME: `backend-${i + 1}`, PORT: String(BACKEND_PORT) },
+      env: { BACKEND_NAME: `backend-${i + 1}`, PORT: String(BACKEND_PORT), ...(env.HEALTH_PATH ? { HEALTH_PATH: env.HEALTH_PATH } : {}) },
       readyPort: BACKEND_PORT,
     }),
   );

@@ -26,6 +26,8 @@ export interface Options {
   transfer?: (from: Readable, to: Writable) => void;
   /** consistent-hash: the owner of a key among the healthy backends. */
   hashPick?: (key: string, healthy: readonly Backend[]) => Backend | undefined;
+  /** How much of an idempotent request's body is kept for a retry (default REPLAY_LIMIT_BYTES). */
+  replayLimitBytes?: number;
   /** When RESPONSE_TIMEOUT_MS starts counting: once the request is sent in full (the default). */
   responseClockFrom?: 'sent' | 'start';
 }
@@ -108,7 +110,7 @@ export function createLoadBalancer(config: Config, options: Options = {}): http.
     if (sent) {
       req.on('data', (chunk: Buffer) => {
         sentBytes += chunk.length;
-        if (sentBytes > REPLAY_LIMIT_BYTES) sent = undefined;
+        if (sentBytes > (options.replayLimitBytes ?? REPLAY_LIMIT_BYTES)) sent = undefined;
         else sent?.push(chunk);
       });
     }
