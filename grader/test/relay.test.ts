@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadProfile, parseProfile, type LinkSpec } from '../src/impairment/profile.ts';
 import { TcpRelay } from '../src/impairment/relay/tcp-relay.ts';
-import { UdpRelay } from '../src/impairment/relay/udp-relay.ts';
+import { RATE_QUEUE_MS, UdpRelay } from '../src/impairment/relay/udp-relay.ts';
 import { binomialInterval } from '../src/impairment/binomial.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -191,6 +191,21 @@ describe('the local UDP relay', () => {
     expect(arrived.length).toBeGreaterThan(distinctBack); // duplicates arrived
     const inversions = arrived.filter((seq, i) => i > 0 && seq < arrived[i - 1]!).length;
     expect(inversions).toBeGreaterThan(50);
+  });
+
+  test('a rate limit queues at most RATE_QUEUE_MS, then drops, as tbf does', async () => {
+    // 1,000 kbit/s: a 1,000-byte datagram takes 8 ms, so a 100 ms queue holds about 13 of a
+    // burst of 200 sent at once; the rest are dropped instead of waiting up to 1.6 s.
+    const { relay, client, serverReceived } = await relayedUdpEcho(parseProfile('narrow', { ingress: { rateKbit: 1_000 } }));
+    const arrived: number[] = [];
+    client.on('message', () => arrived.push(performance.now()));
+    const started = performance.now();
+    for (let i = 0; i < 200; i++) client.send(Buffer.alloc(1_000), relay.endpoint.port, relay.endpoint.host);
+    await sleep(1_000);
+    const passed = (RATE_QUEUE_MS * 1_000) / 8_000 + 1;
+    expect(serverReceived()).toBeGreaterThanOrEqual(passed - 2);
+    expect(serverReceived()).toBeLessThanOrEqual(passed + 4); // a few more if the burst took longer to send
+    expect(Math.max(...arrived) - started, 'ms until the last one came back').toBeLessThan(RATE_QUEUE_MS + 100);
   });
 
   test('delays each direction, and a partition drops everything until heal', async () => {

@@ -15,6 +15,13 @@ function at(deadline: number, action: () => void): void {
   else setTimeout(() => at(deadline, action), Math.ceil(remaining));
 }
 
+/**
+ * The longest a datagram may wait behind a rate limit before it is dropped: tbf's `latency
+ * 100ms` as netkata-link sets it on Docker. Without a bound, a sender faster than the link
+ * builds a queue of seconds, and its round trips grow with it, where a real link drops.
+ */
+export const RATE_QUEUE_MS = 100;
+
 /** How long a client's mapping lives without traffic, as a NAT would keep it. */
 const MAPPING_IDLE_MS = 60_000;
 
@@ -49,7 +56,9 @@ class DatagramDirection {
     const now = performance.now();
     let departure = now;
     if (d.rateKbit) {
-      departure = Math.max(now, this.transmitEnd) + (data.length * 8) / d.rateKbit;
+      const start = Math.max(now, this.transmitEnd);
+      if (start - now > RATE_QUEUE_MS) return; // the queue is full: tail drop
+      departure = start + (data.length * 8) / d.rateKbit;
       this.transmitEnd = departure;
     }
     const copies = this.random() * 100 < d.duplicatePercent ? 2 : 1;
