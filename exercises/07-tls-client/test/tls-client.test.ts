@@ -7,11 +7,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { stage, useClient, type ClientRun } from 'netkata/harness';
-import { startLocalZoo, type StartedLocalZoo } from '../../../grader/src/peers/tls/local-zoo.ts';
-import { makePki, type ZooPki } from '../../../grader/src/peers/tls/pki.ts';
-import { zooServerConfig } from '../../../grader/src/peers/tls/zoo-config.ts';
-import { zooCatalogue, type ZooMemberKind } from '../../../grader/src/peers/tls/zoo-members.ts';
+import {
+  makePki,
+  stage,
+  startLocalZoo,
+  useClient,
+  zooCatalogue,
+  zooServerConfig,
+  type ClientRun,
+  type StartedLocalZoo,
+  type ZooMemberKind,
+  type ZooPki,
+} from 'netkata/harness';
 
 const resolver = fileURLToPath(new URL('./resolve-zoo-to-loopback.mjs', import.meta.url));
 const catalogue = zooCatalogue('zoo.test');

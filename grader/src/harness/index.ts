@@ -12,3 +12,10 @@ export { UdpSocket, type UdpOptions } from './udp.ts';
 export { Transcript, previewBytes } from './transcript.ts';
 export { stage } from './stage.ts';
 export { randomBytes, seededRandom, pieceSizes } from './data.ts';
+// The TLS zoo, for tls-client's suites: a fresh PKI, the members' catalogue and exit codes, and
+// the zoo's server run on this machine (the visible tests) or as a peer (the hidden suite).
+export { makePki, type ZooPki } from '../peers/tls/pki.ts';
+export { startLocalZoo, zooServerScript, type StartedLocalZoo } from '../peers/tls/local-zoo.ts';
+export { zooServerConfig } from '../peers/tls/zoo-config.ts';
+export { tlsClientExit, zooCatalogue, type ZooMember, type ZooMemberKind } from '../peers/tls/zoo-members.ts';
+export type { ZooConnectionRecord, ZooMemberStats, ZooStats } from '../peers/tls/zoo-stats.ts';

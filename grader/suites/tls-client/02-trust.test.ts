@@ -1,8 +1,7 @@
 // Stage 2: trust only the given CA, only within validity dates, only for the right host name.
 // Every refusal comes before the request: the server must not see one.
 import { expect, test } from 'vitest';
-import { stage } from 'netkata/harness';
-import type { ZooMemberKind } from '../../src/peers/tls/zoo-members.ts';
+import { stage, type ZooMemberKind } from 'netkata/harness';
 import { DEEP_WILDCARD_HOST, Exit, said, useZoo } from './zoo.ts';
 
 const zoo = await useZoo();

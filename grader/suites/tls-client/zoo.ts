@@ -4,12 +4,23 @@
 // test CA as a file in its FILES_DIR.
 import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
-import { useClient, usePeer, type ClientRun, type ClientRunOptions } from 'netkata/harness';
-import { zooServerScript } from '../../src/peers/tls/local-zoo.ts';
-import { makePki, type ZooPki } from '../../src/peers/tls/pki.ts';
-import { zooServerConfig } from '../../src/peers/tls/zoo-config.ts';
-import { tlsClientExit, zooCatalogue, type ZooMember, type ZooMemberKind } from '../../src/peers/tls/zoo-members.ts';
-import type { ZooConnectionRecord, ZooMemberStats, ZooStats } from '../../src/peers/tls/zoo-stats.ts';
+import {
+  makePki,
+  tlsClientExit,
+  useClient,
+  usePeer,
+  zooCatalogue,
+  zooServerConfig,
+  zooServerScript,
+  type ClientRun,
+  type ClientRunOptions,
+  type ZooConnectionRecord,
+  type ZooMember,
+  type ZooMemberKind,
+  type ZooMemberStats,
+  type ZooPki,
+  type ZooStats,
+} from 'netkata/harness';
 
 export const Exit = tlsClientExit;
 export const DOMAIN = 'zoo.test';
