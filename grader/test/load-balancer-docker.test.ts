@@ -1,23 +1,29 @@
 // The load-balancer exercise graded for real on the docker runtime, with the grader's backend
 // fleet in peer containers: the solution passes every stage under every profile its manifest
 // lists, the starter fails every stage, and each faulty variant fails the stage it breaks and
-// passes the ones before it.
+// passes the ones before it (those two on a clean link).
 import { describe, expect, test } from 'vitest';
 import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage } from './helpers/cli.ts';
 
 describe('load-balancer on the docker runtime', () => {
-  test('the reference solution passes every stage, stage 6 under wan, 100 MiB each way in 128 MiB', async () => {
+  test('the reference solution passes every stage, stages 1 and 3-5 under clean and wan, 6 under wan, 100 MiB each way in 128 MiB', async () => {
     const { code, report, stderr } = await gradeJson(['load-balancer', '--solution', '--runtime', 'docker']);
     expect(code, stderr).toBe(0);
     expect(report.points).toBe(100);
     expect(report.impairment?.profiles.map((p) => p.name)).toEqual(['clean', 'wan']);
+    const wanStages = new Set(report.tests.filter((t) => t.profile === 'wan').map((t) => t.stage));
+    expect([...wanStages].sort()).toEqual([1, 3, 4, 5, 6]);
     const upload = report.tests.find((t) => t.name.startsWith('a 100 MiB chunked upload'));
     // The reference peaks near 52 MiB; 96 MiB still leaves the contract's 128 a margin.
     expect(upload?.measurements?.peakMemoryMiB ?? upload?.measurements?.memoryMiB).toBeLessThan(96);
   });
 
+  // The starter and the variants are graded on a clean link (--profile clean): what they break
+  // shows there, and a second pass under wan would add minutes to CI and prove nothing more.
+  const CLEAN = ['--profile', 'clean'];
+
   test('the starter fails every stage (exit 1)', async () => {
-    await expectFailsEveryStage('load-balancer', 6);
+    await expectFailsEveryStage('load-balancer', 6, undefined, CLEAN);
   });
 
   test.each([
@@ -31,6 +37,6 @@ describe('load-balancer on the docker runtime', () => {
     { name: 'round-robin-only', breaks: 4 },
     { name: 'modulo-hash', breaks: 5 },
   ])('$name fails stage $breaks and passes the stages before it', async ({ name, breaks }) => {
-    await expectBreaksStage('load-balancer', fixture('load-balancer', name), breaks);
+    await expectBreaksStage('load-balancer', fixture('load-balancer', name), breaks, CLEAN);
   });
 });

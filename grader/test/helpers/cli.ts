@@ -61,8 +61,8 @@ export const stageStatuses = (report: GradeReport) => Object.fromEntries(report.
  * every stage before it, so the failure is attributed to the right stage. Later stages are not
  * run (`--stages 1-N`): what they would say proves nothing about this variant.
  */
-export async function expectBreaksStage(exercise: string, submission: string, breaks: number): Promise<void> {
-  const { code, report, stderr } = await gradeJson([exercise, '--submission', submission, '--runtime', 'docker', '--stages', `1-${breaks}`]);
+export async function expectBreaksStage(exercise: string, submission: string, breaks: number, extraArgs: readonly string[] = []): Promise<void> {
+  const { code, report, stderr } = await gradeJson([exercise, '--submission', submission, '--runtime', 'docker', '--stages', `1-${breaks}`, ...extraArgs]);
   expect(report.stages.map((s) => s.stage), 'the stages graded').toEqual(Array.from({ length: breaks }, (_, i) => i + 1));
   expect(code, stderr).toBe(1);
   const statuses = stageStatuses(report);
@@ -80,8 +80,8 @@ export async function expectBreaksStage(exercise: string, submission: string, br
  * A starter (or any submission that solves nothing) must fail every stage of the exercise, and
  * build: a failure to compile would prove nothing about the suite. Returns the report for more.
  */
-export async function expectFailsEveryStage(exercise: string, stageCount: number, submission?: string): Promise<GradeReport> {
-  const { code, report } = await gradeJson([exercise, ...(submission ? ['--submission', submission] : []), '--runtime', 'docker']);
+export async function expectFailsEveryStage(exercise: string, stageCount: number, submission?: string, extraArgs: readonly string[] = []): Promise<GradeReport> {
+  const { code, report } = await gradeJson([exercise, ...(submission ? ['--submission', submission] : []), '--runtime', 'docker', ...extraArgs]);
   expect(code, report.buildError).toBe(1);
   expect(report.buildError).toBeUndefined();
   expect(report.stages.filter((s) => s.status === 'fail').map((s) => s.stage)).toEqual(Array.from({ length: stageCount }, (_, i) => i + 1));
