@@ -3,21 +3,25 @@ import { attemptSeed, calibrateLink, type Probe } from '../src/impairment/calibr
 import { loadProfile } from '../src/impairment/profile.ts';
 
 describe('calibrateLink', () => {
-  test('measures a failed link once more, from a seed of its own', async () => {
+  test('measures a failed link once more: prepare() is asked for attempt 1, then attempt 2', async () => {
     // A probe that never answers: every loss check fails, so both attempts run.
     const probe: Probe = {
       target: { host: '127.0.0.1', port: 9 },
       stats: async () => ({ datagrams: 0, distinct: 0, replies: 0, ratePhase: 0, rateBytes: 0, rateFirstMs: 0, rateLastMs: 0 }),
     };
-    const seeds: number[] = [];
+    const attempts: number[] = [];
     const calibration = await calibrateLink(probe, loadProfile('lossy'), 'userspace', async (attempt) => {
-      seeds.push(attemptSeed(1_234, attempt));
+      attempts.push(attempt);
       return 0;
     });
     expect(calibration.ok).toBe(false);
     expect(calibration.attempts).toBe(2);
-    expect(seeds[0]).toBe(1_234);
-    expect(seeds[1]).not.toBe(1_234);
+    expect(attempts).toEqual([1, 2]);
+  });
+
+  test('attempt 1 keeps the run seed (so --seed replays a grade); attempt 2 draws from another', () => {
+    expect(attemptSeed(1_234, 1)).toBe(1_234);
+    expect(attemptSeed(1_234, 2)).not.toBe(1_234);
   });
 
   test('attempt seeds stay in the range --seed accepts', () => {

@@ -46,18 +46,21 @@ test.runIf(!support.netem)('without sch_netem, the netem backend sets up ifb, fa
 
 const backends: PacketBackend[] = ['userspace', ...(support.netem ? (['netem'] as const) : [])];
 
+/** Fixed, so these measurements are the same decisions on every run. */
+const SEED = 7;
+
 describe.each(backends)('the %s backend', (backend) => {
   let session: ProbeSession;
 
   beforeAll(async () => {
-    session = await startProbeSession({ engine, network, runtimeImage: runtime.tag, impairImage: impair.tag, labels: runLabels(runId), backend, seed: 7 });
+    session = await startProbeSession({ engine, network, runtimeImage: runtime.tag, impairImage: impair.tag, labels: runLabels(runId), backend, seed: SEED });
   }, 60_000);
   afterAll(() => session?.close());
 
   async function measure(link: LinkSpec) {
     // Other test files load the machine too: the profile's delay is expected on top of the path's own.
     await session.sidecar.apply(link);
-    const calibration = await calibrateLink(session.probe, link, backend, (attempt) => baselineOf(session, link, attemptSeed(7, attempt)));
+    const calibration = await calibrateLink(session.probe, link, backend, (attempt) => baselineOf(session, link, attemptSeed(SEED, attempt)));
     const failed = calibration.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.measured} not in ${c.accepted.join('..')}`);
     expect(failed, `${link.name}: ${JSON.stringify(calibration.figures)}`).toEqual([]);
     return calibration;

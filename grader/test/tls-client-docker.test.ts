@@ -21,13 +21,9 @@ describe('tls-client on the docker runtime', () => {
     expect(Math.max(...report.tests.map((t) => t.durationMs))).toBeLessThan(5_000);
   });
 
-  // resumes-any-host is not here: the bug cannot happen on the grader's image. Its OpenSSL 3.5
-  // client (Node 22) never offers a session at another name: measured against one server
-  // holding a.test and b.test, a Node 22 client resumed at a.test and made a full handshake at
-  // b.test, at TLS 1.2 and 1.3, against a Node 22 server and a Node 20 one alike, while a Node 20
-  // client (OpenSSL 3.0) resumed at b.test against both. So the zoo (Node 22) does resume across
-  // names, and the hidden test catches a client whose TLS library offers the session; the
-  // variant itself is caught by tls-zoo.test.ts, on the host's Node 20.
+  // resumes-any-host is not here: the grader's image (Node 22, OpenSSL 3.5) never offers a
+  // session at another name, so its bug cannot show there; the zoo does resume across names, and
+  // tls-zoo.test.ts catches the variant on the host's Node 20 (OpenSSL 3.0).
   test.each([
     { name: 'no-verification', breaks: 2 },
     { name: 'no-hostname-check', breaks: 2 },

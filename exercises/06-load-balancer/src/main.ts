@@ -12,10 +12,12 @@ const server = http.createServer((req, res) => {
   //                method, URL and headers (add X-Forwarded-For), through an http.Agent per
   //                backend with keepAlive, so connections are reused. Copy the status, headers
   //                and body of its response back.
-  // TODO(stage 2): stream both bodies with pipe(), never collect them: 100 MiB in 128 MiB.
+  // TODO(stage 2): stream both bodies with pipe(), never collect them: 100 MiB in 128 MiB (and
+  //                keep at most 1 MiB of a body for a retry: a 160 MiB PUT comes too).
   // TODO(stage 3): health checks; retry GET, HEAD, PUT, DELETE, OPTIONS once on another backend
   //                when the first fails before any response byte (never POST: 502); 503 when no
-  //                backend is healthy; 504 when no response headers come within the timeout.
+  //                backend is healthy; 504 when no response headers come within the timeout of
+  //                the whole request being sent, or when nothing moves for as long before that.
   // TODO(stage 4): least-connections: the healthy backend with the fewest requests in flight.
   // TODO(stage 5): consistent-hash on the HASH_HEADER value, with virtual nodes on a ring.
   // For now every request fails at once.

@@ -295,7 +295,7 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
 /**
  * The seed of a calibration attempt: the run's own first, then others derived from it. The
  * engine replays the same decisions for the same packets from one seed, so a repeat with the
- * seed that failed would fail again (a CI run lost a grade that way: 4.33 % egress loss twice).
+ * seed that failed would fail again.
  */
 export function attemptSeed(seed: number, attempt: number): number {
   return (seed + (attempt - 1) * 104_729) % 2 ** 31;

@@ -85,10 +85,11 @@ async function upload(method: 'POST' | 'PUT', sizeBytes: number, task: { meta: {
   let early: { status: number; text: string } | undefined;
   const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = http.request({ host, port, method, path: '/sink', agent: false, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-      early = { status: res.statusCode ?? 0, text: '' };
+      const got = { status: res.statusCode ?? 0, text: '' };
+      early = got;
       res.setEncoding('utf8');
-      res.on('data', (chunk) => (early!.text += chunk));
-      res.on('end', () => resolve(early!));
+      res.on('data', (chunk) => (got.text += chunk));
+      res.on('end', () => resolve(got));
     });
     req.setTimeout(30_000, () => req.destroy(new Error('no progress for 30 s')));
     req.on('error', async (error) => {

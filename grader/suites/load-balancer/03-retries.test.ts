@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, expect, test } from 'vitest';
@@ -46,7 +47,7 @@ test('a POST cut by a backend gets 502 and is never sent again', stage(3, 3), as
   expect(responses.filter((r) => r.status === 502).length, 'POSTs that met the cutting backend').toBeGreaterThan(0);
 });
 
-test('one retry only: with every backend cutting, a GET gets 502 after reaching two of them', stage(3, 2), async () => {
+test('one retry only: with every backend cutting, a GET gets 502 after reaching two of them', stage(3, 1), async () => {
   await Promise.all(backends.map((b) => setMode(b, 'reset')));
   const response = await request(server, { path: '/twice' });
   expect(response.error ?? response.status).toBe(502);
@@ -96,4 +97,38 @@ test('a slow upload is not a slow backend: the response clock starts once the bo
   expect(response.error ?? response.status, `after ${Math.round(response.durationMs)} ms: ${response.body.toString('utf8').slice(0, 200)}`).toBe(200);
   expect(response.durationMs, 'ms the upload took').toBeGreaterThan(2 * RESPONSE_TIMEOUT_MS);
   expect(echo(response).bodyBytes, 'bytes the backend received').toBe(blocks * block.length);
+});
+
+test('a backend that stops reading a body: 504 within seconds, not a wait forever', stage(3, 1), async () => {
+  // `hang` reads the headers and never the body: an endless upload fills the buffers between
+  // proxy and backend, then stops. A proxy whose only clock starts once the body is sent waits
+  // forever.
+  await Promise.all(backends.map((b) => setMode(b, 'hang')));
+  const { host, port } = server.endpoint;
+  const started = performance.now();
+  const block = Buffer.alloc(64 * 1024, 0x62);
+  const body = new Readable({
+    read() {
+      this.push(block);
+    },
+  });
+  const answer = await new Promise<{ status: number; ms: number } | { error: string }>((resolve) => {
+    const req = http.request({ host, port, method: 'POST', path: '/stalled', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started });
+        req.destroy();
+        body.destroy();
+      });
+    });
+    req.setTimeout(20_000, () => req.destroy(new Error('no answer within 20 s')));
+    req.on('error', (error) => resolve({ error: error.message }));
+    body.pipe(req);
+  });
+  expect('error' in answer ? answer.error : answer.status, 'the answer to an upload the backend stopped reading').toBe(504);
+  // Filling the buffers takes a moment, across wan too, then RESPONSE_TIMEOUT_MS of stillness.
+  // Measured for the reference: 2.1 s clean, 4.8 s under wan.
+  if ('ms' in answer) expect(answer.ms, 'ms until the 504').toBeLessThan(RESPONSE_TIMEOUT_MS + 9_000);
+  await clearBackends(backends);
+  expect(await fleetWhole(fleet, 8_000), 'the fleet serves again once it answers').toBe(true);
 });

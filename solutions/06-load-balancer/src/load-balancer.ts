@@ -30,6 +30,8 @@ export interface Options {
   replayLimitBytes?: number;
   /** When RESPONSE_TIMEOUT_MS starts counting: once the request is sent in full (the default). */
   responseClockFrom?: 'sent' | 'start';
+  /** Whether a backend connection on which nothing moves for RESPONSE_TIMEOUT_MS gets 504 (default). */
+  stallTimeout?: boolean;
 }
 
 /**
@@ -126,29 +128,41 @@ export function createLoadBalancer(config: Config, options: Options = {}): http.
         if (!done) backend.active--;
         done = true;
       };
-      const upstream = http.request({ host: backend.url.hostname, port: backend.url.port || 80, method, path: req.url, headers, agent: backend.agent, lookup });
+      const ms = config.responseTimeoutMs;
+      // `timeout` is the socket's: no byte moving either way for that long, connecting included.
+      const stall = options.stallTimeout === false ? {} : { timeout: ms };
+      const upstream = http.request({ host: backend.url.hostname, port: backend.url.port || 80, method, path: req.url, headers, agent: backend.agent, lookup, ...stall });
       current = upstream;
-      upstream.on('close', finish); // also when destroyed without an error
-      // No response headers within RESPONSE_TIMEOUT_MS of the request having been sent in full:
-      // 504, never retried (the backend may still be working on it; a second backend would do
-      // the work again). The clock starts once the body is through, or a slow upload would
-      // pass for a slow backend.
+      upstream.on('close', finish); // a safety net: every other ending has called it already
       let timer: NodeJS.Timeout | undefined;
       let responded = false;
+      let timedOut = false;
+      /** 504, never retried: the backend may still be working on it; a second would do the work again. */
+      const timeOut = (why: string) => {
+        if (responded || timedOut) return;
+        timedOut = true;
+        clearTimeout(timer);
+        upstream.destroy();
+        finish();
+        fail(res, 504, `${backend.label}: ${why}`);
+      };
+      // Two clocks before the response headers. One runs from the moment the whole request is
+      // sent, or a slow upload would pass for a slow backend. The other fires when nothing has
+      // moved for as long (a connection that never opens, a body the backend stopped reading),
+      // or such a request would wait forever.
       const startClock = () => {
-        if (responded) return;
-        timer = setTimeout(() => {
-          upstream.destroy();
-          finish();
-          fail(res, 504, `no response from ${backend.label} within ${config.responseTimeoutMs} ms`);
-        }, config.responseTimeoutMs);
+        if (!responded && !timedOut) timer = setTimeout(() => timeOut(`no response within ${ms} ms`), ms);
       };
       if (options.responseClockFrom === 'start') startClock();
       else upstream.on('finish', startClock);
+      // (Also the pool's own idle timeout, which fires on a request's socket too.)
+      if (options.stallTimeout !== false) upstream.on('timeout', () => timeOut(`nothing moved for ${ms} ms`));
 
       upstream.on('response', (response) => {
         responded = true;
         clearTimeout(timer);
+        // A response body may pause as long as its client does not read: no clock from here on.
+        upstream.setTimeout(0);
         res.writeHead(response.statusCode ?? 502, response.statusMessage, stripHopByHop(response.headers));
         transfer(response, res);
         response.on('end', finish);
@@ -159,6 +173,7 @@ export function createLoadBalancer(config: Config, options: Options = {}): http.
       upstream.on('error', (error) => {
         clearTimeout(timer);
         finish();
+        if (timedOut) return; // answered 504 already
         if (responded) return void res.destroy(); // mid-body: the client sees a cut, not a lie
         if (res.headersSent || res.destroyed) return;
         // Failed before any response byte (refused, reset, unknown host): the backend cannot
