@@ -202,10 +202,13 @@ describe('the local UDP relay', () => {
     const started = performance.now();
     for (let i = 0; i < 200; i++) client.send(Buffer.alloc(1_000), relay.endpoint.port, relay.endpoint.host);
     await sleep(1_000);
+    // About 13 pass; more if this process is descheduled while the relay reads the burst (each
+    // 8 ms of that lets one more in), so the bounds are loose: without the bound all 200 queue,
+    // 125 arrive within the second and the last only after 1.6 s.
     const passed = (RATE_QUEUE_MS * 1_000) / 8_000 + 1;
     expect(serverReceived()).toBeGreaterThanOrEqual(passed - 2);
-    expect(serverReceived()).toBeLessThanOrEqual(passed + 4); // a few more if the burst took longer to send
-    expect(Math.max(...arrived) - started, 'ms until the last one came back').toBeLessThan(RATE_QUEUE_MS + 100);
+    expect(serverReceived()).toBeLessThanOrEqual(60);
+    expect(Math.max(...arrived) - started, 'ms until the last one came back').toBeLessThan(RATE_QUEUE_MS + 500);
   });
 
   test('delays each direction, and a partition drops everything until heal', async () => {
