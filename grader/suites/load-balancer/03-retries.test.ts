@@ -99,7 +99,7 @@ test('a slow upload is not a slow backend: the response clock starts once the bo
   expect(echo(response).bodyBytes, 'bytes the backend received').toBe(blocks * block.length);
 });
 
-test('a backend that stops reading a body: 504 within seconds, not a wait forever', stage(3, 1), async () => {
+test('a backend that stops reading a body: the proxy gives up within seconds (504), never waits forever', stage(3, 1), async () => {
   // `hang` reads the headers and never the body: an endless upload fills the buffers between
   // proxy and backend, then stops. A proxy whose only clock starts once the body is sent waits
   // forever.
@@ -112,23 +112,25 @@ test('a backend that stops reading a body: 504 within seconds, not a wait foreve
       this.push(block);
     },
   });
-  const answer = await new Promise<{ status: number; ms: number } | { error: string }>((resolve) => {
+  const answer = await new Promise<{ outcome: number | string; ms: number }>((resolve) => {
+    const done = (outcome: number | string) => resolve({ outcome, ms: performance.now() - started });
     const req = http.request({ host, port, method: 'POST', path: '/stalled', agent: false }, (res) => {
+      done(res.statusCode ?? 0);
       res.resume();
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, ms: performance.now() - started });
-        req.destroy();
-        body.destroy();
-      });
+      req.destroy();
+      body.destroy();
     });
-    req.setTimeout(20_000, () => req.destroy(new Error('no answer within 20 s')));
-    req.on('error', (error) => resolve({ error: error.message }));
+    const timer = setTimeout(() => req.destroy(new Error('no answer within 15 s')), 15_000);
+    req.on('close', () => clearTimeout(timer));
+    req.on('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
     body.pipe(req);
   });
-  expect('error' in answer ? answer.error : answer.status, 'the answer to an upload the backend stopped reading').toBe(504);
-  // Filling the buffers takes a moment, across wan too, then RESPONSE_TIMEOUT_MS of stillness.
-  // Measured for the reference: 2.1 s clean, 4.8 s under wan.
-  if ('ms' in answer) expect(answer.ms, 'ms until the 504').toBeLessThan(RESPONSE_TIMEOUT_MS + 9_000);
+  // The 504 comes while the client is still sending, so the proxy's socket holds unread upload
+  // when the connection closes, and the close goes out as a reset; on a link that reorders
+  // (wan's jitter) that reset can overtake the 504. So a reset counts as giving up too; what
+  // must never happen is waiting. Measured for the reference: 2.1 s clean, 2.3-4.8 s under wan.
+  expect([504, 'ECONNRESET', 'EPIPE'], `the answer to an upload the backend stopped reading: ${answer.outcome}`).toContain(answer.outcome);
+  expect(answer.ms, 'ms until the proxy gave up').toBeLessThan(RESPONSE_TIMEOUT_MS + 9_000);
   await clearBackends(backends);
   expect(await fleetWhole(fleet, 8_000), 'the fleet serves again once it answers').toBe(true);
 });
