@@ -313,15 +313,20 @@ export async function calibrateLink(probe: Probe, link: LinkSpec, backend: Impai
   const started = Date.now();
   log(`Calibrating ${link.name} on ${backend}...`);
   // The baseline is measured afresh for each attempt: a stall during one must not fail both.
-  let result = await measure(probe, link, backend, await prepare(1));
-  let attempts = 1;
-  if (!result.ok) {
-    log(`First calibration of ${link.name} failed (${result.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}); measuring again`);
-    result = await measure(probe, link, backend, await prepare(2));
-    attempts = 2;
-  }
+  const result = await measureTwice(link.name, async (attempt) => measure(probe, link, backend, await prepare(attempt)));
   log(`Calibrated ${link.name}: ${result.ok ? 'ok' : 'FAILED'}`);
-  return { ...result, attempts, durationMs: Date.now() - started };
+  return { ...result, durationMs: Date.now() - started };
+}
+
+/**
+ * Every backend's rule: a failed measurement is taken once more (attempt 2, from its own
+ * seed: see attemptSeed) and only a second failure counts.
+ */
+export async function measureTwice<T extends { readonly ok: boolean; readonly checks: readonly CalibrationCheck[] }>(name: string, measureOnce: (attempt: number) => Promise<T>): Promise<T & { attempts: number }> {
+  const first = await measureOnce(1);
+  if (first.ok) return { ...first, attempts: 1 };
+  log(`First calibration of ${name} failed (${first.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}); measuring again`);
+  return { ...(await measureOnce(2)), attempts: 2 };
 }
 
 /** One line per check, for error messages and the pretty report. */

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { once } from 'node:events';
-import { attemptSeed, type Calibration, type CalibrationCheck } from '../calibrate.ts';
+import { attemptSeed, measureTwice, type Calibration, type CalibrationCheck } from '../calibrate.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dropProbability, type LinkSpec } from '../profile.ts';
 import { TcpRelay } from './tcp-relay.ts';
@@ -17,11 +17,9 @@ const TIMER_SLACK_MS = 5;
  * The upper bound allows TIMER_SLACK_MS more for the relay's own timers.
  */
 export async function calibrateRelay(link: LinkSpec, seed: number): Promise<Calibration> {
-  // As for the packet backends: a failed measurement is repeated once before it counts.
-  const first = await measureRelay(link, seed);
-  if (first.ok) return first;
-  const second = await measureRelay(link, attemptSeed(seed, 2));
-  return { ...second, attempts: 2, durationMs: first.durationMs + second.durationMs };
+  const started = Date.now();
+  const result = await measureTwice(link.name, (attempt) => measureRelay(link, attemptSeed(seed, attempt)));
+  return { ...result, durationMs: Date.now() - started };
 }
 
 async function measureRelay(link: LinkSpec, seed: number): Promise<Calibration> {
