@@ -2,12 +2,12 @@
 // stage under every profile its manifest lists, the starter fails every stage, and each faulty
 // variant fails the stage it breaks and passes the ones before it.
 import { describe, expect, test } from 'vitest';
-import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage } from './helpers/cli.ts';
+import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage, failedTests } from './helpers/cli.ts';
 
 describe('chat-server on the docker runtime', () => {
   test('the reference solution passes every stage, stage 6 under wan', async () => {
     const { code, report, stderr } = await gradeJson(['chat-server', '--solution', '--runtime', 'docker']);
-    expect(code, stderr).toBe(0);
+    expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.points).toBe(100);
     expect(report.impairment?.profiles.map((p) => p.name)).toEqual(['clean', 'wan']);
     const fanOut = report.tests.find((t) => t.name.startsWith('fan-out to 200 members'));

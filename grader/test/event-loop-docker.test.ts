@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { GradeReport } from '../src/report/grade-report.ts';
 import { repoRoot } from '../src/paths.ts';
-import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage } from './helpers/cli.ts';
+import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage, failedTests } from './helpers/cli.ts';
 
 /** The measurements of the 5,000-connection test: connections, threads, memory. */
 function crowdMeasurements(report: GradeReport): Readonly<Record<string, number>> | undefined {
@@ -15,7 +15,7 @@ function crowdMeasurements(report: GradeReport): Readonly<Record<string, number>
 describe('event-loop on the docker runtime', () => {
   test('the TypeScript reference solution passes every stage; the report records its threads and memory', async () => {
     const { code, report, stderr } = await gradeJson(['event-loop', '--solution', '--runtime', 'docker']);
-    expect(code, stderr).toBe(0);
+    expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.points).toBe(100);
     expect(report.impairment?.profiles.map((p) => p.name)).toEqual(['clean']);
     const crowd = crowdMeasurements(report);
@@ -27,7 +27,7 @@ describe('event-loop on the docker runtime', () => {
 
   test('the C reference solution on epoll passes the same suite with exactly one thread', async () => {
     const { code, report, stderr } = await gradeJson(['event-loop', '--submission', path.join(repoRoot, 'solutions', '04-event-loop', 'c'), '--runtime', 'docker']);
-    expect(code, stderr).toBe(0);
+    expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.submission.kind).toBe('dockerfile');
     expect(report.points).toBe(100);
     expect(crowdMeasurements(report)).toMatchObject({ connections: 5_000, threads: 1 });

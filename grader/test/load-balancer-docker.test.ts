@@ -3,12 +3,12 @@
 // lists, the starter fails every stage, and each faulty variant fails the stage it breaks and
 // passes the ones before it (those two on a clean link).
 import { describe, expect, test } from 'vitest';
-import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage } from './helpers/cli.ts';
+import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage, failedTests } from './helpers/cli.ts';
 
 describe('load-balancer on the docker runtime', () => {
   test('the reference solution passes every stage, stages 1 and 3-5 under clean and wan, 6 under wan, 100-160 MiB bodies in 128 MiB', async () => {
     const { code, report, stderr } = await gradeJson(['load-balancer', '--solution', '--runtime', 'docker']);
-    expect(code, stderr).toBe(0);
+    expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.points).toBe(100);
     expect(report.impairment?.profiles.map((p) => p.name)).toEqual(['clean', 'wan']);
     const wanStages = new Set(report.tests.filter((t) => t.profile === 'wan').map((t) => t.stage));

@@ -2,12 +2,12 @@
 // stage under every profile its manifest lists, the starter fails, and each faulty variant fails
 // the stage it breaks.
 import { describe, expect, test } from 'vitest';
-import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage } from './helpers/cli.ts';
+import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage, failedTests } from './helpers/cli.ts';
 
 describe('reliable-udp on the docker runtime', () => {
   test('the reference solution passes every stage, stage 7 under lossy and chaos', async () => {
     const { code, report, stderr } = await gradeJson(['reliable-udp', '--solution', '--runtime', 'docker']);
-    expect(code, stderr).toBe(0);
+    expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.points).toBe(100);
     expect(report.impairment?.profiles.map((p) => p.name)).toEqual(['clean', 'lossy', 'chaos']);
     const sack = report.tests.find((t) => t.name.includes('resends at most twice'));

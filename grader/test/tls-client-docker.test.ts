@@ -3,12 +3,12 @@
 // starter fails every stage, and each faulty variant (grader/test/fixtures/tls-client, the
 // reference with one check broken) fails the stage its bug belongs to and passes the ones before.
 import { describe, expect, test } from 'vitest';
-import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage } from './helpers/cli.ts';
+import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage, failedTests } from './helpers/cli.ts';
 
 describe('tls-client on the docker runtime', () => {
   test('the reference solution passes every stage; resuming TLS 1.2 under wan saves a round trip', async () => {
     const { code, report, stderr } = await gradeJson(['tls-client', '--solution', '--runtime', 'docker']);
-    expect(code, stderr).toBe(0);
+    expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.points).toBe(100);
     const wan = report.tests.find((t) => t.name.startsWith('under wan, resuming at tls12-tickets'));
     const { fullMs, resumedMs } = wan?.measurements as { fullMs: number; resumedMs: number };

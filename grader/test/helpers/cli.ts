@@ -54,6 +54,17 @@ export function ownedBy(pid: number): { label: string[] } {
   return { label: [`${LABEL_OWNER}=${os.hostname()}:${pid}`] };
 }
 
+/**
+ * The failed tests (of one stage, or all) with their profile and reason, one per line: what a
+ * CI log needs when a grade that should pass does not (the progress on stderr has no reasons).
+ */
+export function failedTests(report: GradeReport, stage?: number): string {
+  return report.tests
+    .filter((t) => t.status === 'failed' && (stage === undefined || t.stage === stage))
+    .map((t) => `\n  ${t.name}${t.profile ? ` [${t.profile}]` : ''}: ${t.error ?? ''}`)
+    .join('');
+}
+
 export const stageStatuses = (report: GradeReport) => Object.fromEntries(report.stages.map((s) => [s.stage, s.status]));
 
 /**
@@ -66,10 +77,7 @@ export async function expectBreaksStage(exercise: string, submission: string, br
   expect(report.stages.map((s) => s.stage), 'the stages graded').toEqual(Array.from({ length: breaks }, (_, i) => i + 1));
   expect(code, stderr).toBe(1);
   const statuses = stageStatuses(report);
-  // Say which tests failed and why: a stage that should pass failing under load needs its reasons.
-  const failuresOf = (stage: number) =>
-    report.tests.filter((t) => t.stage === stage && t.status === 'failed').map((t) => `\n  ${t.name}${t.profile ? ` [${t.profile}]` : ''}: ${t.error ?? ''}`).join('');
-  for (let stage = 1; stage < breaks; stage++) expect(statuses[stage], `stage ${stage}${failuresOf(stage)}`).toBe('pass');
+  for (let stage = 1; stage < breaks; stage++) expect(statuses[stage], `stage ${stage}${failedTests(report, stage)}`).toBe('pass');
   expect(statuses[breaks], `stage ${breaks}`).toBe('fail');
   const failing = report.tests.filter((t) => t.stage === breaks && t.status === 'failed');
   expect(failing.length).toBeGreaterThan(0);
