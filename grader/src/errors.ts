@@ -7,6 +7,13 @@ import type { ZodError } from 'zod';
  */
 export class GraderError extends Error {
   readonly code: string = 'NETKATA_GRADER';
+  /**
+   * Survives vitest's serialization of an error thrown in a test worker (own properties are
+   * copied). A submission can print any text into an error's message, but it cannot set a
+   * property on an error object in the worker: this, not the message, is what makes a fault
+   * the grader's.
+   */
+  readonly graderFault = true;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -49,14 +56,11 @@ export class SubmissionBuildError extends Error {
 }
 
 /**
- * Infrastructure errors thrown inside test workers reach the main process only as
- * serialized errors; this prefix survives serialization so the runner can tell a
- * grader failure from a learner's failing assertion.
+ * The one place that decides whether an error (live, or serialized from a test worker) is the
+ * grader's fault: by its type, never by its text, which may quote the submission.
  */
-export const INFRA_MARK = '[netkata:infrastructure]';
-
-export function isInfraMessage(message: string | undefined): boolean {
-  return message?.includes(INFRA_MARK) ?? false;
+export function isGraderFault(error: unknown): boolean {
+  return error instanceof GraderError || (typeof error === 'object' && error !== null && (error as { graderFault?: unknown }).graderFault === true);
 }
 
 /** One line per zod issue: `stages.0.points: expected int, received string`. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { INFRA_MARK } from '../errors.ts';
+import { InfrastructureError } from '../errors.ts';
 import { loadProfile, parseProfile, type Profile } from '../impairment/profile.ts';
 import type { PeerSpec, StartedPeer } from '../runtime/docker/peer.ts';
 import type { Endpoint } from '../runtime/runtime.ts';
@@ -39,7 +39,7 @@ export function usePeer(spec: PeerSpec): PeerHandle {
 
   beforeAll(async () => {
     const { docker } = context;
-    if (context.runtime !== 'docker' || !docker) throw new Error(`${INFRA_MARK} peer ${spec.name} needs the docker runtime (--runtime docker)`);
+    if (context.runtime !== 'docker' || !docker) throw new InfrastructureError(`peer ${spec.name} needs the docker runtime (--runtime docker)`);
     const [{ StartedPeer }, { DockerEngine }] = await Promise.all([import('../runtime/docker/peer.ts'), import('../runtime/docker/engine.ts')]);
     started = await StartedPeer.start(await DockerEngine.connect(), { ...context, docker }, spec, loadProfile('clean'));
   }, 60_000);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
-import { INFRA_MARK } from '../errors.ts';
+import { InfrastructureError } from '../errors.ts';
 import { CONTEXT_KEY, type RunContext } from '../runtime/context.ts';
 import { createRuntime } from '../runtime/create-runtime.ts';
 import type { Endpoint, ExitStatus, ProcessStats, StartedSubmission } from '../runtime/runtime.ts';
@@ -28,7 +28,7 @@ declare module 'vitest' {
 export function runContext(): RunContext {
   const context = inject(CONTEXT_KEY);
   if (!context) {
-    throw new Error(`${INFRA_MARK} no netkata run context: run these tests with \`npx netkata test <exercise>\` or \`npx netkata grade <exercise>\``);
+    throw new InfrastructureError(`no netkata run context: run these tests with \`npx netkata test <exercise>\` or \`npx netkata grade <exercise>\``);
   }
   return context;
 }
@@ -206,7 +206,7 @@ export function useSubmission(options: {
       const stats = await live().processStats();
       if (stats) return stats;
       await assertRunning();
-      throw new Error(`${INFRA_MARK} the runtime reported no process statistics for a running submission`);
+      throw new InfrastructureError(`the runtime reported no process statistics for a running submission`);
     },
   };
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Reporter, SerializedError, TestCase, TestModule } from 'vitest/node';
-import { isInfraMessage } from '../errors.ts';
+import { isGraderFault } from '../errors.ts';
 import type { SuiteRun, TestOutcome } from './outcome.ts';
 
 function errorText(errors: ReadonlyArray<{ message?: string; name?: string }> | undefined): string | undefined {
@@ -51,7 +51,7 @@ export class CollectReporter implements Reporter {
       for (const testCase of module.children.allTests()) {
         const outcome = this.outcome(testCase);
         tests.push(outcome);
-        if (isInfraMessage(outcome.error)) graderErrors.push(`${file} > ${outcome.name}: ${outcome.error}`);
+        if (testCase.result().errors?.some(isGraderFault)) graderErrors.push(`${file} > ${outcome.name}: ${outcome.error}`);
       }
     }
     for (const error of unhandledErrors) graderErrors.push(`unhandled error: ${error.message}`);

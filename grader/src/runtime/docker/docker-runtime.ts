@@ -1,6 +1,6 @@
 import type Dockerode from 'dockerode';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
-import { INFRA_MARK } from '../../errors.ts';
+import { InfrastructureError } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import type { Limits } from '../../catalog/manifest.ts';
 import type { RunContext } from '../context.ts';
@@ -100,7 +100,7 @@ export class DockerRuntime implements SubmissionRuntime {
         .withEnvironment({ PORT: String(CONTAINER_PORT) })
         .start();
     } catch (error) {
-      throw new Error(`${INFRA_MARK} could not start the submission container: ${(error as Error).message}`, { cause: error });
+      throw new InfrastructureError(`could not start the submission container: ${(error as Error).message}`, { cause: error });
     }
     const { impairment } = this.context;
     const link = new DockerLink(
@@ -127,7 +127,7 @@ export class DockerRuntime implements SubmissionRuntime {
       await link.init();
     } catch (error) {
       await started.stop();
-      throw new Error(`${INFRA_MARK} ${(error as Error).message}`, { cause: error });
+      throw new InfrastructureError((error as Error).message, { cause: error });
     }
     log(`Started ${container.getId().slice(0, 12)} at ${started.endpoint.host}:${CONTAINER_PORT} under ${impairment.link.name} (${link.backend})`);
     return started;
@@ -141,7 +141,7 @@ export class DockerRuntime implements SubmissionRuntime {
     try {
       container = await builder.start();
     } catch (error) {
-      throw new Error(`${INFRA_MARK} could not start the submission container: ${(error as Error).message}`, { cause: error });
+      throw new InfrastructureError(`could not start the submission container: ${(error as Error).message}`, { cause: error });
     }
     const handle = dockerodeOf(container);
     let timedOut = false;

@@ -1,7 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { StartedTestContainer } from 'testcontainers';
 import { limitsSchema } from '../../catalog/manifest.ts';
-import { INFRA_MARK, InfrastructureError } from '../../errors.ts';
+import { InfrastructureError } from '../../errors.ts';
 import type { LinkSpec } from '../../impairment/profile.ts';
 import { logger } from '../../log.ts';
 import type { RunContext } from '../context.ts';
@@ -71,7 +71,7 @@ export class StartedPeer {
       if (spec.files) builder.withReadOnlyFiles(PEER_FILES_DIR, spec.files);
       container = await builder.start();
     } catch (error) {
-      throw new InfrastructureError(`${INFRA_MARK} could not start peer ${spec.name}: ${(error as Error).message}`, { cause: error });
+      throw new InfrastructureError(`could not start peer ${spec.name}: ${(error as Error).message}`, { cause: error });
     }
     const peerLink = new DockerLink(
       {
@@ -103,7 +103,7 @@ export class StartedPeer {
   endpoint(port: number): Endpoint {
     if (!this.context.docker.edge) return { host: this.address, port };
     if (port !== this.spec.readyPort || !this.slot) {
-      throw new InfrastructureError(`${INFRA_MARK} peer ${this.spec.name}: through published ports only its readyPort (${this.spec.readyPort}) is reachable, not ${port}`);
+      throw new InfrastructureError(`peer ${this.spec.name}: through published ports only its readyPort (${this.spec.readyPort}) is reachable, not ${port}`);
     }
     return this.slot.tcp;
   }
@@ -162,7 +162,7 @@ export class StartedPeer {
       logs: () => this.logs(),
     }).catch((error: Error) => {
       // The learner's server is not to blame for a grader-owned peer.
-      throw new InfrastructureError(`${INFRA_MARK} peer ${this.spec.name}: ${error.message.replace(/^your server/, 'it')}`);
+      throw new InfrastructureError(`peer ${this.spec.name}: ${error.message.replace(/^your server/, 'it')}`);
     });
   }
 }
