@@ -1,3 +1,5 @@
+import { visibleLine, visibleText } from '../report/sanitize.ts';
+
 /**
  * A byte-level record of what a test sent and received, printed when the test fails, so a
  * learner sees exactly what crossed the wire (as CodeCrafters' testers do).
@@ -14,10 +16,13 @@ interface TranscriptEvent {
 }
 
 const PREVIEW_BYTES = 48;
+/** A note may quote a submission (a client's stderr): this much of it, at most. */
+const NOTE_BOUNDS = { maxLines: 20, maxLineChars: 500 } as const;
 /** The first events show how a test began, the last how it failed; the middle is left out. */
 const HEAD_EVENTS = 30;
 const TAIL_EVENTS = 30;
 
+/** Bytes as a quoted string: printable ASCII as itself, every other byte as an escape (`\x1b`, `\n`). */
 export function previewBytes(data: Uint8Array, maxBytes = PREVIEW_BYTES): string {
   let out = '';
   for (const byte of data.subarray(0, maxBytes)) {
@@ -65,15 +70,16 @@ export class Transcript {
   render(): string {
     const arrow = { sent: '->', received: '<-', note: '  ' } as const;
     const line = (e: TranscriptEvent) => {
-      const text = typeof e.data === 'string' ? e.data : `${e.length} byte${e.length === 1 ? '' : 's'} ${previewBytes(e.data)}`;
-      return `${(e.atMs / 1000).toFixed(3).padStart(8)}s ${e.connection.padEnd(6)} ${arrow[e.direction]} ${text}`;
+      // A note's later lines sit behind a gutter, so quoted output cannot pose as events.
+      const text = typeof e.data === 'string' ? visibleText(e.data, NOTE_BOUNDS).replace(/\n/g, '\n                   | ') : `${e.length} byte${e.length === 1 ? '' : 's'} ${previewBytes(e.data)}`;
+      return `${(e.atMs / 1000).toFixed(3).padStart(8)}s ${visibleLine(e.connection, 40).padEnd(6)} ${arrow[e.direction]} ${text}`;
     };
     const lines = this.head.map(line);
     const start = Math.max(0, this.recorded - HEAD_EVENTS - TAIL_EVENTS);
     if (start > 0) lines.push(`          ... ${start} events not shown ...`);
     for (let i = start; i < this.recorded - HEAD_EVENTS; i++) lines.push(line(this.tail[i % TAIL_EVENTS]!));
     for (const [connection, total] of this.totals) {
-      lines.push(`          ${connection}: ${total.sent} bytes sent, ${total.received} bytes received in all`);
+      lines.push(`          ${visibleLine(connection, 40)}: ${total.sent} bytes sent, ${total.received} bytes received in all`);
     }
     return lines.join('\n');
   }

@@ -4,6 +4,7 @@ import type { RuntimeKind } from '../runtime/runtime.ts';
 import type { SuiteRun, TestOutcome } from '../runner/outcome.ts';
 import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
 import type { Calibration } from '../impairment/calibrate.ts';
+import { visibleStrings } from './sanitize.ts';
 
 export type GradeStatus = 'pass' | 'fail' | 'error';
 
@@ -36,7 +37,11 @@ export interface ImpairmentReport {
   readonly profiles: ReadonlyArray<{ readonly name: string; readonly files: readonly string[]; readonly calibration?: Calibration }>;
 }
 
-/** The one report every reporter renders. Its JSON form is netkata's `--reporter json` output. */
+/**
+ * The one report every reporter renders. Its JSON form is netkata's `--reporter json` output.
+ * Its text is display text: whatever a submission printed arrives here already made visible
+ * (sanitize.ts), so a consumer of the object or of its JSON can show it as it is.
+ */
 export interface GradeReport {
   readonly schemaVersion: 1;
   readonly exercise: { readonly id: string; readonly title: string };
@@ -94,12 +99,13 @@ export function scoreRun(manifest: Manifest, run: SuiteRun, frame: ReportFrame, 
   const points = stages.reduce((sum, s) => sum + s.points, 0);
   const maxPoints = stages.reduce((sum, s) => sum + s.maxPoints, 0);
   const status: GradeStatus = run.graderErrors.length > 0 ? 'error' : stages.every((s) => s.status === 'pass') ? 'pass' : 'fail';
-  return { ...frame, status, points, maxPoints, stages, tests: run.tests, graderErrors: run.graderErrors };
+  // Where learner text enters the report: logs, transcripts and error messages are data.
+  return visibleStrings({ ...frame, status, points, maxPoints, stages, tests: run.tests, graderErrors: run.graderErrors });
 }
 
 /** A submission that did not build: every stage fails, no test ran. */
 export function buildFailureReport(manifest: Manifest, buildError: string, frame: ReportFrame): GradeReport {
-  return {
+  return visibleStrings({
     ...frame,
     status: 'fail',
     points: 0,
@@ -108,5 +114,5 @@ export function buildFailureReport(manifest: Manifest, buildError: string, frame
     tests: [],
     buildError,
     graderErrors: [],
-  };
+  } satisfies GradeReport);
 }

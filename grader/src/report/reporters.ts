@@ -4,14 +4,16 @@ import { renderExercism } from './exercism.ts';
 import { renderGithub } from './github.ts';
 import { renderJunit } from './junit.ts';
 import { renderPretty } from './pretty.ts';
+import { visibleStrings } from './sanitize.ts';
 
 export const REPORTERS = ['pretty', 'json', 'junit', 'exercism', 'github'] as const;
 export type ReporterName = (typeof REPORTERS)[number];
 
+/** Each reporter makes the report's text safe for its own format; json shows it as visible text too. */
 export function render(report: GradeReport, reporter: ReporterName, color = false): string {
   switch (reporter) {
     case 'json':
-      return `${JSON.stringify(report, null, 2)}\n`;
+      return `${JSON.stringify(visibleStrings(report), null, 2)}\n`;
     case 'pretty':
       return renderPretty(report, color);
     case 'junit':
