@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import os from 'node:os';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Dockerode from 'dockerode';
 import { InfrastructureError, RuntimeUnavailableError } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import { LogTail } from '../log-tail.ts';
-import { LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, runLabels } from './labels.ts';
+import { LABEL_MANAGED, LABEL_RUN, ownerState, runLabels } from './labels.ts';
 
 const log = logger('docker');
 
@@ -93,7 +92,7 @@ export class DockerEngine {
     const stale = new Set<string>();
     const consider = (labels: Record<string, string> | undefined, createdMs: number) => {
       const run = labels?.[LABEL_RUN];
-      if (run && isStale(labels?.[LABEL_OWNER], createdMs)) stale.add(run);
+      if (run && isStale(labels, createdMs)) stale.add(run);
     };
     for (const c of containers) consider(c.Labels, c.Created * 1000);
     for (const n of networks) consider(n.Labels, Date.parse(n.Created ?? '') || 0);
@@ -150,35 +149,79 @@ export class DockerEngine {
     return containers.length + networks.length + images.length + volumeCount;
   }
 
+  /**
+   * Builds an image. With `limits` (a learner's build): memory (no swap), CPU, a pids limit where
+   * the engine allows one, a wall-clock limit (the request is aborted, which cancels the classic
+   * builder's step) and a bound on what the build adds to its base. A failed build leaves nothing:
+   * the containers and layers it created are found in its own output and removed.
+   */
   async build(options: BuildOptions): Promise<void> {
-    log(`Building ${options.tag} from ${options.contextDir}...`);
-    const stream = await this.dockerode.buildImage(
-      { context: options.contextDir, src: [...options.files] },
-      {
-        t: options.tag,
-        buildargs: options.buildArgs ? { ...options.buildArgs } : undefined,
-        labels: options.labels ? { ...options.labels } : undefined,
-        networkmode: options.networkMode ?? 'default',
-        pull: options.pull,
-        rm: true,
-        forcerm: true,
-      },
-    );
-    const lines: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      this.dockerode.modem.followProgress(
-        stream,
-        (error: Error | null, events: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
-          const failed = error?.message ?? events.find((e) => e.error)?.error;
-          if (failed) reject(new BuildFailure(failed, lines.slice(-30).join('')));
-          else resolve();
-        },
-        (event: { stream?: string; error?: string }) => {
-          if (event.stream) lines.push(event.stream);
-          if (event.error) lines.push(`${event.error}\n`);
-        },
-      );
-    });
+    log(`Building ${options.tag} from ${options.contextDir ?? 'a packed context'}...`);
+    const limits = options.limits;
+    const jail = limits?.pidsLimit !== undefined && limits.jailImage ? await startBuildJail(this, limits, options.labels ?? {}) : undefined;
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = limits ? setTimeout(() => ((timedOut = true), abort.abort()), limits.timeoutMs) : undefined;
+    const tail = new LogTail(16 * 1024);
+    const trace = new BuildTrace();
+    try {
+      try {
+        const stream = await this.dockerode.buildImage(options.context ? Readable.from([options.context]) : { context: options.contextDir!, src: [...(options.files ?? [])] }, {
+          t: options.tag,
+          buildargs: options.buildArgs ? { ...options.buildArgs } : undefined,
+          labels: options.labels ? { ...options.labels } : undefined,
+          networkmode: options.networkMode ?? 'default',
+          pull: options.pull,
+          rm: true,
+          forcerm: true,
+          ...(limits && {
+            memory: limits.memoryBytes,
+            memswap: limits.memoryBytes, // equal to memory: no swap
+            cpuperiod: 100_000,
+            cpuquota: Math.round(limits.cpus * 100_000),
+            abortSignal: abort.signal,
+          }),
+          ...(jail && { cgroupparent: jail.cgroupParent }),
+        });
+        await new Promise<void>((resolve, reject) => {
+          this.dockerode.modem.followProgress(
+            stream,
+            (error: Error | null, events: Array<{ error?: string }>) => {
+              const failed = error?.message ?? events.find((e) => e.error)?.error;
+              if (failed) reject(new BuildFailure(failed, tail.lines(30)));
+              else resolve();
+            },
+            (event: { stream?: string; error?: string }) => {
+              if (event.stream) {
+                tail.push(Buffer.from(event.stream));
+                trace.read(event.stream);
+              }
+              if (event.error) tail.push(Buffer.from(`${event.error}
+`));
+            },
+          );
+        });
+      } catch (error) {
+        await trace.remove(this);
+        if (timedOut) throw new BuildFailure(`the build did not finish within ${limits!.timeoutMs} ms`, tail.lines(30), 'timeout');
+        if (error instanceof BuildFailure) throw error;
+        if (abort.signal.aborted) throw new BuildFailure('the build was cancelled', tail.lines(30));
+        throw error;
+      }
+      if (limits?.maxAddedBytes !== undefined) {
+        const size = (await this.dockerode.getImage(options.tag).inspect()).Size;
+        const base = limits.baseImage && limits.baseImage !== 'scratch' ? (await this.dockerode.getImage(limits.baseImage).inspect()).Size : 0;
+        if (size - base > limits.maxAddedBytes) {
+          await this.dockerode.getImage(options.tag).remove().catch(() => {});
+          await trace.remove(this);
+          const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+          throw new BuildFailure(`the image adds ${mib(size - base)} to its base; a submission's image may add at most ${mib(limits.maxAddedBytes)}`, tail.lines(10), 'too-large');
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      if (jail) await this.dockerode.getContainer(jail.id).remove({ force: true }).catch(() => {});
+    }
     log(`Built ${options.tag}`);
   }
 
@@ -251,22 +294,128 @@ export interface ExecResult {
 }
 
 export interface BuildOptions {
-  readonly contextDir: string;
-  /** Paths relative to contextDir that make up the build context. */
-  readonly files: readonly string[];
+  /** A folder and the paths in it (relative) that make up the build context; or `context`. */
+  readonly contextDir?: string;
+  readonly files?: readonly string[];
+  /** The build context as an uncompressed tar, packed by the caller. */
+  readonly context?: Buffer;
   readonly tag: string;
   readonly buildArgs?: Readonly<Record<string, string>>;
   readonly labels?: Readonly<Record<string, string>>;
   /** 'none' for learners' builds: a Dockerfile gets no network at all. */
   readonly networkMode?: 'none' | 'default';
   readonly pull?: boolean;
+  /** For builds of code the grader does not trust. */
+  readonly limits?: BuildLimits;
+}
+
+export interface BuildLimits {
+  /** Memory of each build step's container; swap is not allowed on top. */
+  readonly memoryBytes: number;
+  readonly cpus: number;
+  /** The whole build, wall clock; the request is aborted after it. */
+  readonly timeoutMs: number;
+  /** Tasks of the whole build (applied through a pids-limited parent cgroup, where the engine allows). */
+  readonly pidsLimit?: number;
+  /** An image with `sleep`, for the container whose cgroup parents the build's. */
+  readonly jailImage?: string;
+  /** What the image may add to `baseImage` (its final stage's base, or 'scratch'). */
+  readonly maxAddedBytes?: number;
+  readonly baseImage?: string;
 }
 
 /** A failed `docker build`, with the tail of its output. */
 export class BuildFailure extends Error {
-  constructor(message: string, readonly output: string) {
+  constructor(
+    message: string,
+    readonly output: string,
+    readonly reason: 'failed' | 'timeout' | 'too-large' = 'failed',
+  ) {
     super(message);
     this.name = 'BuildFailure';
+  }
+}
+
+/**
+ * What a classic build created, read from its output: the step containers (`Running in ID`)
+ * and the layers it committed (` ---> ID`, except a FROM's base and a cache hit, which are not
+ * its own). Intermediate containers and layers carry no labels, so this is how they are found.
+ */
+class BuildTrace {
+  private readonly containers = new Set<string>();
+  private readonly images: string[] = [];
+  private notOurs = false;
+  private partial = '';
+
+  read(text: string): void {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (/^Step \d+\/\d+ : FROM /i.test(line)) this.notOurs = true;
+      const running = /^ ---> Running in ([0-9a-f]{12,64})\s*$/.exec(line);
+      if (running) this.containers.add(running[1]!);
+      else if (/^ ---> Using cache\s*$/.test(line)) this.notOurs = true;
+      else {
+        const layer = /^ ---> ([0-9a-f]{12,64})\s*$/.exec(line);
+        if (layer) {
+          if (!this.notOurs) this.images.push(layer[1]!);
+          this.notOurs = false;
+        }
+      }
+    }
+  }
+
+  /** Removes them; the daemon may still be tearing a cancelled step down, so containers are waited for. */
+  async remove(engine: DockerEngine): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    for (const id of this.containers) {
+      for (;;) {
+        try {
+          await engine.dockerode.getContainer(id).remove({ force: true, v: true });
+          break;
+        } catch (error) {
+          const status = (error as { statusCode?: number }).statusCode;
+          if (status === 404 || Date.now() > deadline) break;
+          await sleep(250); // 409: removal already in progress
+        }
+      }
+    }
+    for (const id of [...this.images].reverse()) {
+      // Not forced: a layer that is in use (a parent of another image) stays, as it must.
+      await engine.dockerode.getImage(id).remove().catch(() => {});
+    }
+  }
+}
+
+/**
+ * The classic builder's API has no pids limit, but a step container takes the cgroup parent it is
+ * given: under cgroup v1 with the cgroupfs driver, a sleeping container with a pids limit makes a
+ * parent whose limit covers every step (pids.max is hierarchical). Elsewhere (cgroup v2 forbids a
+ * cgroup with processes to have children with controllers; systemd wants a slice) the build has
+ * the memory and time limits only.
+ */
+async function startBuildJail(engine: DockerEngine, limits: BuildLimits, labels: Readonly<Record<string, string>>): Promise<{ id: string; cgroupParent: string } | undefined> {
+  const info = (await engine.dockerode.info()) as { CgroupVersion?: string; CgroupDriver?: string };
+  if (info.CgroupVersion !== '1' || info.CgroupDriver !== 'cgroupfs') {
+    log(`No pids limit for the build: cgroup v${info.CgroupVersion ?? '?'} with the ${info.CgroupDriver ?? '?'} driver`);
+    return undefined;
+  }
+  const container = await engine.dockerode.createContainer({
+    Image: limits.jailImage,
+    Cmd: ['sleep', String(Math.ceil(limits.timeoutMs / 1000) + 30)],
+    Labels: { ...labels, 'netkata.role': 'build-jail' },
+    NetworkDisabled: true,
+    HostConfig: { NetworkMode: 'none', PidsLimit: limits.pidsLimit!, Memory: limits.memoryBytes, MemorySwap: limits.memoryBytes, CapDrop: ['ALL'], AutoRemove: false },
+  });
+  try {
+    await container.start();
+    const { output } = await engine.exec(container.id, ['cat', '/proc/self/cgroup']);
+    const parent = /^\d+:pids:(\/.+)$/m.exec(output)?.[1];
+    if (!parent) throw new Error(`no pids cgroup in ${output.slice(0, 200)}`);
+    return { id: container.id, cgroupParent: parent };
+  } catch (error) {
+    await container.remove({ force: true }).catch(() => {});
+    throw new InfrastructureError(`cannot set up the build's pids limit: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -286,14 +435,7 @@ async function explicitHost(): Promise<Dockerode | undefined> {
   return dockerode;
 }
 
-function isStale(owner: string | undefined, createdMs: number): boolean {
-  const [host, pid] = (owner ?? '').split(':');
-  if (host !== os.hostname() || !pid) return Date.now() - createdMs > FOREIGN_STALE_MS;
-  if (Number(pid) === process.pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+function isStale(labels: Readonly<Record<string, string>> | undefined, createdMs: number): boolean {
+  const state = ownerState(labels);
+  return state === 'gone' || (state === 'unknown' && Date.now() - createdMs > FOREIGN_STALE_MS);
 }
