@@ -5,6 +5,7 @@ import type { BackendChoice } from '../impairment/backend-commands.ts';
 import type { BuildMode } from '../images/ensure-image.ts';
 import { notice } from '../log.ts';
 import { render, type ReporterName } from '../report/reporters.ts';
+import { visibleLine } from '../report/sanitize.ts';
 import { Teardown } from '../teardown.ts';
 import { grade } from './grade.ts';
 
@@ -91,10 +92,12 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
   return { exercise: options.exercise, seed, submissions: entries };
 }
 
+/** The class's table. Folder names and error messages may come from students: one visible line each. */
 export function renderBatch(summary: BatchSummary): string {
-  const width = Math.max(10, ...summary.submissions.map((e) => e.submission.length));
-  const lines = [`${summary.exercise}, seed ${summary.seed}`, `${'submission'.padEnd(width)}  status  points`];
-  for (const e of summary.submissions) {
+  const rows = summary.submissions.map((e) => ({ ...e, submission: visibleLine(e.submission, 200), error: e.error === undefined ? undefined : visibleLine(e.error) }));
+  const width = Math.max(10, ...rows.map((e) => e.submission.length));
+  const lines = [`${visibleLine(summary.exercise)}, seed ${summary.seed}`, `${'submission'.padEnd(width)}  status  points`];
+  for (const e of rows) {
     lines.push(`${e.submission.padEnd(width)}  ${e.status.padEnd(6)}  ${e.error ? `- (${e.error})` : `${e.points}/${e.maxPoints}`}`);
   }
   return `${lines.join('\n')}\n`;
