@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['grader/test/**/*.test.ts'],
+    // Fails the run if grading left anything behind.
+    globalSetup: ['grader/test/leak-check.global.ts'],
     exclude: ['grader/test/fixtures/**', 'node_modules/**'],
     testTimeout: 300_000,
     hookTimeout: 300_000,

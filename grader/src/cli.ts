@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, GraderError } from './errors.ts';
-import { Teardown } from './teardown.ts';
+import { Lifetime } from './lifetime.ts';
 
 const USAGE = `netkata: network programming katas, graded behind a real, hostile network
 
@@ -12,6 +12,7 @@ Usage:
   netkata batch <exercise> <dir>...           grade many submissions, sandboxed only (a class, a workshop)
   netkata doctor [--json]                     what this machine can grade with (engine, images, netem, NFQUEUE)
   netkata calibrate --profile NAME [--json]   measure a profile's link on this machine and compare
+  netkata cleanup [--all] [--json]            remove what graders that died left (--all: every run)
 
 Options for test and grade:
   --submission DIR     the submission to grade (default: exercises/NN-<exercise>)
@@ -33,25 +34,35 @@ Options for test and grade:
 
 Exit codes: 0 every graded test passed, 1 some failed, 2 the grader could not run.`;
 
-const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 
-/** Runs `work` with a teardown that also runs on Ctrl-C / SIGTERM, then exits 128 + signal. */
-async function withTeardown<T>(work: (teardown: Teardown) => Promise<T>): Promise<T> {
-  const teardown = new Teardown();
+/**
+ * Runs `work` holding a lifetime that is also disposed of on Ctrl-C, SIGTERM or SIGHUP (a closed
+ * terminal), then exits 128 + signal. A second signal does not cut the cleanup short: it says
+ * what is going on (and if the grader is killed outright, its runs' reapers finish the job).
+ */
+async function withLifetime<T>(work: (lifetime: Lifetime) => Promise<T>): Promise<T> {
+  const lifetime = new Lifetime();
+  let first: string | undefined;
   const handlers = Object.entries(SIGNALS).map(([signal, number]) => {
     const handler = () => {
+      if (first) {
+        process.stderr.write(`netkata: ${signal}: still cleaning up after ${first}; it ends by itself in a few seconds\n`);
+        return;
+      }
+      first = signal;
       process.stderr.write(`netkata: ${signal}: cleaning up...\n`);
-      void teardown.run().finally(() => process.exit(128 + number));
+      void lifetime.dispose().finally(() => process.exit(128 + number));
     };
-    process.once(signal, handler);
+    process.on(signal, handler);
     return [signal, handler] as const;
   });
   try {
-    return await work(teardown);
+    return await work(lifetime);
   } finally {
-    await teardown.run();
+    await lifetime.dispose();
     // --watch calls this once per run: leave no handler behind for the next.
-    for (const [signal, handler] of handlers) process.off(signal, handler);
+    if (!first) for (const [signal, handler] of handlers) process.off(signal, handler);
   }
 }
 
@@ -75,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
       impairment: { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
       watch: { type: 'boolean', short: 'w', default: false },
       debug: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -115,11 +127,17 @@ async function main(argv: string[]): Promise<number> {
       const runtime = values.runtime ?? 'docker';
       if (runtime !== 'docker' && runtime !== 'local') throw new ConfigError(`calibrate --runtime must be docker or local, not "${runtime}"`);
       const [{ calibrate }, { describeCalibration }] = await Promise.all([import('./commands/calibrate.ts'), import('./impairment/calibrate.ts')]);
-      const calibration = await withTeardown((teardown) =>
-        calibrate({ profile: values.profile!, runtime, impairment, seed: seed ?? Math.floor(Math.random() * 2 ** 31), buildMode, teardown }),
+      const calibration = await withLifetime((lifetime) =>
+        calibrate({ profile: values.profile!, runtime, impairment, seed: seed ?? Math.floor(Math.random() * 2 ** 31), buildMode, lifetime }),
       );
       process.stdout.write(values.json ? `${JSON.stringify(calibration, null, 2)}\n` : `${calibration.profile} on ${calibration.backend}: ${calibration.ok ? 'ok' : 'FAILED'}\n${describeCalibration(calibration)}\n`);
       return calibration.ok ? 0 : 2;
+    }
+    case 'cleanup': {
+      const { cleanup, renderCleanup } = await import('./commands/cleanup.ts');
+      const result = await cleanup({ all: values.all });
+      process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : renderCleanup(result));
+      return 0;
     }
     case 'batch': {
       const [exercise, ...submissions] = rest;
@@ -128,12 +146,8 @@ async function main(argv: string[]): Promise<number> {
       const reporter = REPORTERS.find((r) => r === values.reporter);
       if (!reporter) throw new ConfigError(`--reporter must be one of ${REPORTERS.join(', ')}, not "${values.reporter}"`);
       const { gradeBatch, renderBatch } = await import('./commands/batch.ts');
-      let current: Teardown | undefined;
-      const summary = await withTeardown(async (teardown) => {
-        teardown.add(async () => {
-          await current?.run();
-        });
-        return gradeBatch({
+      const summary = await withLifetime(async (lifetime) =>
+        gradeBatch({
           exercise,
           submissions,
           runtime: values.runtime ?? 'docker',
@@ -143,9 +157,9 @@ async function main(argv: string[]): Promise<number> {
           impairment,
           seed,
           buildMode,
-          onTeardown: (t) => (current = t),
-        });
-      });
+          lifetime,
+        }),
+      );
       process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : renderBatch(summary));
       const statuses = summary.submissions.map((e) => e.status);
       return statuses.includes('error') ? 2 : statuses.includes('fail') ? 1 : 0;
@@ -156,13 +170,15 @@ async function main(argv: string[]): Promise<number> {
       if (!exercise) throw new ConfigError(`usage: netkata ${command} <exercise> [options]`);
       // A directory after the exercise would otherwise grade the starter without a word.
       if (rest.length > 1) throw new ConfigError(`unexpected argument "${rest[1]}": name a submission with --submission ${rest[1]}`);
-      const runtime = values.runtime ?? (command === 'test' ? 'local' : 'auto');
+      // Visible tests of one's own exercise run as a local process; a folder that may be someone
+      // else's (--submission) runs sandboxed unless --runtime local says otherwise.
+      const runtime = values.runtime ?? (command === 'test' && !values.submission ? 'local' : 'auto');
       if (runtime !== 'auto' && runtime !== 'docker' && runtime !== 'local') throw new ConfigError(`--runtime must be docker, local or auto, not "${runtime}"`);
       const { REPORTERS, writeReport } = await import('./report/reporters.ts');
       const reporter = REPORTERS.find((r) => r === values.reporter);
       if (!reporter) throw new ConfigError(`--reporter must be one of ${REPORTERS.join(', ')}, not "${values.reporter}"`);
       const { grade } = await import('./commands/grade.ts');
-      const once = () => withTeardown(async (teardown) => {
+      const once = () => withLifetime(async (lifetime) => {
         const report = await grade({
           exercise,
           submission: values.submission,
@@ -176,7 +192,7 @@ async function main(argv: string[]): Promise<number> {
           profile: values.profile,
           impairment,
           seed,
-          teardown,
+          lifetime,
           progress: true,
         });
         await writeReport(report, reporter, values.output);

@@ -1,22 +1,45 @@
-/** Cleanup steps registered as resources are created, run once in reverse order (also on Ctrl-C). */
-export class Teardown {
-  private readonly steps: Array<() => Promise<void>> = [];
-  private running: Promise<void> | undefined;
+import { GraderError } from './errors.ts';
 
-  add(step: () => Promise<void>): void {
-    this.steps.push(step);
+/** A command was interrupted (Ctrl-C, SIGTERM, SIGHUP) while it was still setting up. */
+export class InterruptedError extends GraderError {
+  override readonly code = 'NETKATA_INTERRUPTED';
+}
+
+/**
+ * What a command holds open (its runs), disposed once: when the command ends, or on a signal.
+ * Each resource disposes of its own parts in its own order (StartedRun does); this only makes
+ * sure nothing held is forgotten.
+ */
+export class Lifetime {
+  private readonly held: AsyncDisposable[] = [];
+  private disposing: Promise<void> | undefined;
+
+  get ended(): boolean {
+    return this.disposing !== undefined;
   }
 
-  run(): Promise<void> {
-    this.running ??= (async () => {
-      for (const step of this.steps.reverse()) {
+  hold<T extends AsyncDisposable>(resource: T): T {
+    if (this.disposing) throw new InterruptedError('interrupted: not starting anything new');
+    this.held.push(resource);
+    return resource;
+  }
+
+  /** Forget a resource that disposed of itself (a batch's finished runs). */
+  release(resource: AsyncDisposable): void {
+    const index = this.held.indexOf(resource);
+    if (index >= 0) this.held.splice(index, 1);
+  }
+
+  dispose(): Promise<void> {
+    this.disposing ??= (async () => {
+      for (const resource of this.held.reverse()) {
         try {
-          await step();
+          await resource[Symbol.asyncDispose]();
         } catch (error) {
-          process.stderr.write(`netkata: cleanup step failed: ${(error as Error).message}\n`);
+          process.stderr.write(`netkata: cleanup failed: ${(error as Error).message}\n`);
         }
       }
     })();
-    return this.running;
+    return this.disposing;
   }
 }

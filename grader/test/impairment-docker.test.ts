@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { attemptSeed, calibrateLink } from '../src/impairment/calibrate.ts';
 import { loadProfile, parseProfile, PARTITION, type LinkSpec } from '../src/impairment/profile.ts';
 import { ensureImage } from '../src/images/ensure-image.ts';
-import { newRunId } from '../src/runner/prepare-run.ts';
+import { newRunId } from '../src/runner/start-run.ts';
 import { baselineOf, startProbeSession, type ProbeSession } from '../src/runtime/docker/calibration-probe.ts';
 import { detectBackends } from '../src/runtime/docker/detect-backend.ts';
 import { DockerEngine } from '../src/runtime/docker/engine.ts';

@@ -6,7 +6,7 @@ import type { BuildMode } from '../images/ensure-image.ts';
 import { notice } from '../log.ts';
 import { render, type ReporterName } from '../report/reporters.ts';
 import { visibleLine } from '../report/sanitize.ts';
-import { Teardown } from '../teardown.ts';
+import type { Lifetime } from '../lifetime.ts';
 import { grade } from './grade.ts';
 
 export interface BatchOptions {
@@ -20,8 +20,8 @@ export interface BatchOptions {
   readonly impairment: BackendChoice;
   readonly seed?: number;
   readonly buildMode: BuildMode;
-  /** The teardown of the submission being graded now, for Ctrl-C. */
-  readonly onTeardown: (teardown: Teardown) => void;
+  /** Holds the run being graded now, for Ctrl-C. */
+  readonly lifetime: Lifetime;
 }
 
 export interface BatchEntry {
@@ -60,8 +60,6 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
   for (const [index, submission] of options.submissions.entries()) {
     const started = Date.now();
     notice(`[${index + 1}/${options.submissions.length}] ${submission}`);
-    const teardown = new Teardown();
-    options.onTeardown(teardown);
     try {
       const report = await grade({
         exercise: options.exercise,
@@ -71,7 +69,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
         profile: options.profile,
         impairment: options.impairment,
         seed,
-        teardown,
+        lifetime: options.lifetime,
         progress: false,
       });
       let file: string | undefined;
@@ -84,9 +82,8 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
       // One submission the grader could not handle does not stop the class; it is reported.
       // A folder with nothing to grade is that student's failure, not the grader's.
       if (!(error instanceof GraderError)) throw error;
+      if (options.lifetime.ended) throw error;
       entries.push({ submission, status: error instanceof NotASubmissionError ? 'fail' : 'error', points: 0, maxPoints: 0, durationMs: Date.now() - started, error: error.message });
-    } finally {
-      await teardown.run();
     }
   }
   return { exercise: options.exercise, seed, submissions: entries };

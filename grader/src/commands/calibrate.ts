@@ -4,12 +4,13 @@ import type { Calibration } from '../impairment/calibrate.ts';
 import { loadProfile } from '../impairment/profile.ts';
 import { calibrateRelay } from '../impairment/relay/calibrate-relay.ts';
 import { ensureImage, type BuildMode } from '../images/ensure-image.ts';
-import { newRunId } from '../runner/prepare-run.ts';
+import { Reaper } from '../runner/reaper.ts';
+import { newRunId } from '../runner/start-run.ts';
 import { calibrateOnDocker } from '../runtime/docker/calibration-probe.ts';
 import { chooseBackend, detectBackends } from '../runtime/docker/detect-backend.ts';
 import { DockerEngine } from '../runtime/docker/engine.ts';
 import { runLabels } from '../runtime/docker/labels.ts';
-import type { Teardown } from '../teardown.ts';
+import type { Lifetime } from '../lifetime.ts';
 
 export interface CalibrateOptions {
   readonly profile: string;
@@ -17,7 +18,7 @@ export interface CalibrateOptions {
   readonly impairment: BackendChoice;
   readonly seed: number;
   readonly buildMode: BuildMode;
-  readonly teardown: Teardown;
+  readonly lifetime: Lifetime;
 }
 
 /** `netkata calibrate --profile NAME`: measures a profile's link on this machine's backend. */
@@ -29,7 +30,13 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
   }
   const engine = await DockerEngine.connect();
   const runId = newRunId();
-  options.teardown.add(() => engine.removeRun(runId));
+  const reaper = Reaper.start(runId);
+  options.lifetime.hold({
+    async [Symbol.asyncDispose]() {
+      await engine.removeRun(runId);
+      reaper.release();
+    },
+  });
   await engine.sweepStale();
   const [runtime, impair] = [await ensureImage(engine, 'runtime', options.buildMode), await ensureImage(engine, 'impair', options.buildMode)];
   const backend = chooseBackend(options.impairment, await detectBackends(engine, impair.tag));

@@ -9,10 +9,10 @@ import { CalibrationError, ConfigError, SubmissionBuildError } from '../errors.t
 import type { BuildMode } from '../images/ensure-image.ts';
 import { notice } from '../log.ts';
 import { buildFailureReport, scoreRun, type GradeReport, type ImpairmentReport } from '../report/grade-report.ts';
-import { prepareRun, type RuntimeChoice } from '../runner/prepare-run.ts';
+import { StartedRun, type RuntimeChoice } from '../runner/start-run.ts';
 import { runSuite } from '../runner/run-suite.ts';
 import type { TestOutcome } from '../runner/outcome.ts';
-import type { Teardown } from '../teardown.ts';
+import type { Lifetime } from '../lifetime.ts';
 
 export interface GradeOptions {
   readonly exercise: string;
@@ -30,7 +30,8 @@ export interface GradeOptions {
   readonly testNamePattern?: string;
   /** Only these stages, as written on the command line: `1-3`, `2,5`, `1-3,6`. */
   readonly stages?: string;
-  readonly teardown: Teardown;
+  /** Holds the run, so that a signal disposes of it. */
+  readonly lifetime: Lifetime;
   readonly progress?: boolean;
 }
 
@@ -68,17 +69,21 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   const manifest = selected ? { ...exercise.manifest, stages: exercise.manifest.stages.filter((s) => selected.has(s.stage)) } : exercise.manifest;
   const groups = await profileGroups(exercise, suiteDir, options, selected);
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-  let prepared;
+  let prepared: StartedRun;
   try {
-    prepared = await prepareRun({
-      exercise,
-      submission,
-      runtime: options.runtime,
-      impairment: options.impairment ?? 'auto',
-      seed,
-      buildMode: options.buildMode,
-      teardown: options.teardown,
-    });
+    prepared = await StartedRun.start(
+      {
+        exercise,
+        submission,
+        runtime: options.runtime,
+        // Anything but the learner's own exercise folder (or the reference) may be someone else's code.
+        foreign: !options.solution && options.submission !== undefined && submission.dir !== exercise.exerciseDir,
+        impairment: options.impairment ?? 'auto',
+        seed,
+        buildMode: options.buildMode,
+      },
+      options.lifetime,
+    );
   } catch (error) {
     if (!(error instanceof SubmissionBuildError)) throw error;
     const runtime = { kind: options.runtime === 'local' ? 'local' : 'docker', version: '', isolated: false } as const;
@@ -91,6 +96,24 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     notice(message);
     prepared.notices.push(message);
   }
+  try {
+    return await gradeOn(prepared, exercise, manifest, suiteDir, groups, seed, frame, options);
+  } finally {
+    await prepared.dispose();
+    options.lifetime.release(prepared);
+  }
+}
+
+async function gradeOn(
+  prepared: StartedRun,
+  exercise: Exercise,
+  manifest: Exercise['manifest'],
+  suiteDir: string,
+  groups: readonly ProfileGroup[],
+  seed: number,
+  frame: (runtime: GradeReport['runtime'], notices: string[]) => Omit<GradeReport, 'status' | 'points' | 'maxPoints' | 'stages' | 'tests' | 'graderErrors' | 'buildError'>,
+  options: GradeOptions,
+): Promise<GradeReport> {
   const tests: TestOutcome[] = [];
   const graderErrors: string[] = [];
   const profiles: ImpairmentReport['profiles'][number][] = [];
@@ -109,7 +132,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       files: group.files,
       context: { ...prepared.context, impairment: { backend: prepared.backend, link: group.link, seed } },
       testNamePattern: options.testNamePattern,
-      teardown: options.teardown,
+      run: prepared,
       onTest: options.progress ? (outcome) => printProgress(outcome, group.link.name) : undefined,
     });
     // -t leaves the tests it filtered out as skipped; they were not graded, so not reported.

@@ -8,7 +8,7 @@ import type { RunContext } from '../runtime/context.ts';
 import { CollectReporter } from './collect-reporter.ts';
 import { StageOrderSequencer } from './file-order.ts';
 import type { SuiteRun, TestOutcome } from './outcome.ts';
-import type { Teardown } from '../teardown.ts';
+import type { StartedRun } from './start-run.ts';
 
 const log = logger('runner');
 
@@ -20,8 +20,8 @@ export interface RunSuiteOptions {
   /** Only test names matching this pattern. */
   readonly testNamePattern?: string;
   readonly onTest?: (outcome: TestOutcome) => void;
-  /** On Ctrl-C the workers stop first, so none creates a container after the run's cleanup. */
-  readonly teardown: Teardown;
+  /** The run this suite belongs to: disposing of it stops the workers first, so none creates a container after. */
+  readonly run: Pick<StartedRun, 'trackSuite'>;
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -47,6 +47,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
   const exitCodeBefore = process.exitCode;
   log(`Running suite ${options.suiteDir}...`);
   let close: (() => Promise<void>) | undefined;
+  let untrack: (() => void) | undefined;
   const signalListeners = SIGNALS.map((signal) => [signal, process.listeners(signal)] as const);
   try {
     const vitest = await createVitest(
@@ -80,7 +81,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
     releaseSignals(signalListeners);
     let closing: Promise<void> | undefined;
     close = () => (closing ??= vitest.close());
-    options.teardown.add(close);
+    untrack = options.run.trackSuite(close);
     await vitest.start();
   } catch (error) {
     if (error instanceof GraderError) throw error;
@@ -90,6 +91,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
     process.exitCode = exitCodeBefore;
   }
   await close?.();
+  untrack?.();
   const run = reporter.run;
   if (!run) throw new InfrastructureError(`the test runner finished without results for ${options.suiteDir}`);
   if (run.tests.length === 0 && run.graderErrors.length === 0) {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Exercise } from '../catalog/catalog.ts';
 import { bundleSubmission } from '../build/bundle.ts';
 import { buildSubmissionImage } from '../build/submission-image.ts';
@@ -9,118 +10,220 @@ import type { Submission } from '../build/submission.ts';
 import { ConfigError, RuntimeUnavailableError } from '../errors.ts';
 import { ensureImage, type BuildMode } from '../images/ensure-image.ts';
 import type { ImageDefinition } from '../images/image-spec.ts';
+import { InterruptedError, type Lifetime } from '../lifetime.ts';
 import { logger, notice } from '../log.ts';
 import type { RuntimeReport } from '../report/grade-report.ts';
 import type { RunContext } from '../runtime/context.ts';
 import { DockerEngine } from '../runtime/docker/engine.ts';
 import { runLabels } from '../runtime/docker/labels.ts';
-import type { Teardown } from '../teardown.ts';
 import type { BackendChoice, ImpairmentBackend } from '../impairment/backend-commands.ts';
 import type { Calibration } from '../impairment/calibrate.ts';
 import type { LinkSpec } from '../impairment/profile.ts';
 import { calibrateRelay } from '../impairment/relay/calibrate-relay.ts';
 import { calibrateOnDocker } from '../runtime/docker/calibration-probe.ts';
 import { chooseBackend, detectBackends } from '../runtime/docker/detect-backend.ts';
-import { guardHost } from '../runtime/docker/host-guard.ts';
+import { guardHost, unguardHost, type HostGuardInfo } from '../runtime/docker/host-guard.ts';
 import { chooseEndpointMode, startEdge } from '../runtime/docker/edge.ts';
+import { Reaper } from './reaper.ts';
+import { WORK_DIR_OWNER_FILE } from '../commands/cleanup.ts';
 
 const log = logger('run');
 
 export type RuntimeChoice = 'auto' | 'docker' | 'local';
 
-export interface PrepareOptions {
+export interface StartRunOptions {
   readonly exercise: Exercise;
   readonly submission: Submission;
   readonly runtime: RuntimeChoice;
+  /**
+   * The submission may be someone else's code (`--submission`, a batch, an upload): with
+   * `runtime: 'auto'` it runs sandboxed or not at all, never on the local runtime.
+   */
+  readonly foreign: boolean;
   readonly impairment: BackendChoice;
   readonly seed: number;
   readonly buildMode: BuildMode;
-  readonly teardown: Teardown;
-}
-
-export interface PreparedRun {
-  /** Everything but the link, which is chosen per group of test files. */
-  readonly context: Omit<RunContext, 'impairment'>;
-  readonly backend: ImpairmentBackend;
-  readonly runtime: RuntimeReport;
-  readonly notices: string[];
-  /** Measures a profile on this run's backend before tests run under it. */
-  calibrate(link: LinkSpec): Promise<Calibration>;
 }
 
 export function newRunId(): string {
   return `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Picks the runtime: Docker when asked for or reachable; the local runtime otherwise, and says so. */
-async function chooseRuntime(choice: RuntimeChoice, notices: string[]): Promise<DockerEngine | undefined> {
-  if (choice === 'local') return undefined;
+/** How long disposal waits for a step already under way (an image build) before removing around it. */
+const SETTLE_MS = 20_000;
+
+/**
+ * One grading run and everything it owns: the engine connection, its reaper, the work folder,
+ * images, networks, the host's firewall rule, the edge, and the test runs (whose workers create
+ * submissions, peers, sidecars and probes, all labelled with the run). Disposing happens once, in
+ * the one order that is safe by construction: first the test runs stop (so nothing new is
+ * created), then every labelled container, network, image and volume goes, only then is the host
+ * opened to the run's bridge again, then the work folder goes and the reaper stands down. If the
+ * grader dies before that, the reaper does the same.
+ */
+export class StartedRun implements AsyncDisposable {
+  readonly id = newRunId();
+  readonly notices: string[] = [];
+  private engine: DockerEngine | undefined;
+  private reaper: Reaper | undefined;
+  private guard: HostGuardInfo | undefined;
+  private workDir: string | undefined;
+  private readonly suites = new Set<() => Promise<void>>();
+  private step: Promise<unknown> | undefined;
+  private disposing: Promise<void> | undefined;
+  // Set once started.
+  context!: Omit<RunContext, 'impairment'>;
+  backend!: ImpairmentBackend;
+  runtime!: RuntimeReport;
+  calibrate!: (link: LinkSpec) => Promise<Calibration>;
+
+  private constructor() {}
+
+  /**
+   * Starts a run held by `lifetime`, so that a signal during the start disposes of what exists
+   * so far. A syntax error or a failing Dockerfile surfaces here as SubmissionBuildError, the
+   * learner's failure; the run is disposed of before it propagates.
+   */
+  static async start(options: StartRunOptions, lifetime: Lifetime): Promise<StartedRun> {
+    const run = lifetime.hold(new StartedRun());
+    try {
+      await run.startWith(options);
+    } catch (error) {
+      await run.dispose();
+      throw error;
+    }
+    return run;
+  }
+
+  /** Runs one step of the start; none begins once disposal has. */
+  private async at<T>(work: () => Promise<T>): Promise<T> {
+    if (this.disposing) throw new InterruptedError('interrupted: the run is being removed');
+    const step = work();
+    this.step = step.catch(() => {});
+    return step;
+  }
+
+  /** A test run (vitest) of this run: stopped first on disposal, so its workers create nothing after. */
+  trackSuite(close: () => Promise<void>): () => void {
+    if (this.disposing) throw new InterruptedError('interrupted: the run is being removed');
+    this.suites.add(close);
+    return () => this.suites.delete(close);
+  }
+
+  private async startWith(options: StartRunOptions): Promise<void> {
+    const { exercise, submission } = options;
+    const engine = await this.at(() => connectRuntime(options, this.notices));
+    if (engine) {
+      // The reaper first: from here on, a grader killed outright still leaves nothing behind.
+      this.engine = engine;
+      this.reaper = Reaper.start(this.id);
+    }
+    this.workDir = await this.at(() => mkdtemp(path.join(os.tmpdir(), `netkata-${this.id}-`)));
+    this.reaper?.tell({ workDir: this.workDir });
+    const workDir = this.workDir;
+    // `netkata cleanup` tells a dead grader's folder from a live one's by this.
+    await writeFile(path.join(workDir, WORK_DIR_OWNER_FILE), JSON.stringify(runLabels(this.id)));
+    const bundle = submission.kind === 'typescript' ? await this.at(() => bundleSubmission(submission.entry, workDir)) : undefined;
+    const base = { runId: this.id, exercise: { id: exercise.manifest.id, kind: exercise.manifest.kind, transport: exercise.manifest.transport }, limits: exercise.manifest.limits };
+
+    if (!engine) {
+      if (!bundle) throw new ConfigError(`${submission.dir} is a Dockerfile submission; it needs a Docker engine (--runtime docker)`);
+      if (options.impairment !== 'auto') throw new ConfigError(`--impairment ${options.impairment} needs a Docker engine; the local runtime impairs through its relay`);
+      this.context = { ...base, runtime: 'local', local: { command: [process.execPath, bundle], cwd: workDir } };
+      this.backend = 'relay';
+      this.runtime = { kind: 'local', version: process.version, isolated: false };
+      this.calibrate = (link) => calibrateRelay(link, options.seed);
+      return;
+    }
+
+    const labels = runLabels(this.id);
+    const swept = await this.at(() => engine.sweepStale());
+    if (swept > 0) log(`Removed ${swept} stale runs`);
+    const images: Record<string, ImageDefinition> = { runtime: await this.at(() => ensureImage(engine, 'runtime', options.buildMode)) };
+    if (submission.kind === 'dockerfile' && /runtime-c|RUNTIME_C/.test(await readFile(submission.dockerfile, 'utf8'))) {
+      images['runtime-c'] = await this.at(() => ensureImage(engine, 'runtime-c', options.buildMode));
+    }
+    const tag = `netkata/submission:${this.id}`;
+    await this.at(() => buildSubmissionImage({ engine, submission, bundle, workDir, images, tag, labels }));
+    const network = await this.at(() => engine.createRunNetwork(this.id));
+    const impair = await this.at(() => ensureImage(engine, 'impair', options.buildMode));
+    // Announced before it is installed: a grader killed while installing it still has it removed.
+    const guard: HostGuardInfo = { image: impair.tag, bridge: DockerEngine.bridgeName(this.id), runId: this.id };
+    this.guard = guard;
+    this.reaper?.tell({ guard });
+    await this.at(() => guardHost(engine, guard));
+    const backend = chooseBackend(options.impairment, await this.at(() => detectBackends(engine, impair.tag)));
+    const endpoints = await this.at(() => chooseEndpointMode(engine));
+    const edge = endpoints === 'published' ? await this.at(() => startEdge(engine, this.id, network, images.runtime!.tag)) : undefined;
+    if (edge) {
+      const message = `tests reach containers through published ports on ${edge.host}: Docker's userland proxy is in the path, so a client's TCP reset reaches the submission as a plain close`;
+      notice(message);
+      this.notices.push(message);
+    }
+    this.context = { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag, runtimeImage: images.runtime!.tag, ...(edge ? { edge } : {}) } };
+    this.backend = backend;
+    this.runtime = { kind: 'docker', version: engine.serverVersion, isolated: true, endpoints };
+    this.calibrate = (link) =>
+      calibrateOnDocker({ engine, network, runtimeImage: images.runtime!.tag, impairImage: impair.tag, labels, backend, seed: options.seed, ...(edge ? { edge } : {}) }, link);
+  }
+
+  dispose(): Promise<void> {
+    this.disposing ??= this.disposeInOrder();
+    return this.disposing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  private async disposeInOrder(): Promise<void> {
+    const attempt = async (what: string, work: () => Promise<unknown>) => {
+      try {
+        await work();
+      } catch (error) {
+        notice(`cleanup: could not ${what}: ${(error as Error).message}`);
+        return false;
+      }
+      return true;
+    };
+    await attempt('stop the tests', () => Promise.all([...this.suites].map((close) => close())));
+    // A create already sent (an image build, a network) lands before we remove around it.
+    if (this.step) await Promise.race([this.step, sleep(SETTLE_MS, undefined, { ref: false })]);
+    let removed = true;
+    if (this.engine) {
+      const engine = this.engine;
+      removed = await attempt(`remove run ${this.id}`, () => engine.removeRun(this.id));
+      // The host opens to the run's bridge again only once nothing of the run is left on it.
+      if (removed && this.guard) {
+        const guard = this.guard;
+        removed = await attempt("restore the host's firewall", () => unguardHost(engine, guard));
+      }
+    }
+    if (this.workDir) await attempt('remove the work folder', () => rm(this.workDir!, { recursive: true, force: true }));
+    // When something could not be removed, the reaper (a process of its own) tries once more.
+    if (removed) this.reaper?.release();
+    else this.reaper?.handOver();
+  }
+}
+
+/** Docker when asked for or reachable; the local runtime otherwise (own code only), and says so. */
+async function connectRuntime(options: StartRunOptions, notices: string[]): Promise<DockerEngine | undefined> {
+  if (options.runtime === 'local') return undefined;
+  const sandboxedOnly = options.runtime === 'docker' || options.foreign;
   try {
-    return await DockerEngine.connect(choice === 'auto' ? 5_000 : 10_000);
+    return await DockerEngine.connect(sandboxedOnly ? 10_000 : 5_000);
   } catch (error) {
-    if (choice === 'docker' || !(error instanceof RuntimeUnavailableError)) throw error;
+    if (!(error instanceof RuntimeUnavailableError)) throw error;
+    if (options.runtime === 'docker') throw error;
+    if (options.foreign) {
+      throw new RuntimeUnavailableError(
+        `${error.message}. --submission names a folder that may hold someone else's code, which netkata runs only sandboxed, in a container: start a Docker engine, or pass --runtime local to run it on this machine without isolation if you trust it`,
+        { cause: error },
+      );
+    }
     const message = `${error.message}; grading on the local runtime instead: no isolation and no packet-level impairments (they need Docker)`;
     notice(message);
     notices.push(message);
     return undefined;
   }
-}
-
-/**
- * Everything before the tests: the runtime, the submission built (a syntax error or a failing
- * Dockerfile surfaces here as SubmissionBuildError, the learner's failure), images, the run
- * network. Each resource registers its own cleanup on `teardown`.
- */
-export async function prepareRun(options: PrepareOptions): Promise<PreparedRun> {
-  const { exercise, submission, teardown } = options;
-  const notices: string[] = [];
-  const runId = newRunId();
-  const engine = await chooseRuntime(options.runtime, notices);
-  const workDir = await mkdtemp(path.join(os.tmpdir(), `netkata-${runId}-`));
-  teardown.add(() => rm(workDir, { recursive: true, force: true }));
-  const bundle = submission.kind === 'typescript' ? await bundleSubmission(submission.entry, workDir) : undefined;
-  const base = { runId, exercise: { id: exercise.manifest.id, kind: exercise.manifest.kind, transport: exercise.manifest.transport }, limits: exercise.manifest.limits };
-
-  if (!engine) {
-    if (!bundle) throw new ConfigError(`${submission.dir} is a Dockerfile submission; it needs a Docker engine (--runtime docker)`);
-    if (options.impairment !== 'auto') throw new ConfigError(`--impairment ${options.impairment} needs a Docker engine; the local runtime impairs through its relay`);
-    return {
-      context: { ...base, runtime: 'local', local: { command: [process.execPath, bundle], cwd: workDir } },
-      backend: 'relay',
-      runtime: { kind: 'local', version: process.version, isolated: false },
-      notices,
-      calibrate: (link) => calibrateRelay(link, options.seed),
-    };
-  }
-
-  const labels = runLabels(runId);
-  teardown.add(() => engine.removeRun(runId));
-  const swept = await engine.sweepStale();
-  if (swept > 0) log(`Removed ${swept} stale runs`);
-
-  const images: Record<string, ImageDefinition> = { runtime: await ensureImage(engine, 'runtime', options.buildMode) };
-  if (submission.kind === 'dockerfile' && /runtime-c|RUNTIME_C/.test(await readFile(submission.dockerfile, 'utf8'))) {
-    images['runtime-c'] = await ensureImage(engine, 'runtime-c', options.buildMode);
-  }
-  const tag = `netkata/submission:${runId}`;
-  await buildSubmissionImage({ engine, submission, bundle, workDir, images, tag, labels });
-  const network = await engine.createRunNetwork(runId);
-  const impair = await ensureImage(engine, 'impair', options.buildMode);
-  teardown.add(await guardHost(engine, impair.tag, DockerEngine.bridgeName(runId), runId));
-  const backend = chooseBackend(options.impairment, await detectBackends(engine, impair.tag));
-  const endpoints = await chooseEndpointMode(engine);
-  const edge = endpoints === 'published' ? await startEdge(engine, runId, network, images.runtime!.tag) : undefined;
-  if (edge) {
-    const message = `tests reach containers through published ports on ${edge.host}: Docker's userland proxy is in the path, so a client's TCP reset reaches the submission as a plain close`;
-    notice(message);
-    notices.push(message);
-  }
-  return {
-    context: { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag, runtimeImage: images.runtime!.tag, ...(edge ? { edge } : {}) } },
-    backend,
-    runtime: { kind: 'docker', version: engine.serverVersion, isolated: true, endpoints },
-    notices,
-    calibrate: (link) =>
-      calibrateOnDocker({ engine, network, runtimeImage: images.runtime!.tag, impairImage: impair.tag, labels, backend, seed: options.seed, ...(edge ? { edge } : {}) }, link),
-  };
 }

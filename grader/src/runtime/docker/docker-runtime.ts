@@ -41,6 +41,14 @@ export class SandboxedContainer extends GenericContainer {
     this.hostConfig.NanoCpus = Math.round(limits.cpus * 1e9);
     // A log flood must not fill the engine's disk; we only ever read the tail.
     this.hostConfig.LogConfig = { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } };
+    // No IPv6 at all: on an IPv4 network a container still has a link-local address, and through
+    // it the bridge's, which IPv4 firewall rules never see.
+    this.hostConfig.Sysctls = { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' };
+    // Docker's embedded DNS still answers for the run's own names (peers, `submission`), but it
+    // forwards other names to an upstream server; engines before 26.0 do that from the host's
+    // namespace even on an internal network (CVE-2024-29018), a way out for data. A custom
+    // upstream is asked from the container's own namespace instead: here, its loopback.
+    this.hostConfig.Dns = ['127.0.0.1'];
     return this.withUser(SANDBOX_USER)
       .withDroppedCapabilities('ALL')
       .withSecurityOpt('no-new-privileges:true')
