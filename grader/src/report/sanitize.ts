@@ -133,11 +133,6 @@ export function inertLogLine(line: string): string {
   return defused.replace(/^([\s\u0085]*)::/u, '$1\\::');
 }
 
-/** True if some line would start with `::` or contain `##[` / `##vso[` once read by a runner. */
-export function hasCommandLine(text: string): boolean {
-  return text.split(/\r\n|\r|\n/).some((line) => /^[\s\u0085]*::/u.test(line) || /##(vso)?\[/i.test(line));
-}
-
 /** A stop-commands token: 128 random bits, and never a string the untrusted text contains. */
 export function stopCommandsToken(untrusted: string): string {
   const haystack = untrusted.toLowerCase();
