@@ -53,6 +53,17 @@ describe('echo-server on the docker runtime', () => {
     expect(report.points).toBe(120);
   });
 
+  test('a C server with one process per connection (fork), the classic design, passes every stage within the stated limits', async () => {
+    const { code, report, stderr, pid } = await gradeJson(['echo-server', '--submission', fixture('echo-server', 'c-fork'), '--runtime', 'docker']);
+    expect(code, `${stderr}${failedTests(report)}`).toBe(0);
+    expect(report.submission.kind).toBe('dockerfile');
+    expect(report.points).toBe(120);
+    // Every stage ran, stage 6 under both of its bad-network profiles.
+    expect(report.stages.map((s) => [s.stage, s.status])).toEqual([1, 2, 3, 4, 5, 6].map((s) => [s, 'pass']));
+    expect(report.tests.filter((t) => t.stage === 6).map((t) => t.profile).sort()).toEqual(['lossy', 'lossy', 'lossy', 'wan', 'wan', 'wan']);
+    expect(await leftovers(pid), 'containers or networks left after the run').toBe(0);
+  });
+
   test('the reference solution passes every stage behind the chaos profile, and the report names the backend', async () => {
     const { code, report, stderr } = await gradeJson(['echo-server', '--solution', '--runtime', 'docker', '--profile', 'chaos']);
     expect(code, `${stderr}${failedTests(report)}`).toBe(0);
