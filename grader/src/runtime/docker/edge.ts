@@ -79,7 +79,12 @@ export async function startEdge(engine: DockerEngine, runId: string, network: st
       PortBindings: bindings,
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges:true'],
+      // Bounded so a submission flooding through its slot cannot take the machine: one node
+      // process (about a dozen threads) forwarding, one CPU.
+      NanoCpus: 1_000_000_000,
       Memory: 256 * 1024 * 1024,
+      MemorySwap: 256 * 1024 * 1024,
+      PidsLimit: 64,
       LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
     },
   });

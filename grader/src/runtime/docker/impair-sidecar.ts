@@ -17,6 +17,10 @@ import { LABEL_ROLE } from './labels.ts';
 
 const log = logger('impair');
 
+/** One CPU: the engine is single-threaded, and a second one would only let it take a grade's share. */
+export const SIDECAR_NANO_CPUS = 1_000_000_000;
+export const SIDECAR_MEMORY_BYTES = 64 * 1024 * 1024;
+
 export type PacketBackend = 'netem' | 'userspace';
 
 export interface SidecarOptions {
@@ -30,7 +34,11 @@ export interface SidecarOptions {
   readonly seed: number;
 }
 
-/** Per-direction counters the userspace engine keeps (`egress.dropped`...). */
+/**
+ * The userspace engine's counters: per direction (`egress.seen`, `ingress.dropped`...), its own
+ * (`degraded`, `late`, `held`, `portid`, `bound`) and the kernel's for its queue
+ * (`kernel.queue_dropped`, `kernel.user_dropped`...): see containers/impair/netkata-engine.c.
+ */
 export type EngineStats = Record<string, number>;
 
 /**
@@ -65,7 +73,12 @@ export class ImpairmentSidecar {
           CapDrop: ['ALL'],
           CapAdd: ['NET_ADMIN', 'NET_RAW'],
           SecurityOpt: ['no-new-privileges:true'],
-          Memory: 64 * 1024 * 1024,
+          // Bounded like everything else on the machine, with room to spare: the engine is one
+          // thread and keeps its packet copies under 24 MiB (see netkata-engine.c), and a flood
+          // it cannot keep up with is counted, never a silent pass.
+          NanoCpus: SIDECAR_NANO_CPUS,
+          Memory: SIDECAR_MEMORY_BYTES,
+          MemorySwap: SIDECAR_MEMORY_BYTES,
           PidsLimit: 64,
           LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
         },
@@ -110,16 +123,33 @@ export class ImpairmentSidecar {
     await this.configure(this.current, false);
   }
 
-  /** The userspace engine's counters; undefined for netem. */
+  /**
+   * The userspace engine's counters; undefined for netem. Throws an InfrastructureError saying
+   * so when the engine is down (its sidecar exits with it): packets then pass unimpaired.
+   */
   async stats(): Promise<EngineStats | undefined> {
     if (this.options.backend !== 'userspace') return undefined;
-    const { output } = await this.run(['netkata-link', 'stats']);
+    const result = await this.options.engine.exec(this.id, ['netkata-link', 'stats']).catch((error: Error) => ({ exitCode: -1, output: error.message }));
+    if (result.exitCode !== 0) {
+      const down = await this.engineDown();
+      throw new InfrastructureError(down ? `${down}, so packets pass unimpaired` : `the userspace impairment engine did not report its counters: ${result.output.trim().slice(0, 200)}`);
+    }
+    const { output } = result;
     const stats: EngineStats = {};
     for (const line of output.split('\n')) {
       const [key, value] = line.split('=');
       if (key && value !== undefined && Number.isFinite(Number(value))) stats[key.trim()] = Number(value);
     }
     return stats;
+  }
+
+  /** Why the engine is down, from its sidecar's container (the engine is its PID 1); undefined if it runs. */
+  private async engineDown(): Promise<string | undefined> {
+    const info = await this.options.engine.dockerode.getContainer(this.id).inspect().catch(() => undefined);
+    if (!info) return 'the userspace impairment engine is gone (its sidecar was removed)';
+    const { Running, ExitCode, OOMKilled } = info.State;
+    if (!Running) return `the userspace impairment engine exited (exit code ${ExitCode}${OOMKilled ? ', killed for exceeding its memory limit' : ''})`;
+    return undefined;
   }
 
   async stop(): Promise<void> {
