@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
-import { InfrastructureError } from '../errors.ts';
+import { InfrastructureError, isGraderFault } from '../errors.ts';
+import { integrityFault } from '../impairment/link-integrity.ts';
 import { CONTEXT_KEY, type RunContext } from '../runtime/context.ts';
 import { createRuntime } from '../runtime/create-runtime.ts';
 import type { Endpoint, ExitStatus, ProcessStats, StartedSubmission } from '../runtime/runtime.ts';
@@ -108,8 +109,10 @@ export function useSubmission(options: {
     await started?.stop();
   }, 30_000);
 
-  beforeEach((test) => {
+  beforeEach(async (test) => {
     if (startError) throw startError;
+    // The link's counters now, to tell after the test whether it was the profile throughout.
+    const linkBefore = await started?.link.stats();
     transcript = new Transcript();
     counter = 0;
     const mine: Array<TcpConnection | UdpSocket> = (connections = []);
@@ -119,6 +122,7 @@ export function useSubmission(options: {
     });
     test.onTestFinished(async () => {
       await Promise.all(mine.map((c) => c.close()));
+      if (linkBefore) await checkLink(linkBefore, test.task.meta);
       // A test that cut the link or changed it leaves the next one the file's own profile.
       if (started && linkChanged) {
         linkChanged = false;
@@ -209,6 +213,28 @@ export function useSubmission(options: {
       throw new InfrastructureError(`the runtime reported no process statistics for a running submission`);
     },
   };
+
+  /**
+   * A result on a link that was not the profile does not count: a grader error, or the learner's
+   * failure when its own flood overloaded the link (a flood is the learner's failure).
+   */
+  async function checkLink(before: Record<string, number>, meta: { measurements?: Record<string, number> }): Promise<void> {
+    let after: Record<string, number> | undefined;
+    try {
+      after = await live().link.stats();
+    } catch (error) {
+      if (!isGraderFault(error)) throw error;
+      throw new InfrastructureError(`${(error as Error).message}: the link was not the profile during this test, so this result does not count`, { cause: error });
+    }
+    const fault = after && integrityFault(before, after);
+    if (!fault || !after) return;
+    for (const key of ['egress.seen', 'ingress.seen', 'kernel.queue_dropped', 'kernel.user_dropped', 'degraded', 'late']) {
+      meta.measurements = { ...meta.measurements, [`link.${key}`]: (after[key] ?? 0) - (before[key] ?? 0) };
+    }
+    transcript.record('link', 'note', fault.message);
+    if (fault.cause === 'grader') throw new InfrastructureError(fault.message);
+    throw new Error(fault.message);
+  }
 
   /** Fails if the submission has exited. The engine may take a moment to notice an OOM kill, so look twice. */
   async function assertRunning(): Promise<void> {
