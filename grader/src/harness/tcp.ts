@@ -5,6 +5,37 @@ import { Wakeups } from './wakeups.ts';
 
 export const DEFAULT_IO_TIMEOUT_MS = 5_000;
 
+/**
+ * Unread bytes one connection holds before it stops reading: past this, TCP flow control holds
+ * the server back, so a server that floods cannot make the test worker buffer without end. A
+ * read that asks for more (read(n), readToEnd's maxBytes) is let in up to what it asked for.
+ */
+export const CONNECTION_BUFFER_BYTES = 16 * 1024 * 1024;
+/** Unread bytes all the connections (and UDP sockets) of one test hold, at most, beyond what reads asked for. */
+export const TEST_BUFFER_BYTES = 64 * 1024 * 1024;
+
+const MiB = 1024 * 1024;
+/** "16 MiB (16777216 bytes)": both, so a learner can compare with their own counters. */
+export const describeBytes = (bytes: number) => (bytes >= MiB && bytes % MiB === 0 ? `${bytes / MiB} MiB (${bytes} bytes)` : `${bytes} bytes`);
+
+/** What the connections of one test hold unread, together. */
+export class ReceiveBudget {
+  bufferedBytes = 0;
+  constructor(readonly limitBytes = TEST_BUFFER_BYTES) {}
+  get exhausted(): boolean {
+    return this.bufferedBytes >= this.limitBytes;
+  }
+}
+
+// One budget per test: every test has its own transcript, and the transcript is what each
+// connection of a test is given (a WeakMap, so a finished test's budget goes with it).
+const budgets = new WeakMap<Transcript, ReceiveBudget>();
+export function receiveBudgetOf(transcript: Transcript): ReceiveBudget {
+  let budget = budgets.get(transcript);
+  if (!budget) budgets.set(transcript, (budget = new ReceiveBudget()));
+  return budget;
+}
+
 export interface ConnectOptions {
   readonly timeoutMs?: number;
   /** Label in the transcript; defaults to c1, c2... */
@@ -34,6 +65,13 @@ export class TcpConnection implements AsyncDisposable {
   private readonly wakeups = new Wakeups();
   private consumer: ((chunk: Buffer) => void) | undefined;
   private readonly closed: Promise<void>;
+  /** What the read under way needs buffered (read(n): n); the hold never stops short of it. */
+  private neededBytes = 0;
+  /** The test asked for pause(). */
+  private pausedByTest = false;
+  /** The harness stopped reading: too much unread (CONNECTION_BUFFER_BYTES, the test's budget). */
+  private held = false;
+  private readonly budget: ReceiveBudget;
   bytesSent = 0;
   bytesReceived = 0;
 
@@ -41,15 +79,14 @@ export class TcpConnection implements AsyncDisposable {
     private readonly socket: net.Socket,
     readonly label: string,
     private readonly transcript: Transcript,
+    private readonly bufferLimitBytes = CONNECTION_BUFFER_BYTES,
   ) {
+    this.budget = receiveBudgetOf(transcript);
     socket.on('data', (chunk: Buffer) => {
       this.bytesReceived += chunk.length;
       transcript.record(label, 'received', chunk);
       if (this.consumer) this.consumer(chunk);
-      else {
-        this.chunks.push(chunk);
-        this.bufferedBytes += chunk.length;
-      }
+      else this.buffer(chunk);
       this.wake();
     });
     socket.on('end', () => {
@@ -65,7 +102,7 @@ export class TcpConnection implements AsyncDisposable {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
-  static open(endpoint: Endpoint, transcript: Transcript, options: ConnectOptions & { label: string }): Promise<TcpConnection> {
+  static open(endpoint: Endpoint, transcript: Transcript, options: ConnectOptions & { label: string; bufferLimitBytes?: number }): Promise<TcpConnection> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_IO_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: !options.nagle });
@@ -83,13 +120,51 @@ export class TcpConnection implements AsyncDisposable {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         transcript.record(options.label, 'note', `connected to ${endpoint.host}:${endpoint.port}`);
-        resolve(new TcpConnection(socket, options.label, transcript));
+        resolve(new TcpConnection(socket, options.label, transcript, options.bufferLimitBytes));
       });
     });
   }
 
   private wake(): void {
     this.wakeups.wake();
+  }
+
+  private buffer(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bufferedBytes += chunk.length;
+    this.budget.bufferedBytes += chunk.length;
+    this.updateFlow();
+  }
+
+  /** Forgets `n` buffered bytes (read, discarded or closed). */
+  private release(n: number): void {
+    this.bufferedBytes -= n;
+    this.budget.bufferedBytes -= n;
+    this.updateFlow();
+  }
+
+  /**
+   * Reads only while what is unread is under the connection's limit and the test's budget, or
+   * under what the read under way asked for; otherwise lets TCP hold the server back.
+   */
+  private updateFlow(): void {
+    const hold = this.bufferedBytes >= this.neededBytes && (this.bufferedBytes >= this.bufferLimitBytes || this.budget.exhausted);
+    if (hold && !this.held) {
+      this.held = true;
+      this.transcript.record(
+        this.label,
+        'note',
+        `stopped reading with ${describeBytes(this.bufferedBytes)} unread (the test reads at most ${describeBytes(this.bufferLimitBytes)} per connection and ${describeBytes(this.budget.limitBytes)} per test ahead of what it asked for)`,
+      );
+    } else if (!hold && this.held) this.held = false;
+    if (this.held || this.pausedByTest) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** Lets the read under way have `n` bytes buffered, whatever the limits. */
+  private need(n: number): void {
+    this.neededBytes = n;
+    this.updateFlow();
   }
 
   /** Resolves once the data has been handed to the kernel. */
@@ -130,11 +205,13 @@ export class TcpConnection implements AsyncDisposable {
 
   /** Stop reading: the kernel's receive buffer fills and TCP flow control pushes back on the server. */
   pause(): void {
-    this.socket.pause();
+    this.pausedByTest = true;
+    this.updateFlow();
   }
 
   resume(): void {
-    this.socket.resume();
+    this.pausedByTest = false;
+    this.updateFlow();
   }
 
   /** Waits until `predicate` holds, or fails with `describe()` after the timeout. */
@@ -155,17 +232,22 @@ export class TcpConnection implements AsyncDisposable {
     const rest = all.subarray(n);
     this.chunks.length = 0;
     if (rest.length > 0) this.chunks.push(rest);
-    this.bufferedBytes = rest.length;
+    this.release(head.length);
     return head;
   }
 
   /** Exactly `n` bytes, or an error that says how many arrived. */
   async read(n: number, timeoutMs = DEFAULT_IO_TIMEOUT_MS): Promise<Buffer> {
-    await this.waitFor(
-      () => this.bufferedBytes >= n,
-      timeoutMs,
-      () => `expected ${n} bytes from the server, got ${this.bufferedBytes}`,
-    );
+    this.need(n);
+    try {
+      await this.waitFor(
+        () => this.bufferedBytes >= n,
+        timeoutMs,
+        () => `expected ${n} bytes from the server, got ${this.bufferedBytes}`,
+      );
+    } finally {
+      this.need(0);
+    }
     return this.take(n);
   }
 
@@ -179,10 +261,7 @@ export class TcpConnection implements AsyncDisposable {
       const wanted = Math.min(chunk.length, n - received);
       if (wanted > 0) onChunk(chunk.subarray(0, wanted));
       received += wanted;
-      if (wanted < chunk.length) {
-        this.chunks.push(chunk.subarray(wanted));
-        this.bufferedBytes += chunk.length - wanted;
-      }
+      if (wanted < chunk.length) this.buffer(chunk.subarray(wanted));
     };
     if (this.bufferedBytes > 0) feed(this.take(this.bufferedBytes));
     this.consumer = feed;
@@ -211,7 +290,12 @@ export class TcpConnection implements AsyncDisposable {
       newline = this.chunks[0]?.indexOf(0x0a) ?? -1;
       return newline >= 0 || this.bufferedBytes > maxBytes;
     };
-    await this.waitFor(found, timeoutMs, () => `expected a line from the server, got ${this.bufferedBytes === 0 ? 'nothing' : JSON.stringify(this.peekText(200))}`);
+    this.need(maxBytes + 1);
+    try {
+      await this.waitFor(found, timeoutMs, () => `expected a line from the server, got ${this.bufferedBytes === 0 ? 'nothing' : JSON.stringify(this.peekText(200))}`);
+    } finally {
+      this.need(0);
+    }
     if (newline < 0) throw new ExpectationError(`expected a line from the server, got ${this.bufferedBytes} bytes without a \\n`);
     const line = this.take(newline + 1).subarray(0, newline);
     return line.toString('utf8').replace(/\r$/, '');
@@ -224,7 +308,8 @@ export class TcpConnection implements AsyncDisposable {
   async expectClosed(timeoutMs = DEFAULT_IO_TIMEOUT_MS): Promise<'eof' | 'reset'> {
     this.take(this.bufferedBytes);
     this.consumer = () => {};
-    this.socket.resume();
+    this.pausedByTest = false;
+    this.updateFlow();
     try {
       const deadline = Date.now() + timeoutMs;
       while (!this.ended && !this.failure) {
@@ -243,16 +328,25 @@ export class TcpConnection implements AsyncDisposable {
     return Buffer.concat(this.chunks).subarray(0, maxBytes).toString('utf8');
   }
 
-  /** Everything until the server closes its side; fails if it sends more than `maxBytes`. */
-  async readToEnd(timeoutMs = DEFAULT_IO_TIMEOUT_MS, maxBytes = 64 * 1024 * 1024): Promise<Buffer> {
+  /**
+   * Everything until the server closes its side. Fails once the server sent more than
+   * `maxBytes` without closing: past that it stops reading, so a flood costs at most that.
+   */
+  async readToEnd(timeoutMs = DEFAULT_IO_TIMEOUT_MS, maxBytes = CONNECTION_BUFFER_BYTES): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.ended) {
-      if (this.failure) throw new ExpectationError(`expected the server to close the connection, but it failed with ${(this.failure as NodeJS.ErrnoException).code ?? this.failure.message} after ${this.bufferedBytes} bytes`);
-      if (this.bufferedBytes > maxBytes) throw new ExpectationError(`server sent more than ${maxBytes} bytes without closing`);
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new ExpectationError(`expected the server to close the connection within ${timeoutMs} ms; it did not (got ${this.bufferedBytes} bytes so far)`);
-      await this.wakeups.next(remaining);
+    this.need(maxBytes + 1);
+    try {
+      while (!this.ended) {
+        if (this.failure) throw new ExpectationError(`expected the server to close the connection, but it failed with ${(this.failure as NodeJS.ErrnoException).code ?? this.failure.message} after ${this.bufferedBytes} bytes`);
+        if (this.bufferedBytes > maxBytes) throw new ExpectationError(`your server sent more than ${describeBytes(maxBytes)} without closing the connection; the test expected it to close well before that`);
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new ExpectationError(`expected the server to close the connection within ${timeoutMs} ms; it did not (got ${this.bufferedBytes} bytes so far)`);
+        await this.wakeups.next(remaining);
+      }
+    } finally {
+      this.need(0);
     }
+    if (this.bufferedBytes > maxBytes) throw new ExpectationError(`your server sent more than ${describeBytes(maxBytes)} before closing the connection; the test expected at most that`);
     return this.take(this.bufferedBytes);
   }
 
@@ -266,8 +360,19 @@ export class TcpConnection implements AsyncDisposable {
     return this.socket.writableLength;
   }
 
+  /** Bytes received and not read yet: at most the larger of the limits and what a read asked for. */
+  get unreadBytes(): number {
+    return this.bufferedBytes;
+  }
+
   close(): Promise<void> {
     this.socket.destroy();
+    if (this.bufferedBytes > 0) {
+      // Unread bytes of a closed connection leave the test's budget to the others.
+      this.chunks.length = 0;
+      this.budget.bufferedBytes -= this.bufferedBytes;
+      this.bufferedBytes = 0;
+    }
     return this.closed;
   }
 

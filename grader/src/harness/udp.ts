@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import type { Endpoint } from '../runtime/runtime.ts';
-import { DEFAULT_IO_TIMEOUT_MS, ExpectationError } from './tcp.ts';
+import { CONNECTION_BUFFER_BYTES, DEFAULT_IO_TIMEOUT_MS, describeBytes, ExpectationError, receiveBudgetOf, type ReceiveBudget } from './tcp.ts';
 import type { Transcript } from './transcript.ts';
 import { Wakeups } from './wakeups.ts';
 
@@ -11,15 +11,25 @@ export interface UdpOptions {
 }
 
 /**
+ * Unread datagrams one socket keeps; past this (or CONNECTION_BUFFER_BYTES, or the test's budget)
+ * what arrives is dropped, as a full socket buffer drops it: UDP cannot push back on a sender.
+ */
+export const SOCKET_QUEUE_DATAGRAMS = 16_384;
+
+/**
  * A UDP client for tests, connected to the submission so that only its datagrams arrive:
  * explicit receives with timeouts, a queue of what arrived, counters and a transcript.
  */
 export class UdpSocket implements AsyncDisposable {
   private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private readonly budget: ReceiveBudget;
   private readonly wakeups = new Wakeups();
   private closed = false;
   datagramsSent = 0;
   datagramsReceived = 0;
+  /** Datagrams that arrived while the queue was full, and were dropped. */
+  datagramsDropped = 0;
   bytesSent = 0;
   bytesReceived = 0;
   /** Errors the kernel reported (an ICMP port unreachable shows up as ECONNREFUSED). */
@@ -29,12 +39,27 @@ export class UdpSocket implements AsyncDisposable {
     private readonly socket: dgram.Socket,
     readonly label: string,
     private readonly transcript: Transcript,
+    private readonly queueLimitBytes = CONNECTION_BUFFER_BYTES,
   ) {
+    this.budget = receiveBudgetOf(transcript);
     socket.on('message', (datagram: Buffer) => {
       this.datagramsReceived++;
       this.bytesReceived += datagram.length;
+      if (this.queue.length >= SOCKET_QUEUE_DATAGRAMS || this.queuedBytes + datagram.length > this.queueLimitBytes || this.budget.exhausted) {
+        // Said once: a flood would otherwise fill the transcript with nothing but drops.
+        if (this.datagramsDropped++ === 0) {
+          transcript.record(
+            label,
+            'note',
+            `dropping datagrams: ${this.queue.length} (${describeBytes(this.queuedBytes)}) unread; the test keeps at most ${SOCKET_QUEUE_DATAGRAMS} datagrams or ${describeBytes(this.queueLimitBytes)} per socket, ${describeBytes(this.budget.limitBytes)} per test`,
+          );
+        }
+        return;
+      }
       transcript.record(label, 'received', datagram);
       this.queue.push(datagram);
+      this.queuedBytes += datagram.length;
+      this.budget.bufferedBytes += datagram.length;
       this.wake();
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -44,12 +69,12 @@ export class UdpSocket implements AsyncDisposable {
     });
   }
 
-  static async open(endpoint: Endpoint, transcript: Transcript, options: UdpOptions & { label: string }): Promise<UdpSocket> {
+  static async open(endpoint: Endpoint, transcript: Transcript, options: UdpOptions & { label: string; queueLimitBytes?: number }): Promise<UdpSocket> {
     const socket = dgram.createSocket('udp4');
     socket.connect(endpoint.port, endpoint.host);
     await once(socket, 'connect');
     transcript.record(options.label, 'note', `UDP socket ${socket.address().port} -> ${endpoint.host}:${endpoint.port}`);
-    return new UdpSocket(socket, options.label, transcript);
+    return new UdpSocket(socket, options.label, transcript, options.queueLimitBytes);
   }
 
   private wake(): void {
@@ -80,7 +105,16 @@ export class UdpSocket implements AsyncDisposable {
       if (remaining <= 0) return undefined;
       await this.wakeups.next(remaining);
     }
-    return this.queue.shift();
+    return this.dequeue();
+  }
+
+  private dequeue(): Buffer | undefined {
+    const datagram = this.queue.shift();
+    if (datagram) {
+      this.queuedBytes -= datagram.length;
+      this.budget.bufferedBytes -= datagram.length;
+    }
+    return datagram;
   }
 
   /** The next datagram, or an error saying none came. */
@@ -96,9 +130,18 @@ export class UdpSocket implements AsyncDisposable {
     return this.queue.length;
   }
 
+  /** Bytes of the datagrams that arrived and were not received yet. */
+  get pendingBytes(): number {
+    return this.queuedBytes;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // What was never received leaves the test's budget to the others.
+    this.budget.bufferedBytes -= this.queuedBytes;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
     this.wake();
     await new Promise<void>((resolve) => this.socket.close(() => resolve()));
   }
