@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, GraderError } from './errors.ts';
 import { Lifetime } from './lifetime.ts';
+import { notice } from './log.ts';
+import { visibleText } from './report/sanitize.ts';
 
 const USAGE = `netkata: network programming katas, graded behind a real, hostile network
 
@@ -27,6 +29,8 @@ Options for test and grade:
                        default pretty; the report goes to stdout
   --output FILE        write the report to FILE instead of stdout (batch: a folder, one report each)
   --offline            build missing images offline (debootstrap + npm), never pull
+  --allow-base IMAGE   a base image Dockerfile submissions may build FROM besides the grader's
+                       (repeatable; the grader's runtime and runtime-c are always allowed)
   --stages LIST        only these stages, e.g. 1-3 or 2,5 (the report scores just those)
   -t, --test PATTERN   only tests whose name matches
   -w, --watch          run again whenever a file of the submission changes (Ctrl-C stops)
@@ -87,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       json: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
+      'allow-base': { type: 'string', multiple: true },
       watch: { type: 'boolean', short: 'w', default: false },
       debug: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -157,6 +162,7 @@ async function main(argv: string[]): Promise<number> {
           impairment,
           seed,
           buildMode,
+          allowBases: values['allow-base'],
           lifetime,
         }),
       );
@@ -187,6 +193,7 @@ async function main(argv: string[]): Promise<number> {
           visible: command === 'test',
           runtime,
           buildMode,
+          allowBases: values['allow-base'],
           testNamePattern: values.test,
           stages: values.stages,
           profile: values.profile,
@@ -216,11 +223,12 @@ try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
   const debug = process.argv.includes('--debug');
+  // Messages may quote a submission's folder names or files: printed visibly, never interpreted.
   if (error instanceof GraderError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    process.stderr.write(`netkata: ${(error as Error).message}\n`);
-    if (debug) process.stderr.write(`${(error as Error).stack}\n`);
+    notice((error as Error).message);
+    if (debug) process.stderr.write(`${visibleText((error as Error).stack ?? '')}\n`);
   } else {
-    process.stderr.write(`netkata: unexpected error: ${debug ? (error as Error).stack : (error as Error).message} (--debug for the stack)\n`);
+    notice(`unexpected error: ${debug ? (error as Error).stack : (error as Error).message} (--debug for the stack)`);
   }
   process.exitCode = 2;
 }

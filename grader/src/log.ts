@@ -1,3 +1,5 @@
+import { visibleText } from './report/sanitize.ts';
+
 /**
  * Namespaced diagnostics on stderr, enabled with DEBUG=netkata* (or a list such as
  * DEBUG=netkata:docker,netkata:images). stdout is reserved for reports.
@@ -23,7 +25,10 @@ export function logger(name: string): Logger {
   return log;
 }
 
-/** One-line notices the user should always see (fallbacks, progress), on stderr. */
+/**
+ * One-line notices the user should always see (fallbacks, progress), on stderr. They may name a
+ * submission's folder or quote its files: shown visibly, so no escape sequence reaches the terminal.
+ */
 export function notice(message: string): void {
-  process.stderr.write(`netkata: ${message}\n`);
+  process.stderr.write(`netkata: ${visibleText(message, { maxLines: 40 })}\n`);
 }

@@ -20,6 +20,7 @@ export interface BatchOptions {
   readonly impairment: BackendChoice;
   readonly seed?: number;
   readonly buildMode: BuildMode;
+  readonly allowBases?: readonly string[];
   /** Holds the run being graded now, for Ctrl-C. */
   readonly lifetime: Lifetime;
 }
@@ -66,6 +67,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
         submission,
         runtime: 'docker',
         buildMode: options.buildMode,
+        ...(options.allowBases && { allowBases: options.allowBases }),
         profile: options.profile,
         impairment: options.impairment,
         seed,

@@ -27,6 +27,8 @@ export interface GradeOptions {
   readonly visible?: boolean;
   readonly runtime: RuntimeChoice;
   readonly buildMode: BuildMode;
+  /** Base images a Dockerfile submission may use besides the grader's (`--allow-base`). */
+  readonly allowBases?: readonly string[];
   readonly testNamePattern?: string;
   /** Only these stages, as written on the command line: `1-3`, `2,5`, `1-3,6`. */
   readonly stages?: string;
@@ -81,6 +83,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
         impairment: options.impairment ?? 'auto',
         seed,
         buildMode: options.buildMode,
+        ...(options.allowBases && { allowBases: options.allowBases }),
       },
       options.lifetime,
     );

@@ -117,6 +117,9 @@ export function useSubmission(options: {
     counter = 0;
     const mine: Array<TcpConnection | UdpSocket> = (connections = []);
     test.onTestFailed(async () => {
+      // "the server closed the connection" says less than "your server exited with code 1".
+      const exit = await started?.exitStatus().catch(() => undefined);
+      if (exit) transcript.record('server', 'note', `the submission ${describeExit(exit, context.limits.memoryMb)}`);
       if (!transcript.isEmpty) test.task.meta.transcript = transcript.render();
       if (started) test.task.meta.serverLog = await started.logs(30);
     });
@@ -240,7 +243,7 @@ export function useSubmission(options: {
   async function assertRunning(): Promise<void> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const exit = await live().exitStatus();
-      if (exit) throw new Error(`your server ${describeExit(exit)}`);
+      if (exit) throw new Error(`your server ${describeExit(exit, context.limits.memoryMb)}`);
       if (attempt === 0) await sleep(300);
     }
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,6 +43,8 @@ export interface StartRunOptions {
   readonly impairment: BackendChoice;
   readonly seed: number;
   readonly buildMode: BuildMode;
+  /** Base images a Dockerfile submission may build FROM besides the grader's (an instructor's choice). */
+  readonly allowBases?: readonly string[];
 }
 
 export function newRunId(): string {
@@ -140,11 +142,11 @@ export class StartedRun implements AsyncDisposable {
     const swept = await this.at(() => engine.sweepStale());
     if (swept > 0) log(`Removed ${swept} stale runs`);
     const images: Record<string, ImageDefinition> = { runtime: await this.at(() => ensureImage(engine, 'runtime', options.buildMode)) };
-    if (submission.kind === 'dockerfile' && /runtime-c|RUNTIME_C/.test(await readFile(submission.dockerfile, 'utf8'))) {
-      images['runtime-c'] = await this.at(() => ensureImage(engine, 'runtime-c', options.buildMode));
-    }
+    // Both of the grader's images for a Dockerfile: reading the learner's Dockerfile to choose
+    // would follow a link out of the folder before the build's own checks do.
+    if (submission.kind === 'dockerfile') images['runtime-c'] = await this.at(() => ensureImage(engine, 'runtime-c', options.buildMode));
     const tag = `netkata/submission:${this.id}`;
-    await this.at(() => buildSubmissionImage({ engine, submission, bundle, workDir, images, tag, labels }));
+    await this.at(() => buildSubmissionImage({ engine, submission, bundle, workDir, images, tag, labels, ...(options.allowBases && { allowBases: options.allowBases }) }));
     const network = await this.at(() => engine.createRunNetwork(this.id));
     const impair = await this.at(() => ensureImage(engine, 'impair', options.buildMode));
     // Announced before it is installed: a grader killed while installing it still has it removed.

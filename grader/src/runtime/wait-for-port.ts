@@ -37,11 +37,49 @@ export interface ReadinessProbe {
   /** "listen on PORT 7000 (TCP)" */
   readonly what: string;
   ready(): Promise<boolean>;
+  /** When it never got ready: what it does instead, as far as can be seen ("it listens on 127.0.0.1:7000 only"). */
+  explain?(): Promise<string | undefined>;
+}
+
+/** An address as /proc/net/tcp{,6} prints it (32-bit words in host order, little-endian here). */
+function socketAddress(hex: string): string {
+  const ipv4 = (word: string) => word.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join('.');
+  if (hex.length === 8) return ipv4(hex);
+  if (/^0{32}$/.test(hex)) return '::';
+  if (hex === '00000000000000000000000001000000') return '::1';
+  if (hex.startsWith('0000000000000000FFFF0000')) return ipv4(hex.slice(24));
+  return 'an IPv6 address';
+}
+
+/** Listening TCP sockets in /proc/net/tcp and tcp6 text (state 0A), as address and port. */
+export function listeningSockets(tables: string): Array<{ address: string; port: number }> {
+  const found: Array<{ address: string; port: number }> = [];
+  for (const line of tables.split('\n')) {
+    const match = /^\s*\d+:\s+([0-9A-F]+):([0-9A-F]{4})\s+[0-9A-F]+:[0-9A-F]{4}\s+0A\s/.exec(line);
+    if (!match) continue;
+    found.push({ address: socketAddress(match[1]!), port: parseInt(match[2]!, 16) });
+  }
+  return found;
+}
+
+/** What a server that did not get ready listens on instead, in words for the learner. */
+export function explainListening(all: ReadonlyArray<{ address: string; port: number }>, port: number): string | undefined {
+  // Docker's embedded DNS listens in every container's namespace, on 127.0.0.11.
+  const sockets = all.filter((s) => s.address !== '127.0.0.11');
+  if (sockets.length === 0) return 'it has no listening TCP socket at all';
+  const loopback = sockets.filter((s) => s.port === port && (s.address.startsWith('127.') || s.address === '::1'));
+  if (loopback.length > 0) return `it listens on ${loopback[0]!.address}:${port} only, which nothing outside its container can reach: listen on 0.0.0.0 (every address)`;
+  const others = [...new Set(sockets.map((s) => s.port))].sort((a, b) => a - b);
+  return `it listens on port ${others.join(', ')} instead: use the port in process.env.PORT (${port})`;
 }
 
 /** Ready once a TCP connect succeeds; with `settleMs`, once the connection also stays open that long. */
-export function tcpProbe(endpoint: Endpoint, port: number, settleMs = 0): ReadinessProbe {
-  return { what: `listen on PORT ${port}`, ready: () => tryConnect(endpoint, 1_000, settleMs) };
+export function tcpProbe(endpoint: Endpoint, port: number, settleMs = 0, readSocketTables?: () => Promise<string>): ReadinessProbe {
+  return {
+    what: `listen on PORT ${port}`,
+    ready: () => tryConnect(endpoint, 1_000, settleMs),
+    ...(readSocketTables ? { explain: async () => explainListening(listeningSockets(await readSocketTables().catch(() => '')), port) } : {}),
+  };
 }
 
 /**
@@ -59,11 +97,15 @@ export interface WaitOptions {
   readonly timeoutMs: number;
   readonly exitStatus: () => Promise<ExitStatus | undefined>;
   readonly logs: () => Promise<string>;
+  readonly memoryMb?: number;
 }
 
-export function describeExit(status: ExitStatus): string {
-  if (status.oomKilled) return 'was killed for exceeding its memory limit';
+/** How a submission ended, for the learner; with the memory limit when that is what killed it. */
+export function describeExit(status: ExitStatus, memoryMb?: number): string {
+  if (status.oomKilled) return `was killed: it exceeded its ${memoryMb === undefined ? '' : `${memoryMb} MiB `}memory limit (the exercise's README lists its limits)`;
   if (status.signal) return `was killed by ${status.signal}`;
+  // A server that forks into the background ends its container with its first process.
+  if (status.exitCode === 0) return 'exited with code 0 (a server must keep running in the foreground; one that forks into the background ends with its first process)';
   return `exited with code ${status.exitCode}`;
 }
 
@@ -75,14 +117,15 @@ export async function waitForListening(options: WaitOptions): Promise<void> {
     const exit = await options.exitStatus();
     if (exit) {
       throw new SubmissionStartError(
-        `your server ${describeExit(exit)} before it did ${options.probe.what}` +
+        `your server ${describeExit(exit, options.memoryMb)} before it did ${options.probe.what}` +
           formatLogTail(await options.logs()),
       );
     }
     await sleep(50);
   }
+  const instead = await options.probe.explain?.();
   throw new SubmissionStartError(
-    `your server did not ${options.probe.what} within ${options.timeoutMs} ms` +
+    `your server did not ${options.probe.what} within ${options.timeoutMs} ms${instead ? `: ${instead}` : ''}` +
       formatLogTail(await options.logs()),
   );
 }
@@ -93,10 +136,11 @@ export function formatLogTail(logs: string): string {
 }
 
 /** Waits until a just-started submission listens; stops it and rethrows if it never does. */
-export async function awaitListening(started: StartedSubmission, probe: ReadinessProbe, timeoutMs: number): Promise<void> {
+export async function awaitListening(started: StartedSubmission, probe: ReadinessProbe, timeoutMs: number, memoryMb?: number): Promise<void> {
   await waitForListening({
     probe,
     timeoutMs,
+    memoryMb,
     exitStatus: () => started.exitStatus(),
     logs: () => started.logs(),
   }).catch(async (error) => {

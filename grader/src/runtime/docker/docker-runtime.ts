@@ -128,9 +128,9 @@ export class DockerRuntime implements SubmissionRuntime {
     const started = new StartedDockerSubmission(container, (udp ? slot?.udp : slot?.tcp) ?? address, link, slot);
     // Readiness is checked on a clean link: a slow or lossy one must not be blamed on the server.
     const probe = udp
-      ? udpProbe(CONTAINER_PORT, () => this.socketTables(container.getId()))
-      : tcpProbe(started.endpoint, CONTAINER_PORT, slot ? EDGE_SETTLE_MS : 0);
-    await awaitListening(started, probe, options.limits.startupTimeoutMs);
+      ? udpProbe(CONTAINER_PORT, () => this.socketTables(container.getId(), 'udp'))
+      : tcpProbe(started.endpoint, CONTAINER_PORT, slot ? EDGE_SETTLE_MS : 0, () => this.socketTables(container.getId(), 'tcp'));
+    await awaitListening(started, probe, options.limits.startupTimeoutMs, options.limits.memoryMb);
     try {
       await link.init();
     } catch (error) {
@@ -204,13 +204,16 @@ export class DockerRuntime implements SubmissionRuntime {
     return CONTAINER_STATE_DIR;
   }
 
+  /** The keeper first: a volume in use cannot be removed. */
   async dropState(state: string): Promise<void> {
-    await this.engine.dockerode.getVolume(this.stateVolume(state)).remove().catch(() => {});
+    const volume = this.stateVolume(state);
+    await this.engine.dockerode.getContainer(`${volume}-keeper`).remove({ force: true, v: true }).catch(() => {});
+    await this.engine.dockerode.getVolume(volume).remove().catch(() => {});
   }
 
-  /** The UDP socket tables of the submission's network namespace, read from inside its container. */
-  private async socketTables(containerId: string): Promise<string> {
-    const { exitCode, output } = await this.engine.exec(containerId, ['cat', '/proc/net/udp', '/proc/net/udp6'], 5_000);
+  /** The socket tables of the submission's network namespace, read from inside its container. */
+  private async socketTables(containerId: string, protocol: 'tcp' | 'udp'): Promise<string> {
+    const { exitCode, output } = await this.engine.exec(containerId, ['cat', `/proc/net/${protocol}`, `/proc/net/${protocol}6`], 5_000);
     // One of the two may be missing (no IPv6); what was read still counts.
     return exitCode === 0 || output.includes('local_address') ? output : '';
   }
