@@ -11,7 +11,7 @@ import { CONTAINER_FILES_DIR, CONTAINER_PORT, CONTAINER_STATE_DIR, MAX_RUN_OUTPU
 import { awaitListening, tcpProbe, udpProbe } from '../wait-for-port.ts';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { tarOf, tarOfDirectory } from './tar.ts';
+import { tarOf } from './tar.ts';
 import { DockerLink } from './docker-link.ts';
 import type { DockerEngine } from './engine.ts';
 import { LABEL_ROLE } from './labels.ts';
@@ -23,6 +23,10 @@ export const SUBMISSION_HOST = 'submission';
 
 /** The submission's user inside the container: not root, no entry in any privileged group. */
 export const SANDBOX_USER = '1000:1000';
+const SANDBOX_UID = 1000;
+
+/** What a client's STATE_DIR may hold (a tmpfs: writing more fails with ENOSPC). Stated in tls-client's README. */
+export const STATE_DIR_BYTES = 16 * 1024 * 1024;
 
 /**
  * A GenericContainer with the sandbox testcontainers has no builder methods for: read-only root,
@@ -66,14 +70,12 @@ export class SandboxedContainer extends GenericContainer {
   }
 
   /**
-   * `folder`, writable by the sandbox user, kept in the named `volume` (mounted on its parent):
-   * a fresh volume's root belongs to root, so the folder comes in through the archive endpoint.
+   * `folder`, kept in the named `volume`: writable by the sandbox user because the volume's own
+   * options give its root to that user (a tmpfs volume's uid, gid and mode; see withState).
    */
   withWritableFolder(volume: string, folder: string): this {
-    const mount = path.posix.dirname(folder);
-    this.hostConfig.Mounts = [...(this.hostConfig.Mounts ?? []), { Type: 'volume', Source: volume, Target: mount }];
-    const owner = Number(SANDBOX_USER.split(':')[0]);
-    return this.withCopyArchivesToContainer([{ tar: Readable.from([tarOfDirectory(path.posix.basename(folder), owner)]), target: mount }]);
+    this.hostConfig.Mounts = [...(this.hostConfig.Mounts ?? []), { Type: 'volume', Source: volume, Target: folder }];
+    return this;
   }
 
   /**
@@ -188,12 +190,59 @@ export class DockerRuntime implements SubmissionRuntime {
     return options.files ? builder.withReadOnlyFiles(CONTAINER_FILES_DIR, options.files) : builder;
   }
 
-  /** The state folder lives in a named volume, labelled with the run so that removeRun takes it too. */
+  /**
+   * The state folder lives in a tmpfs volume of STATE_DIR_BYTES, so a run that writes more gets
+   * ENOSPC instead of filling the engine's disk. A tmpfs volume is unmounted (and emptied) when
+   * the last container using it stops, and the state must outlive each run: a keeper, a sleeping
+   * container with no network, holds it mounted from the first run of a test to dropState.
+   * Volume and keeper carry the run's labels, so removeRun (and a sweep) take them too.
+   */
   private async withState(builder: SandboxedContainer, state: string): Promise<void> {
     const volume = this.stateVolume(state);
-    const existing = await this.engine.dockerode.getVolume(volume).inspect().catch(() => undefined);
-    if (!existing) await this.engine.dockerode.createVolume({ Name: volume, Labels: { ...this.docker.labels } });
+    await this.keepStateVolume(volume);
     builder.withWritableFolder(volume, CONTAINER_STATE_DIR).withEnvironment({ STATE_DIR: CONTAINER_STATE_DIR });
+  }
+
+  private async keepStateVolume(volume: string): Promise<void> {
+    const { dockerode } = this.engine;
+    const keeper = dockerode.getContainer(`${volume}-keeper`);
+    const kept = await keeper.inspect().catch(() => undefined);
+    if (kept?.State.Running) return;
+    // A keeper that stopped took the state with it: a later run would fail for want of what an
+    // earlier one saved, and the learner would be blamed.
+    if (kept) throw new InfrastructureError(`the keeper of the state folder ${volume} stopped (${kept.State.Status}); the state of earlier runs is lost`);
+    try {
+      await dockerode.createVolume({
+        Name: volume,
+        Driver: 'local',
+        DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${STATE_DIR_BYTES},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=0700` },
+        Labels: { ...this.docker.labels },
+      });
+      const container = await dockerode.createContainer({
+        name: `${volume}-keeper`,
+        // The impairment image: the grader's own, already built, and its command is `sleep infinity`.
+        Image: this.docker.impairImage,
+        Cmd: ['sleep', 'infinity'],
+        User: SANDBOX_USER,
+        Labels: { ...this.docker.labels, [LABEL_ROLE]: 'state-keeper' },
+        HostConfig: {
+          NetworkMode: 'none',
+          ReadonlyRootfs: true,
+          CapDrop: ['ALL'],
+          SecurityOpt: ['no-new-privileges:true'],
+          PidsLimit: 8,
+          Memory: 16 * 1024 * 1024,
+          MemorySwap: 16 * 1024 * 1024,
+          NanoCpus: 100_000_000,
+          Mounts: [{ Type: 'volume', Source: volume, Target: '/state', ReadOnly: true }],
+        },
+      });
+      await container.start();
+    } catch (error) {
+      // Two runs of one test may race to create it: the winner's keeper serves both.
+      if ((error as { statusCode?: number }).statusCode === 409 && (await keeper.inspect().catch(() => undefined))?.State.Running) return;
+      throw new InfrastructureError(`could not keep the state folder ${volume}: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   private stateVolume(state: string): string {
