@@ -140,5 +140,9 @@ describe('hostile submissions against the limits', () => {
   });
 });
 
-/** The grade CLI and its vitest workers together, while the flood runs (measured: see the report). */
+/**
+ * The grade CLI and its vitest workers together, while the flood runs: measured 616-625 MiB here,
+ * as for the reference solution (620-623 MiB). The suite's tests fail on the flood's first bytes
+ * and close, so this bounds the grade as a whole; harness-caps.test.ts proves the caps themselves.
+ */
 const GRADE_RSS_BOUND_BYTES = 1024 * MiB;
