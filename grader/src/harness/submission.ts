@@ -91,6 +91,8 @@ export function useSubmission(options: {
   let connections: Array<TcpConnection | UdpSocket> = [];
   let counter = 0;
   let linkChanged = false;
+  /** The link's counters at the end of the last test: where the next one's check starts (one exec per test). */
+  let linkLast: Record<string, number> | undefined;
   const context = runContext();
 
   beforeAll(async () => {
@@ -112,7 +114,8 @@ export function useSubmission(options: {
   beforeEach(async (test) => {
     if (startError) throw startError;
     // The link's counters now, to tell after the test whether it was the profile throughout.
-    const linkBefore = await started?.link.stats();
+    const linkBefore = linkLast ?? (await started?.link.stats());
+    linkLast = undefined;
     transcript = new Transcript();
     counter = 0;
     const mine: Array<TcpConnection | UdpSocket> = (connections = []);
@@ -229,6 +232,7 @@ export function useSubmission(options: {
       if (!isGraderFault(error)) throw error;
       throw new InfrastructureError(`${(error as Error).message}: the link was not the profile during this test, so this result does not count`, { cause: error });
     }
+    linkLast = after;
     const fault = after && integrityFault(before, after);
     if (!fault || !after) return;
     for (const key of ['egress.seen', 'ingress.seen', 'kernel.queue_dropped', 'kernel.user_dropped', 'degraded', 'late']) {
