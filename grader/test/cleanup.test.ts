@@ -1,10 +1,68 @@
 // Nothing a run creates outlives it: not after Ctrl-C, not after a grader killed with SIGKILL.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, test } from 'vitest';
+import { findLeftovers } from '../src/commands/cleanup.ts';
 import { DockerEngine } from '../src/runtime/docker/engine.ts';
-import { LABEL_MANAGED, LABEL_OWNER, LABEL_RUN } from '../src/runtime/docker/labels.ts';
-import { netkata, ownedBy } from './helpers/cli.ts';
+import { LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, runLabels } from '../src/runtime/docker/labels.ts';
+import { fixture, netkata, ownedBy } from './helpers/cli.ts';
+
+/** What a grader process (by pid) has on the engine and the host right now. */
+async function leftoversOf(engine: DockerEngine, pid: number): Promise<string[]> {
+  const filters = ownedBy(pid);
+  const found: string[] = [];
+  for (const c of await engine.dockerode.listContainers({ all: true, filters })) found.push(`container ${c.Names[0]}`);
+  for (const n of await engine.dockerode.listNetworks({ filters })) found.push(`network ${n.Name}`);
+  for (const v of (await engine.dockerode.listVolumes({ filters })).Volumes ?? []) found.push(`volume ${v.Name}`);
+  return found;
+}
+
+/** Everything of one run, on the engine, in the host's firewall and in the temporary folder. */
+async function traceOfRun(engine: DockerEngine, run: string): Promise<string[]> {
+  const leftovers = await findLeftovers(engine);
+  return [
+    ...leftovers.runs.filter((r) => r === run).map((r) => `labelled resources of ${r}`),
+    ...leftovers.firewallRules.filter((r) => r.includes(`netkata-${run}`)),
+    ...leftovers.workDirs.filter((d) => path.basename(d).startsWith(`netkata-${run}-`)),
+  ];
+}
+
+/** Calls `act` once the grader's submission container runs (and a moment more, so its test is under way). */
+function whenSubmissionUp(engine: DockerEngine, onUp: (child: ChildProcess, run: string) => void, settleMs = 1_500) {
+  return (child: ChildProcess) => {
+    void (async () => {
+      for (let i = 0; i < 900; i++) {
+        const [up] = await engine.dockerode.listContainers({ filters: { label: [...ownedBy(child.pid!).label, 'netkata.role=submission'] } });
+        if (up) {
+          await sleep(settleMs);
+          return onUp(child, up.Labels[LABEL_RUN]!);
+        }
+        await sleep(100);
+      }
+    })();
+  };
+}
+
+/** A listener on every address of this host, counting the connections that reach it. */
+async function hostListener(): Promise<{ port: number; connections: () => number; close: () => void }> {
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  server.listen(0, '0.0.0.0');
+  await once(server, 'listening');
+  return { port: (server.address() as net.AddressInfo).port, connections: () => connections, close: () => void server.close() };
+}
+
+/** A grade of a submission that keeps connecting to the host, and a test that takes 40 s: time to interrupt it. */
+const slowGrade = ['grade', 'echo-server', '--submission', fixture('hostile', 'gateway-hammer'), '--suite', fixture('hostile-suite-slow'), '--runtime', 'docker'];
 
 const managed = { label: [`${LABEL_MANAGED}=true`] };
 
@@ -48,6 +106,116 @@ describe('cleanup', () => {
     } finally {
       await engine.removeRun(liveRun);
       await engine.removeRun(staleRun);
+    }
+  });
+
+  test('Ctrl-C while the submission hammers the host: no connection gets through, nothing is left', async () => {
+    const engine = await DockerEngine.connect();
+    const listener = await hostListener();
+    let run = '';
+    try {
+      const result = await netkata(slowGrade, {
+        env: { NETKATA_TEST_HOST_PORT: String(listener.port) },
+        signalAfter: whenSubmissionUp(engine, (child, up) => {
+          run = up;
+          child.kill('SIGINT');
+        }),
+      });
+      expect(run, 'the submission was up when interrupted').not.toBe('');
+      expect(result.code, result.stderr).toBe(130);
+      // The host's rule stays until the submission is gone: the hammer (every 10 ms) never got in.
+      await sleep(500);
+      expect(listener.connections(), 'connections from the submission to the host').toBe(0);
+      expect(await leftoversOf(engine, result.pid)).toEqual([]);
+      expect(await traceOfRun(engine, run)).toEqual([]);
+    } finally {
+      listener.close();
+    }
+  });
+
+  test('two Ctrl-C in a row, or SIGHUP (a closed terminal), still clean up', async () => {
+    const engine = await DockerEngine.connect();
+    let run = '';
+    const twice = await netkata(slowGrade, {
+      signalAfter: whenSubmissionUp(engine, (child, up) => {
+        run = up;
+        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGINT'), 100);
+      }),
+    });
+    expect(twice.code, twice.stderr).toBe(130);
+    expect(twice.stderr).toMatch(/still cleaning up/);
+    expect(await leftoversOf(engine, twice.pid)).toEqual([]);
+    expect(await traceOfRun(engine, run)).toEqual([]);
+
+    const hangup = await netkata(slowGrade, {
+      signalAfter: whenSubmissionUp(engine, (child, up) => {
+        run = up;
+        child.kill('SIGHUP');
+      }),
+    });
+    expect(hangup.code, hangup.stderr).toBe(129);
+    expect(await leftoversOf(engine, hangup.pid)).toEqual([]);
+    expect(await traceOfRun(engine, run)).toEqual([]);
+  });
+
+  test('SIGKILL with the submission up: its reaper removes everything within 15 s, no other grader needed', async () => {
+    const engine = await DockerEngine.connect();
+    let run = '';
+    let killedAt = 0;
+    const result = await netkata(slowGrade, {
+      signalAfter: whenSubmissionUp(engine, (child, up) => {
+        run = up;
+        killedAt = Date.now();
+        child.kill('SIGKILL');
+      }),
+    });
+    expect(result.signal).toBe('SIGKILL');
+    expect(run).not.toBe('');
+    let trace = await traceOfRun(engine, run);
+    while (trace.length > 0 && Date.now() - killedAt < 15_000) {
+      await sleep(250);
+      trace = await traceOfRun(engine, run);
+    }
+    expect(trace, 'what the killed grader left after 15 s').toEqual([]);
+    process.stdout.write(`cleanup: a grader killed with SIGKILL left nothing ${((Date.now() - killedAt) / 1000).toFixed(1)} s later\n`);
+  });
+
+  test('--submission never falls back to the local runtime: no engine, no grade', async () => {
+    const result = await netkata(['grade', 'echo-server', '--submission', fixture('hostile', 'never-listens')], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/runs only sandboxed, in a container: start a Docker engine, or pass --runtime local/);
+    expect(result.stderr).not.toMatch(/grading on the local runtime/);
+    expect(result.stdout).toBe('');
+  });
+
+  test('netkata cleanup removes what a dead grader left, and spares a live one', async () => {
+    const engine = await DockerEngine.connect();
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => dead.once('exit', resolve));
+    const deadRun = `deadrun-${Date.now().toString(36)}`;
+    const liveRun = `liverun-${Date.now().toString(36)}`;
+    const deadLabels = runLabels(deadRun, dead.pid!);
+    await engine.dockerode.createNetwork({ Name: `netkata-${deadRun}`, Internal: true, Labels: deadLabels });
+    await engine.dockerode.createVolume({ Name: `netkata-${deadRun}-state`, Labels: deadLabels });
+    const deadDir = path.join(os.tmpdir(), `netkata-${Date.now().toString(36)}-abcdef-cleanup`);
+    await mkdir(deadDir);
+    await writeFile(path.join(deadDir, 'owner.json'), JSON.stringify(deadLabels));
+    await engine.dockerode.createNetwork({ Name: `netkata-${liveRun}`, Internal: true, Labels: runLabels(liveRun) });
+    try {
+      const result = await netkata(['cleanup', '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      const report = JSON.parse(result.stdout);
+      expect(report.removedRuns).toBeGreaterThanOrEqual(1);
+      expect(report.removedWorkDirs).toBeGreaterThanOrEqual(1);
+      const names = (await engine.dockerode.listNetworks({ filters: managed })).map((n) => n.Name);
+      expect(names).not.toContain(`netkata-${deadRun}`);
+      expect(names, 'a live run is spared').toContain(`netkata-${liveRun}`);
+      expect(((await engine.dockerode.listVolumes({ filters: { label: [`${LABEL_RUN}=${deadRun}`] } })).Volumes ?? []).length).toBe(0);
+      expect(existsSync(deadDir)).toBe(false);
+    } finally {
+      await engine.removeRun(liveRun);
+      await engine.removeRun(deadRun);
     }
   });
 

@@ -120,9 +120,16 @@ export function useSubmission(options: {
     counter = 0;
     const mine: Array<TcpConnection | UdpSocket> = (connections = []);
     test.onTestFailed(async () => {
-      // "the server closed the connection" says less than "your server exited with code 1".
-      const exit = await started?.exitStatus().catch(() => undefined);
-      if (exit) transcript.record('server', 'note', `the submission ${describeExit(exit, context.limits.memoryMb)}`);
+      // "the server closed the connection" says less than "your server exited with code 1". The
+      // engine takes a moment to notice an exit: after a hang-up, look for up to 0.6 s.
+      for (let attempt = 0; started && attempt < (transcript.serverHungUp ? 4 : 1); attempt++) {
+        const exit = await started.exitStatus().catch(() => undefined);
+        if (exit) {
+          transcript.record('server', 'note', `the submission ${describeExit(exit, context.limits.memoryMb)}`);
+          break;
+        }
+        if (transcript.serverHungUp) await sleep(150);
+      }
       if (!transcript.isEmpty) test.task.meta.transcript = transcript.render();
       if (started) test.task.meta.serverLog = await started.logs(30);
     });

@@ -43,6 +43,8 @@ export class Transcript {
   private readonly tail: TranscriptEvent[] = [];
   private recorded = 0;
   private readonly totals = new Map<string, { sent: number; received: number }>();
+  /** A connection of the test was closed or reset from the server's side: it may have died. */
+  serverHungUp = false;
 
   record(connection: string, direction: Direction, data: Uint8Array | string): void {
     if (direction !== 'note') {

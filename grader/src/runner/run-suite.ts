@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
-import { createVitest } from 'vitest/node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createVitest, type Vitest } from 'vitest/node';
 import { GraderError, InfrastructureError } from '../errors.ts';
 import { logger } from '../log.ts';
 import { harnessEntry } from '../paths.ts';
@@ -36,6 +37,21 @@ function releaseSignals(before: ReadonlyArray<readonly [NodeJS.Signals, Function
       if (!listeners.includes(listener)) process.off(signal, listener as NodeJS.SignalsListener);
     }
   }
+}
+
+/** How long a test under way may take to notice that its run is being removed, before its worker is killed. */
+const GRACE_MS = 1_000;
+
+/**
+ * Stops a run under way without waiting for its test to end (a test may wait 40 s): vitest's
+ * pool asks its workers to stop on the first cancel and kills them on the second, as a second
+ * Ctrl-C does in vitest's own CLI.
+ */
+async function interrupt(vitest: Vitest): Promise<void> {
+  const cancelled = vitest.cancelCurrentRun('keyboard-input');
+  const inTime = await Promise.race([cancelled.then(() => true), sleep(GRACE_MS, false, { ref: false })]);
+  if (!inTime) await vitest.cancelCurrentRun('keyboard-input');
+  await vitest.close();
 }
 
 /**
@@ -81,7 +97,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
     releaseSignals(signalListeners);
     let closing: Promise<void> | undefined;
     close = () => (closing ??= vitest.close());
-    untrack = options.run.trackSuite(close);
+    untrack = options.run.trackSuite(() => (closing ??= interrupt(vitest)));
     await vitest.start();
   } catch (error) {
     if (error instanceof GraderError) throw error;
