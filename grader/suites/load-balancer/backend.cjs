@@ -1,9 +1,12 @@
 // The grader's backend for the load-balancer suite: one per peer container (backend-1..3),
-// Node built-ins only. Every path but /_control/... answers with JSON naming this backend and
-// echoing what it received (method, URL, headers, body size and SHA-256, hashed while it
-// streams in, so a 100 MiB upload costs no memory). GET /bytes/<n> streams n bytes of a fixed
-// pattern (add ?chunked to leave out Content-Length). Every request is logged, and every TCP
-// connection counted. The tests steer it on the same port, never through the proxy:
+// Node built-ins only. Every path answers with JSON naming this backend and echoing what it
+// received (method, URL, headers, body size and SHA-256, hashed while it streams in, so a
+// 100 MiB upload costs no memory). GET /bytes/<n> streams n bytes of a fixed pattern (add
+// ?chunked to leave out Content-Length). Every request is logged, and every TCP connection
+// counted. The tests steer it on the same port, never through the proxy, with the secret they
+// gave it in NETKATA_CONTROL_SECRET in the x-netkata-control header (see
+// grader/src/peers/control-secret.ts); without it, /_control/... is a path like any other, so
+// a proxy can neither read a backend's mode nor change it, nor tell that it could:
 //   POST /_control/mode?set=ok|fail|hang|slow|reset[&delayMs=N]
 //     fail: 500 to everything, health included; hang: read the request, never answer;
 //     slow: answer after delayMs; reset: destroy the connection once a request (other than
@@ -17,6 +20,14 @@ const crypto = require('node:crypto');
 const NAME = process.env.BACKEND_NAME || 'backend';
 const PORT = Number(process.env.PORT || 8080);
 const HEALTH_PATH = process.env.HEALTH_PATH || '/healthz';
+const CONTROL_HEADER = 'x-netkata-control';
+const SECRET = process.env.NETKATA_CONTROL_SECRET || '';
+// A backend that anyone could steer is worse than none: refuse to start without a real secret.
+if (SECRET.length < 32) {
+  console.error('backend.cjs: NETKATA_CONTROL_SECRET must hold the tests\' secret (32 characters or more)');
+  process.exit(2);
+}
+const SECRET_DIGEST = crypto.createHash('sha256').update(SECRET).digest();
 const started = Date.now();
 
 let mode = 'ok';
@@ -33,6 +44,13 @@ function json(res, status, body) {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-served-by': NAME });
   res.end(text);
+}
+
+/** Compared as digests: constant time, and the lengths give nothing away either. */
+function isControl(req) {
+  const given = req.headers[CONTROL_HEADER];
+  if (typeof given !== 'string') return false;
+  return crypto.timingSafeEqual(crypto.createHash('sha256').update(given).digest(), SECRET_DIGEST);
 }
 
 function control(req, res, url) {
@@ -87,7 +105,9 @@ function answer(req, res, url, entry) {
   });
   req.on('end', () => {
     entry.bodyBytes = bodyBytes;
-    const body = { server: NAME, method: req.method, url: req.url, headers: req.headers, bodyBytes, bodySha256: hash.digest('hex') };
+    // Never the control header, whoever sent it: nothing served through a proxy may carry a secret.
+    const { [CONTROL_HEADER]: _, ...headers } = req.headers;
+    const body = { server: NAME, method: req.method, url: req.url, headers, bodyBytes, bodySha256: hash.digest('hex') };
     if (req.method === 'HEAD') {
       res.writeHead(200, { 'content-type': 'application/json', 'x-served-by': NAME });
       return res.end();
@@ -98,7 +118,7 @@ function answer(req, res, url, entry) {
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://backend');
-  if (url.pathname.startsWith('/_control/')) return control(req, res, url);
+  if (url.pathname.startsWith('/_control/') && isControl(req)) return control(req, res, url);
   const health = url.pathname === HEALTH_PATH;
   const id = req.headers['x-request-id'];
   const entry = { id: typeof id === 'string' ? id : null, method: req.method, url: req.url, atMs: Date.now() - started, health };
@@ -127,5 +147,6 @@ server.on('connection', (socket) => {
 server.keepAliveTimeout = 60000;
 server.headersTimeout = 65000;
 server.requestTimeout = 0;
-server.listen(PORT, '0.0.0.0', () => console.log(`${NAME} listening on ${PORT}`));
+// The port it got, for PORT=0 (the grader's own tests run it on this machine).
+server.listen(PORT, '0.0.0.0', () => console.log(`${NAME} listening on ${server.address().port}`));
 process.on('SIGTERM', () => process.exit(0));

@@ -1,11 +1,11 @@
 // Shared by the load-balancer suite: the grader's backend fleet (peer containers running
-// backend.cjs), their control endpoint, and an HTTP client for the proxy.
+// backend.cjs), their control endpoint (with a secret per backend), and an HTTP client for the proxy.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { usePeer, useSubmission, type PeerHandle, type SubmissionHandle } from 'netkata/harness';
+import { CONTROL_SECRET_ENV, controlHeaders, newControlSecret, usePeer, useSubmission, type PeerHandle, type SubmissionHandle } from 'netkata/harness';
 
 export const BACKEND_PORT = 8080;
 const BACKEND_SCRIPT = readFileSync(new URL('./backend.cjs', import.meta.url));
@@ -31,15 +31,23 @@ export interface Fleet {
  * is the proxy's; a HEALTH_PATH in it is the backends' health path too.
  */
 export function useFleet(env: Record<string, string> = {}, count = 3): Fleet {
-  const backends = Array.from({ length: count }, (_, i) =>
-    usePeer({
+  const backends = Array.from({ length: count }, (_, i) => {
+    const secret = newControlSecret();
+    const backend = usePeer({
       name: `backend-${i + 1}`,
       command: ['node', '/srv/peer/backend.cjs'],
       files: { 'backend.cjs': BACKEND_SCRIPT },
-      env: { BACKEND_NAME: `backend-${i + 1}`, PORT: String(BACKEND_PORT), ...(env.HEALTH_PATH ? { HEALTH_PATH: env.HEALTH_PATH } : {}) },
+      env: {
+        BACKEND_NAME: `backend-${i + 1}`,
+        PORT: String(BACKEND_PORT),
+        [CONTROL_SECRET_ENV]: secret,
+        ...(env.HEALTH_PATH ? { HEALTH_PATH: env.HEALTH_PATH } : {}),
+      },
       readyPort: BACKEND_PORT,
-    }),
-  );
+    });
+    secrets.set(backend, secret);
+    return backend;
+  });
   const server = useSubmission({
     env: {
       BACKENDS: backends.map((b) => `http://${b.name}:${BACKEND_PORT}`).join(','),
@@ -69,15 +77,34 @@ export interface BackendLog {
   requests: LoggedRequest[];
 }
 
-/** A call to a backend's control endpoint, straight to its container, never through the proxy. */
+/** Each backend's control secret, by handle: only these tests know them. */
+const secrets = new WeakMap<PeerHandle, string>();
+
+/**
+ * A call to a backend's control endpoint, straight to its container (or its edge slot), never
+ * through the proxy: the secret must never pass the submission.
+ */
 function control<T>(backend: PeerHandle, method: string, path: string): Promise<T> {
   const { host, port } = backend.endpoint(BACKEND_PORT);
+  const secret = secrets.get(backend);
+  if (!secret) throw new Error(`${backend.name} is not a backend of useFleet()`);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, method, path, agent: false, timeout: 3_000 }, (res) => {
+    const req = http.request({ host, port, method, path, headers: controlHeaders(secret), agent: false, timeout: 3_000 }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve(JSON.parse(text) as T));
+      res.on('end', () => {
+        // The control endpoint's answers name the backend; an echo (`server`) or a 500 means the
+        // request was not taken for a control request.
+        let answer: { name?: unknown } | undefined;
+        try {
+          answer = JSON.parse(text) as { name?: unknown };
+        } catch {}
+        if (res.statusCode !== 200 || answer?.name !== backend.name) {
+          return reject(new Error(`${backend.name} ${method} ${path}: not a control answer (HTTP ${res.statusCode}): ${text.slice(0, 200)}`));
+        }
+        resolve(answer as T);
+      });
     });
     req.on('timeout', () => req.destroy(new Error(`${backend.name}${path}: no answer within 3 s`)));
     req.on('error', reject);

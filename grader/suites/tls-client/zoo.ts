@@ -1,11 +1,16 @@
 // The TLS zoo as one peer container for a test file: a fresh PKI (made on the host with the
 // openssl CLI, about a second), the zoo's config and script as the peer's files, every member's
 // host name an alias of that one container, and the submission run once per case with the
-// test CA as a file in its FILES_DIR.
+// test CA as a file in its FILES_DIR. The zoo's control port (stats, reset) is on the run
+// network where the client can reach it, so it answers only with a secret made here and given
+// to the zoo in its environment.
 import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import {
+  CONTROL_SECRET_ENV,
+  controlHeaders,
   makePki,
+  newControlSecret,
   tlsClientExit,
   useClient,
   usePeer,
@@ -81,11 +86,13 @@ export async function useZoo(): Promise<Zoo> {
   const pki = await makePki(catalogue.leaves);
   const config = zooServerConfig(catalogue, pki, { portOf: (_, index) => FIRST_MEMBER_PORT + index, controlPort: CONTROL_PORT });
   const [name, ...aliases] = [...catalogue.members.flatMap((m) => m.hosts), ALIAS_HOST, DEEP_WILDCARD_HOST];
+  const secret = newControlSecret();
   const peer = usePeer({
     name: name!,
     aliases,
     command: ['node', '/srv/peer/zoo-server.cjs', '/srv/peer/config.json'],
     files: { 'zoo-server.cjs': await readFile(zooServerScript), 'config.json': Buffer.from(JSON.stringify(config)) },
+    env: { [CONTROL_SECRET_ENV]: secret },
     readyPort: CONTROL_PORT,
     memoryMb: 192,
   });
@@ -95,7 +102,8 @@ export async function useZoo(): Promise<Zoo> {
 
   const control = async (method: 'GET' | 'POST', route: string): Promise<unknown> => {
     const { host, port } = peer.endpoint(CONTROL_PORT);
-    const response = await fetch(`http://${host}:${port}${route}`, { method });
+    // From here to the zoo (or its edge slot), never through the client: the secret stays with the tests.
+    const response = await fetch(`http://${host}:${port}${route}`, { method, headers: controlHeaders(secret) });
     if (!response.ok) throw new Error(`zoo control ${method} ${route}: HTTP ${response.status}`);
     return response.json();
   };

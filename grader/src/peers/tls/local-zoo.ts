@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { InfrastructureError } from '../../errors.ts';
 import { logger } from '../../log.ts';
+import { CONTROL_SECRET_ENV, controlHeaders, newControlSecret } from '../control-secret.ts';
 import type { ZooServerConfig } from './zoo-config.ts';
 import type { ZooMemberKind } from './zoo-members.ts';
 import type { ZooStats } from './zoo-stats.ts';
@@ -21,6 +22,7 @@ const READY_TIMEOUT_MS = 10_000;
 /** A zoo running as a child process on this machine (for the grader's own tests and the local runtime). */
 export interface StartedLocalZoo extends AsyncDisposable {
   readonly host: string;
+  /** Answers stats() and reset() only: without the secret this zoo was given, every request gets 404. */
   readonly controlPort: number;
   port(kind: ZooMemberKind): number;
   stats(): Promise<ZooStats>;
@@ -34,7 +36,12 @@ export async function startLocalZoo(config: ZooServerConfig): Promise<StartedLoc
   const configPath = path.join(dir, 'config.json');
   await writeFile(configPath, JSON.stringify(config), { mode: 0o600 });
   log(`Starting the TLS zoo (${config.members.length} members) on ${config.host}...`);
-  const child: ChildProcess = spawn(process.execPath, [zooServerScript, configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // In the environment, not the config or the command line: what `ps` shows is everyone's.
+  const secret = newControlSecret();
+  const child: ChildProcess = spawn(process.execPath, [zooServerScript, configPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, [CONTROL_SECRET_ENV]: secret },
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   const stop = async () => {
@@ -67,7 +74,7 @@ export async function startLocalZoo(config: ZooServerConfig): Promise<StartedLoc
 
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const control = async (method: string, route: string) => {
-    const response = await fetch(`http://${host}:${ready.controlPort}${route}`, { method });
+    const response = await fetch(`http://${host}:${ready.controlPort}${route}`, { method, headers: controlHeaders(secret) });
     if (!response.ok) throw new InfrastructureError(`TLS zoo control ${method} ${route}: HTTP ${response.status}`);
     return response.json() as Promise<unknown>;
   };

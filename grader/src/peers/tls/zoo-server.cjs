@@ -12,13 +12,17 @@
 //
 // Every member answers any HTTP/1.1 request with `status` and a short body naming it, then
 // closes. What a test must confirm from the server's side is kept per member and served as JSON
-// on the plain-HTTP control port: GET /stats (see zoo-stats.ts, ZooStats), POST /reset.
+// on the plain-HTTP control port: GET /stats (see zoo-stats.ts, ZooStats), POST /reset. The
+// client under test reaches that port too, so both need the secret the tests gave the zoo in
+// NETKATA_CONTROL_SECRET, in an x-netkata-control header (see ../control-secret.ts); any
+// other request, and one without the secret, gets the same bare 404. Nothing else is served:
+// the members' keys stay in the config file, which no route reads.
 // Once everything listens, one JSON line on stdout gives the ports: {"ready":true,...}.
 
 const fs = require('node:fs');
 const http = require('node:http');
 const tls = require('node:tls');
-const { constants } = require('node:crypto');
+const { constants, createHash, timingSafeEqual } = require('node:crypto');
 
 /** Connections kept per member for /stats; counters go on counting. */
 const KEEP_RECORDS = 200;
@@ -31,6 +35,22 @@ if (!configPath) {
   process.exit(2);
 }
 const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+
+const CONTROL_HEADER = 'x-netkata-control';
+const secret = process.env.NETKATA_CONTROL_SECRET || '';
+// Counters anyone could reset would prove nothing: no control port without a real secret.
+if (secret.length < 32) {
+  process.stderr.write('zoo-server: NETKATA_CONTROL_SECRET must hold the tests\' secret (32 characters or more)\n');
+  process.exit(2);
+}
+const secretDigest = createHash('sha256').update(secret).digest();
+
+/** Compared as digests: constant time, and the lengths give nothing away either. */
+function authorized(request) {
+  const given = request.headers[CONTROL_HEADER];
+  if (typeof given !== 'string') return false;
+  return timingSafeEqual(createHash('sha256').update(given).digest(), secretDigest);
+}
 
 function emptyStats(port) {
   return {
@@ -174,17 +194,21 @@ function startMember(member) {
 
 function startControl() {
   const server = http.createServer((request, response) => {
+    request.resume();
     const send = (status, body) => {
       response.writeHead(status, { 'Content-Type': 'application/json' });
       response.end(JSON.stringify(body));
     };
-    if (request.method === 'GET' && request.url === '/stats') {
+    const allowed = authorized(request);
+    if (allowed && request.method === 'GET' && request.url === '/stats') {
       send(200, { members: stats });
-    } else if (request.method === 'POST' && request.url === '/reset') {
+    } else if (allowed && request.method === 'POST' && request.url === '/reset') {
       for (const name of Object.keys(stats)) stats[name] = emptyStats(stats[name].port);
       send(200, { reset: true });
     } else {
-      send(404, { error: 'GET /stats or POST /reset' });
+      // The same for a wrong route as for a missing secret: nothing says what would have worked.
+      response.writeHead(404, { 'Content-Type': 'text/plain', 'Content-Length': 10 });
+      response.end('not found\n');
     }
   });
   return new Promise((resolve, reject) => {
