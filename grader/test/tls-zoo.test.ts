@@ -17,7 +17,8 @@ import { bundleSubmission } from '../src/build/bundle.ts';
 import { loadProfile, parseProfile } from '../src/impairment/profile.ts';
 import { TcpRelay } from '../src/impairment/relay/tcp-relay.ts';
 import { repoRoot } from '../src/paths.ts';
-import { startLocalZoo, type StartedLocalZoo } from '../src/peers/tls/local-zoo.ts';
+import { CONTROL_HEADER, CONTROL_SECRET_ENV } from '../src/peers/control-secret.ts';
+import { startLocalZoo, zooServerScript, type StartedLocalZoo } from '../src/peers/tls/local-zoo.ts';
 import { openssl } from '../src/peers/tls/openssl.ts';
 import { makePki, type ZooPki } from '../src/peers/tls/pki.ts';
 import { zooServerConfig } from '../src/peers/tls/zoo-config.ts';
@@ -325,6 +326,64 @@ describe('each zoo member is what it claims (Node tls as the client)', () => {
 
   test('http-404: a verified connection answering 404', async () => {
     expect(await probe('http-404')).toMatchObject({ authorized: true, statusLine: 'HTTP/1.1 404 Not Found' });
+  });
+});
+
+describe('the zoo\'s control port answers the tests only', () => {
+  const controlUrl = (route: string) => `http://${zoo.host}:${zoo.controlPort}${route}`;
+  /** What an outsider gets: status, content type and body, all of which must say nothing. */
+  async function outsider(method: string, route: string, headers: Record<string, string> = {}) {
+    const response = await fetch(controlUrl(route), { method, headers });
+    return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
+  }
+  const BARE_404 = { status: 404, type: 'text/plain', body: 'not found\n' };
+
+  test('without the secret, with a wrong one or on another route: the same bare 404, and nothing is reset', async () => {
+    await zoo.reset();
+    expect((await probe('valid')).statusLine).toBe('HTTP/1.1 200 OK');
+    const wrong = 'x'.repeat(43);
+    for (const [method, route, headers] of [
+      ['GET', '/stats', {}],
+      ['POST', '/reset', {}],
+      ['GET', '/stats', { [CONTROL_HEADER]: wrong }],
+      ['POST', '/reset', { [CONTROL_HEADER]: wrong }],
+      ['POST', '/reset', { [CONTROL_HEADER]: '' }],
+      ['GET', '/stats', { authorization: `Bearer ${wrong}` }],
+      ['GET', '/', {}],
+      ['GET', '/config.json', {}],
+      ['GET', '/srv/peer/config.json', {}],
+    ] as const) {
+      expect(await outsider(method, route, headers), `${method} ${route} ${JSON.stringify(headers)}`).toEqual(BARE_404);
+    }
+    expect((await memberStats('valid')).requests, 'requests counted, after the outsiders\' resets').toBe(1);
+  });
+
+  test('with the secret: stats, then reset', async () => {
+    expect((await probe('valid')).statusLine).toBe('HTTP/1.1 200 OK');
+    expect((await memberStats('valid')).requests).toBeGreaterThan(0);
+    await zoo.reset();
+    expect((await memberStats('valid')).requests).toBe(0);
+  });
+
+  test('refuses to start without a secret of 32 characters or more', async () => {
+    const configPath = path.join(workDir, 'no-secret-config.json');
+    await writeFile(configPath, JSON.stringify(zooServerConfig(catalogue, pki, { host: '127.0.0.1' })));
+    for (const secret of [undefined, 'short']) {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      delete env[CONTROL_SECRET_ENV];
+      if (secret !== undefined) env[CONTROL_SECRET_ENV] = secret;
+      const child = spawn(process.execPath, [zooServerScript, configPath], { stdio: ['ignore', 'pipe', 'pipe'], env });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+      // A zoo that starts anyway would serve until killed: give it 5 s.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      const [code] = (await once(child, 'close')) as [number | null];
+      clearTimeout(timer);
+      expect(code, `secret ${secret ?? '(none)'}: ${output}`).toBe(2);
+      expect(output).toMatch(/NETKATA_CONTROL_SECRET/);
+      expect(output).not.toMatch(/ready/);
+    }
   });
 });
 
