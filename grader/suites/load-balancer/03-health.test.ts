@@ -20,7 +20,8 @@ afterEach(async ({ task }) => {
   // Leave the next test a whole fleet, whatever this one did to it (a failed test's proxy may
   // never make it whole: do not wait for it then).
   await Promise.all(backends.map((b) => b.unpause().catch(() => {})));
-  await Promise.all(backends.map((b) => b.link.heal().catch(() => {})));
+  // Healed and clean: a test that failed before undoing its blackhole would leave one behind.
+  await Promise.all(backends.map((b) => b.link.heal().then(() => b.link.set('clean')).catch(() => {})));
   await clearBackends(backends).catch(() => {});
   if (task.result?.state !== 'fail') await fleetWhole(fleet, REJOIN_TIMEOUT_MS);
 });
