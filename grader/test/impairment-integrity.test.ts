@@ -51,6 +51,16 @@ describe('integrityFault: was the link the profile for the whole test?', () => {
   test('copies skipped for lack of memory (duplicates, corruption) are counted like drops', () => {
     expect(integrityFault(base, plus({ 'ingress.seen': 1_000, degraded: 50 }))?.message).toMatch(/skipped the duplication or corruption of 50 packets/);
   });
+
+  test('a link that let packets through unimpaired is weaker than the profile; one that only dropped or delayed more is harsher', () => {
+    // Harsher: a pass on it still stands (the harness keeps it); only a failure does not count.
+    expect(integrityFault(base, plus({ 'ingress.seen': 65_536, 'kernel.queue_dropped': 14_464 }))?.direction).toBe('harsher');
+    expect(integrityFault(base, plus({ 'egress.seen': 1_000, 'ingress.seen': 1_000, late: 500 }))?.direction).toBe('harsher');
+    // Weaker: no result counts, pass or fail.
+    expect(integrityFault(base, plus({ 'ingress.seen': 1_000, degraded: 50 }))?.direction).toBe('weaker');
+    expect(integrityFault(base, { ...base, bound: 0 })?.direction).toBe('weaker');
+    expect(integrityFault(base, { ...base, portid: 7 })?.direction).toBe('weaker');
+  });
 });
 
 describe('the userspace engine on a real link', () => {
@@ -99,14 +109,16 @@ describe('a grade whose link stops being the profile', () => {
     const [flood, starved, killed] = report.tests;
     expect(report.tests.map((t) => t.status), shown).toEqual(['failed', 'failed', 'failed']);
 
-    // (a) The counters saw the overload; the submission's own flood is its failure, not the grader's.
-    expect(flood?.error, shown).toMatch(/^your program flooded the link: it sent [\d,]+ packets during this test while receiving \d+/);
+    // (a) The counters saw the overload; the submission's own flood is its failure, not the grader's
+    // (the test failed on its own too: a pass on a link that was only harsher would stand).
+    expect(flood?.error, shown).toMatch(/(^|\n)your program flooded the link: it sent [\d,]+ packets during this test while receiving \d+/);
     expect(flood?.measurements?.['link.egress.seen']).toBeGreaterThanOrEqual(FLOOD_MIN_PACKETS);
     expect(report.graderErrors.some((e) => e.includes(flood!.name))).toBe(false);
 
     // (b) Overload under the tests' own traffic: the kernel dropped what exceeded its queue
-    // (80,000 sent, 65,536 queued), counted instead of passed unimpaired.
-    expect(starved?.error, shown).toMatch(/^InfrastructureError: the userspace impairment engine dropped [\d,]+ packets because its queue was full.*this result does not count/);
+    // (80,000 sent, 65,536 queued), counted instead of passed unimpaired; the test's failure on a
+    // link harsher than the profile is not the learner's.
+    expect(starved?.error, shown).toMatch(/(^|\n)InfrastructureError: the userspace impairment engine dropped [\d,]+ packets because its queue was full.*this result does not count/);
     expect(starved?.measurements?.['link.kernel.queue_dropped']).toBeGreaterThan(10_000);
     expect(report.graderErrors.some((e) => e.includes(starved!.name))).toBe(true);
 

@@ -28,6 +28,13 @@ export const FLOOD_RATIO = 8;
 export interface IntegrityFault {
   /** `submission`: its own flood overloaded the link (the learner's failure); `grader`: anything else. */
   readonly cause: 'submission' | 'grader';
+  /**
+   * `weaker`: some packets were spared what the profile does to them (passed unimpaired, not
+   * duplicated or corrupted), so neither a pass nor a failure says anything. `harsher`: the link
+   * only dropped or delayed more than the profile, so a pass still counts (the submission coped
+   * with worse) and only a failure does not.
+   */
+  readonly direction: 'weaker' | 'harsher';
   readonly message: string;
 }
 
@@ -40,11 +47,11 @@ const fmt = (n: number) => n.toLocaleString('en-US');
  */
 export function integrityFault(before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>): IntegrityFault | undefined {
   if (count(after, 'bound') !== 1) {
-    return { cause: 'grader', message: `the userspace impairment engine was no longer bound to its queue at the end of this test, so packets passed unimpaired: the link was not the profile, so this result does not count` };
+    return { cause: 'grader', direction: 'weaker', message: `the userspace impairment engine was no longer bound to its queue at the end of this test, so packets passed unimpaired: the link was not the profile, so this result does not count` };
   }
   // The same engine bound to the same queue before and after: nothing was bypassed between.
   if (count(before, 'portid') !== count(after, 'portid') || count(after, 'kernel.id_sequence') < count(before, 'kernel.id_sequence')) {
-    return { cause: 'grader', message: `the userspace impairment engine was restarted during this test, so some packets passed unimpaired: the link was not the profile, so this result does not count` };
+    return { cause: 'grader', direction: 'weaker', message: `the userspace impairment engine was restarted during this test, so some packets passed unimpaired: the link was not the profile, so this result does not count` };
   }
   const delta = (key: string) => Math.max(0, count(after, key) - count(before, key));
   const queueFull = delta('kernel.queue_dropped');
@@ -66,11 +73,14 @@ export function integrityFault(before: Readonly<Record<string, number>>, after: 
     lateOver ? `delivered ${fmt(late)} packets more than 10 ms later than the profile says` : '',
   ].filter(Boolean).join(', ');
   const traffic = `${fmt(sent)} packets from the submission, ${fmt(received)} to it`;
+  // Skipped duplicates and corruptions spared packets what the profile does; drops and lateness did not.
+  const direction = degraded > carried * UNREQUESTED_DROP_TOLERANCE ? 'weaker' : 'harsher';
   if (sent >= FLOOD_MIN_PACKETS && sent >= FLOOD_RATIO * received) {
     return {
       cause: 'submission',
+      direction,
       message: `your program flooded the link: it sent ${fmt(sent)} packets during this test while receiving ${fmt(received)}, more than the impaired link can carry (the link ${what}). A test cannot pass on a link that was not the profile: send only what the protocol asks for (answer each request, respect the peer's pace)`,
     };
   }
-  return { cause: 'grader', message: `the userspace impairment engine ${what} during this test (${traffic}): the link was not the profile, so this result does not count` };
+  return { cause: 'grader', direction, message: `the userspace impairment engine ${what} during this test (${traffic}): the link was not the profile, so this result does not count` };
 }
