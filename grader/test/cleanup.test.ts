@@ -1,9 +1,7 @@
 // Nothing a run creates outlives it: not after Ctrl-C, not after a grader killed with SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +10,7 @@ import { findLeftovers } from '../src/commands/cleanup.ts';
 import { DockerEngine } from '../src/runtime/docker/engine.ts';
 import { LABEL_MANAGED, LABEL_OWNER, LABEL_RUN, runLabels } from '../src/runtime/docker/labels.ts';
 import { fixture, netkata, ownedBy } from './helpers/cli.ts';
+import { hostListener } from './helpers/host-listener.ts';
 
 /** What a grader process (by pid) has on the engine and the host right now. */
 async function leftoversOf(engine: DockerEngine, pid: number): Promise<string[]> {
@@ -47,18 +46,6 @@ function whenSubmissionUp(engine: DockerEngine, onUp: (child: ChildProcess, run:
       }
     })();
   };
-}
-
-/** A listener on every address of this host, counting the connections that reach it. */
-async function hostListener(): Promise<{ port: number; connections: () => number; close: () => void }> {
-  let connections = 0;
-  const server = net.createServer((socket) => {
-    connections++;
-    socket.destroy();
-  });
-  server.listen(0, '0.0.0.0');
-  await once(server, 'listening');
-  return { port: (server.address() as net.AddressInfo).port, connections: () => connections, close: () => void server.close() };
 }
 
 /** A grade of a submission that keeps connecting to the host, and a test that takes 40 s: time to interrupt it. */
