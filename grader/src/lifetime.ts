@@ -32,12 +32,19 @@ export class Lifetime {
 
   dispose(): Promise<void> {
     this.disposing ??= (async () => {
-      for (const resource of this.held.reverse()) {
-        try {
-          await resource[Symbol.asyncDispose]();
-        } catch (error) {
-          process.stderr.write(`netkata: cleanup failed: ${(error as Error).message}\n`);
+      // After Ctrl-C in a terminal the test workers are dead and the cleanup may wait on nothing
+      // that holds the event loop: without this, Node would exit (0) in the middle of it.
+      const keepAlive = setInterval(() => {}, 1_000);
+      try {
+        for (const resource of this.held.reverse()) {
+          try {
+            await resource[Symbol.asyncDispose]();
+          } catch (error) {
+            process.stderr.write(`netkata: cleanup failed: ${(error as Error).message}\n`);
+          }
         }
+      } finally {
+        clearInterval(keepAlive);
       }
     })();
     return this.disposing;

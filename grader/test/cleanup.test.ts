@@ -101,11 +101,14 @@ describe('cleanup', () => {
     const listener = await hostListener();
     let run = '';
     try {
+      // Ctrl-C in a terminal signals the whole foreground job: the test workers die at once, and
+      // their submission stays up until the run removes it. The host must stay closed till then.
       const result = await netkata(slowGrade, {
         env: { NETKATA_TEST_HOST_PORT: String(listener.port) },
+        ownProcessGroup: true,
         signalAfter: whenSubmissionUp(engine, (child, up) => {
           run = up;
-          child.kill('SIGINT');
+          process.kill(-child.pid!, 'SIGINT');
         }),
       });
       expect(run, 'the submission was up when interrupted').not.toBe('');

@@ -179,6 +179,16 @@ export class StartedRun implements AsyncDisposable {
   }
 
   private async disposeInOrder(): Promise<void> {
+    // Nothing below may let the process exit half-way (see Lifetime.dispose).
+    const keepAlive = setInterval(() => {}, 1_000);
+    try {
+      await this.removeInOrder();
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async removeInOrder(): Promise<void> {
     const attempt = async (what: string, work: () => Promise<unknown>) => {
       try {
         await work();

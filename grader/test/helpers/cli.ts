@@ -17,12 +17,22 @@ export interface CliResult {
 export const fixture = (...parts: string[]) => path.join(repoRoot, 'grader', 'test', 'fixtures', ...parts);
 
 /** Runs `netkata ...` as a user would (the bin script, a separate process), from the repo root. */
-export function netkata(args: readonly string[], options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string) => void; signalAfter?: (child: ReturnType<typeof spawn>) => void } = {}): Promise<CliResult> {
+export function netkata(
+  args: readonly string[],
+  options: {
+    env?: NodeJS.ProcessEnv;
+    onStderr?: (text: string) => void;
+    signalAfter?: (child: ReturnType<typeof spawn>) => void;
+    /** In a process group of its own, as a terminal's foreground job is: signal it with process.kill(-pid, ...). */
+    ownProcessGroup?: boolean;
+  } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'netkata.js'), ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.ownProcessGroup ?? false,
     });
     let stdout = '';
     let stderr = '';
