@@ -87,7 +87,7 @@ const secrets = new WeakMap<PeerHandle, string>();
 function control<T>(backend: PeerHandle, method: string, path: string): Promise<T> {
   const { host, port } = backend.endpoint(BACKEND_PORT);
   const secret = secrets.get(backend);
-  if (!secret) throw new Error(`${backend.name} is not a backend of useFleet()`);
+  if (!secret) return Promise.reject(new Error(`${backend.name} is not a backend of useFleet()`));
   return new Promise((resolve, reject) => {
     const req = http.request({ host, port, method, path, headers: controlHeaders(secret), agent: false, timeout: 3_000 }, (res) => {
       let text = '';
