@@ -88,7 +88,8 @@ async function upload(method: 'POST' | 'PUT', sizeBytes: number, task: { meta: {
       const got = { status: res.statusCode ?? 0, text: '' };
       early = got;
       res.setEncoding('utf8');
-      res.on('data', (chunk) => (got.text += chunk));
+      // The upload's answer is a short JSON: keep 64 KiB of it at most, whatever the proxy sends.
+      res.on('data', (chunk: string) => (got.text = (got.text + chunk).slice(0, 64 * 1024)));
       res.on('end', () => resolve(got));
     });
     req.setTimeout(30_000, () => req.destroy(new Error('no progress for 30 s')));

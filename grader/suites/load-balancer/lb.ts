@@ -145,7 +145,11 @@ export interface RequestOptions {
   body?: string | Buffer | Readable;
   agent?: http.Agent | false;
   timeoutMs?: number;
+  /** A response body kept whole in the test; past this the proxy is flooding (default 16 MiB). */
+  maxBodyBytes?: number;
 }
+
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 /** One request through the proxy; never throws: a transport failure is a response with `error`. */
 export function request(server: SubmissionHandle, options: RequestOptions = {}): Promise<ProxyResponse> {
@@ -160,7 +164,14 @@ export function request(server: SubmissionHandle, options: RequestOptions = {}):
       { host, port, method: options.method ?? 'GET', path: options.path ?? '/', headers: { 'x-request-id': id, ...options.headers }, agent: options.agent ?? false },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let bodyBytes = 0;
+        const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
+        res.on('data', (chunk: Buffer) => {
+          bodyBytes += chunk.length;
+          // A proxy that sends without end fails this request; it cannot run the test out of memory.
+          if (bodyBytes > maxBodyBytes) return req.destroy(new Error(`the proxy sent a body of more than ${maxBodyBytes} bytes for a request whose response is far smaller`));
+          chunks.push(chunk);
+        });
         res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), servedBy: String(res.headers['x-served-by'] ?? '') }));
         res.on('error', (error) => done({ error: error.message }));
       },
