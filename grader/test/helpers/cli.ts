@@ -85,6 +85,7 @@ export const stageStatuses = (report: GradeReport) => Object.fromEntries(report.
 export async function expectBreaksStage(exercise: string, submission: string, breaks: number, extraArgs: readonly string[] = []): Promise<void> {
   const { code, report, stderr } = await gradeJson([exercise, '--submission', submission, '--runtime', 'docker', '--stages', `1-${breaks}`, ...extraArgs]);
   expect(report.stages.map((s) => s.stage), 'the stages graded').toEqual(Array.from({ length: breaks }, (_, i) => i + 1));
+  expect(report.graderErrors, `grader errors\n${stderr}`).toEqual([]);
   expect(code, stderr).toBe(1);
   const statuses = stageStatuses(report);
   for (let stage = 1; stage < breaks; stage++) expect(statuses[stage], `stage ${stage}${failedTests(report, stage)}`).toBe('pass');
