@@ -182,13 +182,20 @@ export class TcpConnection implements AsyncDisposable {
   }
 
   /** Writes `data` split at the given sizes (cycled), one write per piece. */
-  async writeInPieces(data: Uint8Array, sizes: readonly number[]): Promise<void> {
-    let offset = 0;
-    for (let i = 0; offset < data.length; i++) {
-      const size = Math.max(1, sizes[i % sizes.length]!);
-      await this.write(data.subarray(offset, offset + size));
-      offset += size;
-    }
+  writeInPieces(data: Uint8Array, sizes: readonly number[]): Promise<void> {
+    const writing = (async () => {
+      let offset = 0;
+      for (let i = 0; offset < data.length; i++) {
+        const size = Math.max(1, sizes[i % sizes.length]!);
+        await this.write(data.subarray(offset, offset + size));
+        offset += size;
+      }
+    })();
+    // As write(): a test that failed before awaiting it (the answer was wrong while it still
+    // wrote) closes the socket under it; that rejection is no unhandled error, and so no grader
+    // error (a CI run graded framing's one-frame-per-read variant exit 2 by it).
+    writing.catch(() => {});
+    return writing;
   }
 
   /** Half-close: no more data from us; the server may still send. */
