@@ -7,8 +7,7 @@ import { LABEL_RUN, ownerState } from '../runtime/docker/labels.ts';
 import { loadImage } from '../images/image-spec.ts';
 import { notice } from '../log.ts';
 
-/** A run's work folder: `netkata-<run id>-XXXXXX` in the temporary folder, with its owner's labels. */
-export const WORK_DIR_PREFIX = 'netkata-';
+/** In a run's work folder (`netkata-<run id>-XXXXXX` in the temporary folder): its owner's labels. */
 export const WORK_DIR_OWNER_FILE = 'owner.json';
 const RUN_DIR = /^netkata-([0-9a-z]+-[0-9a-f]{6})-/;
 
