@@ -31,6 +31,9 @@ Options for test and grade:
   --offline            build missing images offline (debootstrap + npm), never pull
   --allow-base IMAGE   a base image Dockerfile submissions may build FROM besides the grader's
                        (repeatable; the grader's runtime and runtime-c are always allowed)
+  --all                every stage, whatever earlier ones did (default: stop at the first stage
+                       that fails; batch always grades every stage)
+  -v, --verbose        every failure in full (default: the first in full, the others in a line)
   --stages LIST        only these stages, e.g. 1-3 or 2,5 (the report scores just those)
   -t, --test PATTERN   only tests whose name matches
   -w, --watch          run again whenever a file of the submission changes (Ctrl-C stops)
@@ -93,6 +96,7 @@ async function main(argv: string[]): Promise<number> {
       all: { type: 'boolean', default: false },
       'allow-base': { type: 'string', multiple: true },
       watch: { type: 'boolean', short: 'w', default: false },
+      verbose: { type: 'boolean', short: 'v', default: false },
       debug: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -201,8 +205,10 @@ async function main(argv: string[]): Promise<number> {
           seed,
           lifetime,
           progress: true,
+          all: values.all,
         });
-        await writeReport(report, reporter, values.output);
+        const again = ['npx netkata', command, exercise, ...(values.submission ? ['--submission', values.submission] : []), ...(values.solution ? ['--solution'] : [])].join(' ');
+        await writeReport(report, reporter, values.output, { verbose: values.verbose, again });
         return report.status === 'pass' ? 0 : report.status === 'fail' ? 1 : 2;
       });
       if (!values.watch) return await once();

@@ -2,7 +2,7 @@
 // stage under every profile its manifest lists, the starter fails every stage, and each faulty
 // variant fails the stage it breaks and passes the ones before it.
 import { describe, expect, test } from 'vitest';
-import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage, failedTests } from './helpers/cli.ts';
+import { expectBreaksStage, fixture, gradeJson, expectStarterStopsAtStage1, failedTests } from './helpers/cli.ts';
 
 describe('chat-server on the docker runtime', () => {
   test('the reference solution passes every stage, stage 6 under wan', async () => {
@@ -14,8 +14,8 @@ describe('chat-server on the docker runtime', () => {
     expect(fanOut?.measurements?.p99Ms).toBeLessThan(1_000);
   });
 
-  test('the starter fails every stage (exit 1), each test within seconds', async () => {
-    const report = await expectFailsEveryStage('chat-server', 6);
+  test('the starter fails stage 1 (exit 1), scores 0 and runs nothing after it, each test within seconds', async () => {
+    const report = await expectStarterStopsAtStage1('chat-server', 6);
     // It answers every line at once, so no test may wait out a timeout.
     expect(Math.max(...report.tests.map((t) => t.durationMs))).toBeLessThan(3_000);
   });

@@ -1,7 +1,7 @@
 // The echo server graded for real: Docker runtime, sandboxed containers. Needs a Docker
 // engine; without one these tests fail (never skip).
 import { describe, expect, test } from 'vitest';
-import { fixture, gradeJson, ownedBy, failedTests } from './helpers/cli.ts';
+import { expectFailsEveryStage, fixture, gradeJson, netkata, ownedBy, failedTests } from './helpers/cli.ts';
 import { DockerEngine } from '../src/runtime/docker/engine.ts';
 
 async function leftovers(pid: number): Promise<number> {
@@ -35,11 +35,30 @@ describe('echo-server on the docker runtime', () => {
     expect(await leftovers(pid), 'containers or networks left after the run').toBe(0);
   });
 
-  test('the starter fails (exit 1) and the report names the failing stages', async () => {
-    const { code, report } = await gradeJson(['echo-server', '--runtime', 'docker']);
-    expect(code).toBe(1);
-    expect(report.status).toBe('fail');
-    expect(report.stages.filter((s) => s.status === 'fail').map((s) => s.stage)).toEqual([1, 2, 3, 4, 5, 6]);
+  test('the starter with --all fails every stage (exit 1) and scores 0', async () => {
+    const report = await expectFailsEveryStage('echo-server', 6);
+    expect(report.stages.every((s) => s.points === 0 && s.status === 'fail')).toBe(true);
+  });
+
+  test('the starter stops at stage 1 within seconds, naming it as the next step', async () => {
+    const { code, report, stderr } = await gradeJson(['echo-server', '--runtime', 'docker']);
+    expect(code, stderr).toBe(1);
+    expect(report.points).toBe(0);
+    expect(report.stages.map((s) => s.status)).toEqual(['fail', 'not-run', 'not-run', 'not-run', 'not-run', 'not-run']);
+    // No calibration of wan or lossy: stage 6 never ran.
+    expect(report.impairment?.profiles.map((p) => p.name)).toEqual(['clean']);
+    // One test waits out its read timeout (5 s); the rest of the stage ends at once.
+    const [first, ...rest] = report.tests;
+    expect(rest.length).toBeGreaterThan(0);
+    expect(rest.every((t) => t.status === 'failed' && /not run: "echoes one message back" failed and your submission has not sent a single byte/.test(t.error ?? ''))).toBe(true);
+    expect(Math.max(...rest.map((t) => t.durationMs))).toBeLessThan(1_000);
+    expect(first?.durationMs).toBeGreaterThanOrEqual(5_000);
+    const pretty = await netkata(['grade', 'echo-server', '--runtime', 'docker']);
+    expect(pretty.code).toBe(1);
+    expect(pretty.stdout).toMatch(/· stage 2: .* not run: stage 1 first/);
+    expect(pretty.stdout).toMatch(/next: make stage 1 pass, starting with "echoes one message back", then run npx netkata grade echo-server again; later stages run once it does/);
+    // One screen: the learner sees the one failure that matters.
+    expect(pretty.stdout.split('\n').length).toBeLessThanOrEqual(30);
     const failed = report.tests.find((t) => t.status === 'failed' && t.stage === 1);
     expect(failed?.error).toMatch(/expected 15 bytes from the server, got 0/);
     expect(failed?.transcript).toMatch(/-> 15 bytes "hello, netkata\\n"/);

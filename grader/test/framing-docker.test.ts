@@ -2,7 +2,7 @@
 // under every profile its manifest lists, the starter fails, and each faulty variant fails the
 // stage it breaks.
 import { describe, expect, test } from 'vitest';
-import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage, failedTests } from './helpers/cli.ts';
+import { expectBreaksStage, fixture, gradeJson, expectStarterStopsAtStage1, failedTests } from './helpers/cli.ts';
 
 describe('framing on the docker runtime', () => {
   test('the reference solution passes every stage, stage 6 under wan and lossy', async () => {
@@ -12,8 +12,8 @@ describe('framing on the docker runtime', () => {
     expect(report.impairment?.profiles.map((p) => p.name)).toEqual(['clean', 'wan', 'lossy']);
   });
 
-  test('the starter fails every stage (exit 1)', async () => {
-    await expectFailsEveryStage('framing', 6);
+  test('the starter fails stage 1 (exit 1), scores 0 and runs nothing after it', async () => {
+    await expectStarterStopsAtStage1('framing', 6);
   });
 
   test.each([

@@ -110,7 +110,7 @@ describe('hostile submissions against the limits', () => {
 
   test('a server that floods every connection fails as the learner\'s; the grader holds only what it asks for', async () => {
     const { code, report, stderr, pid, max, durationMs } = await gradeSampled(
-      ['echo-server', '--submission', fixture('hostile', 'flood'), '--runtime', 'docker', '--stages', '1-2'],
+      ['echo-server', '--submission', fixture('hostile', 'flood'), '--runtime', 'docker', '--stages', '1-2', '--all'],
       treeRssBytes,
     );
     expect(code, stderr).toBe(1);

@@ -49,7 +49,7 @@ describe('a submission that prints hostile output', () => {
   });
 
   test('pretty shows every escape, and the only escape sequences are the grader\'s colours', () => {
-    const text = render(run.report, 'pretty', true);
+    const text = render(run.report, 'pretty', { color: true, verbose: true });
     expectTerminalSafe(text);
     for (const visible of VISIBLE) expect(text).toContain(visible);
     const plain = text.replace(/\x1b\[\d+m/g, '');

@@ -138,7 +138,7 @@ describe('hostile text in every reporter', () => {
   });
 
   test('pretty: no escape but the grader\'s colours, every escape visible, learner lines behind a gutter', () => {
-    const text = render(hostileReport(), 'pretty', true);
+    const text = render(hostileReport(), 'pretty', { color: true, verbose: true });
     expectTerminalSafe(text);
     expect(text).toContain('\x1b[31mFAIL\x1b[0m 0/10 points');
     for (const visible of VISIBLE) expect(text).toContain(visible);

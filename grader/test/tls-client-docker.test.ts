@@ -3,7 +3,7 @@
 // starter fails every stage, and each faulty variant (grader/test/fixtures/tls-client, the
 // reference with one check broken) fails the stage its bug belongs to and passes the ones before.
 import { describe, expect, test } from 'vitest';
-import { expectBreaksStage, fixture, gradeJson, expectFailsEveryStage, failedTests } from './helpers/cli.ts';
+import { expectBreaksStage, fixture, gradeJson, expectStarterStopsAtStage1, failedTests } from './helpers/cli.ts';
 
 describe('tls-client on the docker runtime', () => {
   test('the reference solution passes every stage; resuming TLS 1.2 under wan saves a round trip', async () => {
@@ -16,8 +16,8 @@ describe('tls-client on the docker runtime', () => {
     expect(resumedMs).toBeLessThan(fullMs - 20);
   });
 
-  test('the starter fails every stage (exit 1), each test within seconds', async () => {
-    const report = await expectFailsEveryStage('tls-client', 6);
+  test('the starter fails stage 1 (exit 1), scores 0 and runs nothing after it, each test within seconds', async () => {
+    const report = await expectStarterStopsAtStage1('tls-client', 6);
     expect(Math.max(...report.tests.map((t) => t.durationMs))).toBeLessThan(5_000);
   });
 

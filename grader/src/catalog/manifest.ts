@@ -12,7 +12,15 @@ export const stageSchema = z.strictObject({
   title: z.string().min(1),
   /** Points for the whole stage; the hidden tests tagged with this stage must add up to it. */
   points: z.int().nonnegative(),
+  /** The first rung of the hint ladder: a nudge, shown under a failing stage. */
   hint: z.string().optional(),
+  /** The rungs after `hint`, for `netkata hint`: a more concrete pointer, then the man page or RFC section. */
+  hints: z.array(z.string().min(1)).max(4).optional(),
+  /**
+   * Scored whatever earlier stages did (under `--all`), and run even after an earlier stage
+   * failed: for a stage that tests something the earlier ones do not build on.
+   */
+  independent: z.boolean().default(false),
   /** Impairment profiles this stage runs under (names from the profile catalog). */
   profiles: z
     .array(z.enum(BUILTIN_PROFILE_NAMES as [string, ...string[]], { error: (issue) => `no impairment profile "${String(issue.input)}" (there are ${BUILTIN_PROFILE_NAMES.join(', ')})` }))

@@ -68,6 +68,8 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
         runtime: 'docker',
         buildMode: options.buildMode,
         ...(options.allowBases && { allowBases: options.allowBases }),
+        // An instructor's class: every stage is graded, so partial credit is there to see.
+        all: true,
         profile: options.profile,
         impairment: options.impairment,
         seed,

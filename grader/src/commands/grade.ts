@@ -11,6 +11,8 @@ import { notice } from '../log.ts';
 import { buildFailureReport, scoreRun, type GradeReport, type ImpairmentReport } from '../report/grade-report.ts';
 import { StartedRun, type RuntimeChoice } from '../runner/start-run.ts';
 import { runSuite } from '../runner/run-suite.ts';
+import { LiveProgress } from '../runner/live-progress.ts';
+import { visibleLine } from '../report/sanitize.ts';
 import type { TestOutcome } from '../runner/outcome.ts';
 import type { Lifetime } from '../lifetime.ts';
 
@@ -35,6 +37,12 @@ export interface GradeOptions {
   /** Holds the run, so that a signal disposes of it. */
   readonly lifetime: Lifetime;
   readonly progress?: boolean;
+  /**
+   * Every stage, whatever earlier ones did (instructors, CI, batch). Without it, stages run in
+   * order and the grade stops at the first that fails, as CodeCrafters' stages do: a learner
+   * sees the one thing to fix, in seconds, and the calibrations of later stages are skipped.
+   */
+  readonly all?: boolean;
 }
 
 function submissionDir(exercise: Exercise, options: GradeOptions): string {
@@ -43,10 +51,10 @@ function submissionDir(exercise: Exercise, options: GradeOptions): string {
   return options.submission ? path.resolve(options.submission) : exercise.exerciseDir;
 }
 
-function printProgress(outcome: TestOutcome, profile: string): void {
+function progressLine(outcome: TestOutcome, profile: string): string {
   const mark = outcome.status === 'passed' ? '✓' : outcome.status === 'failed' ? '✗' : '-';
   const link = profile === 'clean' ? '' : ` [${profile}]`;
-  process.stderr.write(`  ${mark} stage ${outcome.stage ?? '?'} ${outcome.name}${link} (${outcome.durationMs} ms)\n`);
+  return `  ${mark} stage ${outcome.stage ?? '?'} ${visibleLine(outcome.name)}${link} (${outcome.durationMs} ms)`;
 }
 
 /** Builds and grades a submission against an exercise's hidden suite (or its visible tests). */
@@ -69,7 +77,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   const selected = options.stages === undefined ? undefined : parseStages(options.stages, exercise.manifest);
   // The report covers the stages that ran, each scored in full: "stages 1-3: 45/45" in a workshop.
   const manifest = selected ? { ...exercise.manifest, stages: exercise.manifest.stages.filter((s) => selected.has(s.stage)) } : exercise.manifest;
-  const groups = await profileGroups(exercise, suiteDir, options, selected);
+  const steps = await planSteps(exercise, suiteDir, options, selected);
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   let prepared: StartedRun;
   try {
@@ -94,13 +102,13 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   }
   if (options.progress) notice(`grading ${path.relative(process.cwd(), submission.dir) || '.'} against ${exercise.manifest.id} on the ${prepared.runtime.kind} runtime, impairments by ${prepared.backend}`);
   // The UDP relay loses, duplicates and reorders datagrams itself; only the TCP one cannot.
-  if (prepared.backend === 'relay' && exercise.manifest.transport === 'tcp' && groups.some((g) => !isCleanLink(g.link))) {
+  if (prepared.backend === 'relay' && exercise.manifest.transport === 'tcp' && steps.some((g) => !isCleanLink(g.link))) {
     const message = 'the local runtime impairs through a TCP relay: delay, jitter, rate, small segments and stalls, but no packet loss, duplication or reordering (those need Docker)';
     notice(message);
     prepared.notices.push(message);
   }
   try {
-    return await gradeOn(prepared, exercise, manifest, suiteDir, groups, seed, frame, options);
+    return await gradeOn(prepared, exercise, manifest, suiteDir, steps, seed, frame, options);
   } finally {
     await prepared.dispose();
     options.lifetime.release(prepared);
@@ -112,7 +120,7 @@ async function gradeOn(
   exercise: Exercise,
   manifest: Exercise['manifest'],
   suiteDir: string,
-  groups: readonly ProfileGroup[],
+  steps: readonly Step[],
   seed: number,
   frame: (runtime: GradeReport['runtime'], notices: string[]) => Omit<GradeReport, 'status' | 'points' | 'maxPoints' | 'stages' | 'tests' | 'graderErrors' | 'buildError'>,
   options: GradeOptions,
@@ -120,47 +128,76 @@ async function gradeOn(
   const tests: TestOutcome[] = [];
   const graderErrors: string[] = [];
   const profiles: ImpairmentReport['profiles'][number][] = [];
-  for (const group of groups) {
-    let calibration: Calibration | undefined;
-    if (!isCleanLink(group.link)) {
-      if (options.progress) notice(`calibrating the ${group.link.name} profile on ${prepared.backend}...`);
-      calibration = await prepared.calibrate(group.link);
-      if (!calibration.ok) {
-        throw new CalibrationError(`the ${group.link.name} link measured outside its profile (${calibration.attempts === 1 ? 'once' : `${calibration.attempts} times`}), so no test ran under it:\n${describeCalibration(calibration)}`);
+  const calibrations = new Map<string, Calibration>();
+  const live = options.progress ? new LiveProgress() : undefined;
+  /** Stages that did not run, each with the failed stage that stopped the grade before it. */
+  const notRun = new Map<number, number>();
+  const failed = new Set<number>();
+  const independent = (stage: number) => manifest.stages.find((s) => s.stage === stage)?.independent === true;
+  try {
+    for (const step of steps) {
+      const stopper = [...failed].find((f) => f < Math.min(...step.stages));
+      if (!options.all && stopper !== undefined && step.stages.every((s) => !independent(s))) {
+        for (const stage of step.stages) notRun.set(stage, stopper);
+        continue;
       }
+      // A stage that already failed on one link is not run again on the next: the verdict stands.
+      if (!options.all && step.stages.every((s) => failed.has(s))) continue;
+      let calibration = calibrations.get(step.link.name);
+      if (!calibration && !isCleanLink(step.link)) {
+        if (options.progress) notice(`calibrating the ${step.link.name} profile on ${prepared.backend}...`);
+        calibration = await prepared.calibrate(step.link);
+        if (!calibration.ok) {
+          throw new CalibrationError(`the ${step.link.name} link measured outside its profile (${calibration.attempts === 1 ? 'once' : `${calibration.attempts} times`}), so no test ran under it:\n${describeCalibration(calibration)}`);
+        }
+        calibrations.set(step.link.name, calibration);
+      }
+      const entry = profiles.find((p) => p.name === step.link.name);
+      if (entry) profiles[profiles.indexOf(entry)] = { ...entry, files: [...entry.files, ...step.files] };
+      else profiles.push({ name: step.link.name, files: step.files, ...(calibration ? { calibration } : {}) });
+      const run = await runSuite({
+        suiteDir,
+        files: step.files,
+        context: { ...prepared.context, impairment: { backend: prepared.backend, link: step.link, seed }, failFast: !options.all },
+        testNamePattern: options.testNamePattern,
+        run: prepared,
+        ...(live && {
+          onTestStart: (test) => live.start(`stage ${test.stage ?? '?'} ${test.name}${isCleanLink(step.link) ? '' : ` [${step.link.name}]`}`),
+          onTest: (outcome) => live.end(progressLine(outcome, step.link.name)),
+        }),
+      });
+      // -t leaves the tests it filtered out as skipped; they were not graded, so not reported.
+      const graded = options.testNamePattern ? run.tests.filter((t) => t.status !== 'skipped') : run.tests;
+      tests.push(...graded.map((t) => ({ ...t, profile: step.link.name })));
+      graderErrors.push(...run.graderErrors);
+      // An independent stage neither needs the stages before it nor holds back those after it.
+      for (const test of graded) if (test.status !== 'passed' && test.stage !== undefined && !independent(test.stage)) failed.add(test.stage);
     }
-    profiles.push({ name: group.link.name, files: group.files, ...(calibration ? { calibration } : {}) });
-    const run = await runSuite({
-      suiteDir,
-      files: group.files,
-      context: { ...prepared.context, impairment: { backend: prepared.backend, link: group.link, seed } },
-      testNamePattern: options.testNamePattern,
-      run: prepared,
-      onTest: options.progress ? (outcome) => printProgress(outcome, group.link.name) : undefined,
-    });
-    // -t leaves the tests it filtered out as skipped; they were not graded, so not reported.
-    const graded = options.testNamePattern ? run.tests.filter((t) => t.status !== 'skipped') : run.tests;
-    tests.push(...graded.map((t) => ({ ...t, profile: group.link.name })));
-    graderErrors.push(...run.graderErrors);
+  } finally {
+    live?.end();
   }
   const relayFidelity = exercise.manifest.transport === 'udp' ? 'datagram' : 'stream';
   const impairment: ImpairmentReport = { backend: prepared.backend, fidelity: prepared.backend === 'relay' ? relayFidelity : 'packet', seed, profiles };
   // The built-in hidden suite must carry the manifest's points exactly; visible tests, a filtered
   // run or an instructor's own suite (--suite) score by the points their tests carry.
-  return scoreRun(manifest, { tests, graderErrors }, { ...frame(prepared.runtime, prepared.notices), impairment }, !options.visible && !options.testNamePattern && !options.suite);
+  return scoreRun(manifest, { tests, graderErrors }, { ...frame(prepared.runtime, prepared.notices), impairment }, !options.visible && !options.testNamePattern && !options.suite, notRun);
 }
 
-interface ProfileGroup {
+/** One vitest run: files of one or more stages under one link. */
+interface Step {
+  readonly stages: readonly number[];
   readonly link: LinkSpec;
   readonly files: string[];
 }
 
 /**
- * Which files run under which profile: a file `NN-name.test.ts` belongs to stage NN and runs
- * once under each of that stage's profiles; `--profile` puts every file under one profile;
- * visible tests run on a clean link unless one is asked for.
+ * Which files run under which profile, in what order: a file `NN-name.test.ts` belongs to stage
+ * NN and runs once under each of that stage's profiles; `--profile` puts every file under one
+ * profile; visible tests run on a clean link unless one is asked for. With `--all`, one run per
+ * profile (fewest runner starts); without, one per stage and profile, in stage order, so the
+ * grade can stop after the first stage that fails.
  */
-async function profileGroups(exercise: Exercise, suiteDir: string, options: GradeOptions, selected?: ReadonlySet<number>): Promise<ProfileGroup[]> {
+async function planSteps(exercise: Exercise, suiteDir: string, options: GradeOptions, selected?: ReadonlySet<number>): Promise<Step[]> {
   const stageOf = (file: string) => Number(/^(\d+)-/.exec(path.basename(file))?.[1]);
   const files = (await readdir(suiteDir, { recursive: true }))
     .filter((f) => f.endsWith('.test.ts'))
@@ -169,13 +206,19 @@ async function profileGroups(exercise: Exercise, suiteDir: string, options: Grad
     .sort();
   if (files.length === 0) throw new ConfigError(`no *.test.ts files${selected ? ` of stages ${[...selected].join(', ')}` : ''} in ${suiteDir}`);
   const override = options.profile ?? (options.visible ? 'clean' : undefined);
-  const groups = new Map<string, string[]>();
+  const steps = new Map<string, { stages: Set<number>; link: string; files: string[] }>();
   for (const file of files) {
     const stage = stageOf(file);
     const names = override ? [override] : (exercise.manifest.stages.find((s) => s.stage === stage)?.profiles ?? ['clean']);
-    for (const name of names) groups.set(name, [...(groups.get(name) ?? []), file]);
+    for (const name of names) {
+      const key = options.all ? name : `${stage}\0${name}`;
+      const step = steps.get(key) ?? { stages: new Set<number>(), link: name, files: [] };
+      step.stages.add(stage);
+      step.files.push(file);
+      steps.set(key, step);
+    }
   }
-  return [...groups].map(([name, groupFiles]) => ({ link: loadProfile(name), files: groupFiles }));
+  return [...steps.values()].map((step) => ({ stages: [...step.stages], link: loadProfile(step.link), files: step.files }));
 }
 
 /** `1-3,6` → {1, 2, 3, 6}; every stage must be one the manifest has. */

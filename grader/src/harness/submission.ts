@@ -75,6 +75,12 @@ export interface SubmissionHandle {
   waitForExit(timeoutMs: number): Promise<ExitStatus | undefined>;
 }
 
+/**
+ * A test a gated grade did not run because an earlier test of the file showed the submission
+ * silent or gone: the learner's failure, with the first test's reason.
+ */
+export class SilentSubmissionError extends Error {}
+
 /** How long a failing test that saw the server hang up waits for the engine to report an exit. */
 const EXIT_NOTICE_MS = 3_000;
 
@@ -96,6 +102,10 @@ export function useSubmission(options: {
   let linkChanged = false;
   /** The link's counters at the end of the last test: where the next one's check starts (one exec per test). */
   let linkLast: Record<string, number> | undefined;
+  /** Whether the submission has sent a byte in any test of this file so far. */
+  let heardFrom = false;
+  /** Set in a gated grade once a test failed with the submission silent or gone: why the rest fail at once. */
+  let failFastReason: string | undefined;
   const context = runContext();
 
   beforeAll(async () => {
@@ -116,6 +126,7 @@ export function useSubmission(options: {
 
   beforeEach(async (test) => {
     if (startError) throw startError;
+    if (failFastReason) throw new SilentSubmissionError(failFastReason);
     // The link's counters now, to tell after the test whether it was the profile throughout.
     const linkBefore = linkLast ?? (await started?.link.stats());
     linkLast = undefined;
@@ -137,10 +148,17 @@ export function useSubmission(options: {
         if (Date.now() >= deadline) break;
         await sleep(100);
       }
+      heardFrom ||= transcript.bytesReceived > 0;
+      if (context.failFast && !failFastReason) {
+        const exit = started ? await started.exitStatus().catch(() => undefined) : undefined;
+        if (exit) failFastReason = `not run: the submission ${describeExit(exit, context.limits.memoryMb)} during "${test.task.name}" (see that test's output)`;
+        else if (!heardFrom) failFastReason = `not run: "${test.task.name}" failed and your submission has not sent a single byte on any connection yet, so every test here would wait out its timeout. Make that test pass first`;
+      }
       if (!transcript.isEmpty) test.task.meta.transcript = transcript.render();
       if (started) test.task.meta.serverLog = await started.logs(30);
     });
     test.onTestFinished(async () => {
+      heardFrom ||= transcript.bytesReceived > 0;
       await Promise.all(mine.map((c) => c.close()));
       if (linkBefore) await checkLink(linkBefore, test.task.meta, test.task.result?.state === 'pass');
       // A test that cut the link or changed it leaves the next one the file's own profile.

@@ -65,6 +65,13 @@ export class Transcript {
     this.recorded++;
   }
 
+  /** Bytes the submission sent on every connection of the test. */
+  get bytesReceived(): number {
+    let sum = 0;
+    for (const total of this.totals.values()) sum += total.received;
+    return sum;
+  }
+
   get isEmpty(): boolean {
     return this.recorded === 0;
   }

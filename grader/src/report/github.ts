@@ -14,7 +14,7 @@ const ANNOTATION_BOUNDS = { maxLines: 20, maxLineChars: 500 } as const;
  */
 export function renderGithub(untrusted: GradeReport, sourcePath: string): string {
   const report = visibleStrings(untrusted);
-  const out = [actionsLog(renderPretty(report, false))];
+  const out = [actionsLog(renderPretty(report, { verbose: true }))];
   const file = commandProperty(sourcePath);
   if (report.buildError) out.push(`::error file=${file},title=${commandProperty('does not build')}::${commandData(report.buildError, ANNOTATION_BOUNDS)}`);
   for (const test of report.tests.filter((t) => t.status === 'failed')) {

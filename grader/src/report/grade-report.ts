@@ -11,10 +11,14 @@ export type GradeStatus = 'pass' | 'fail' | 'error';
 export interface StageReport {
   readonly stage: number;
   readonly title: string;
-  readonly status: 'pass' | 'fail';
+  /** not-run: an earlier stage failed and the grade stopped there (run again with `--all`). */
+  readonly status: 'pass' | 'fail' | 'not-run';
+  /** Points of the tests that passed, counted only when every earlier stage passed (or the stage is independent). */
   readonly points: number;
   readonly maxPoints: number;
   readonly hint?: string;
+  /** Why the stage's passed tests earned nothing, or why it did not run: "stage 1 first". */
+  readonly blockedBy?: number;
 }
 
 export interface RuntimeReport {
@@ -64,10 +68,12 @@ type ReportFrame = Omit<GradeReport, 'status' | 'points' | 'maxPoints' | 'stages
 
 /**
  * Checks that the suite and the manifest agree (every test tagged with a known stage, stage
- * points adding up), then scores: a test's points count when it passed; a stage passes when
- * all of its tests did.
+ * points adding up), then scores: a stage passes when all of its tests did; a passed test's
+ * points count when every earlier stage passed too (stages build on each other), or when its
+ * stage is independent. `notRun` holds the stages a gated grade stopped before, each with the
+ * failed stage that stopped it.
  */
-export function scoreRun(manifest: Manifest, run: SuiteRun, frame: ReportFrame, strictPoints = true): GradeReport {
+export function scoreRun(manifest: Manifest, run: SuiteRun, frame: ReportFrame, strictPoints = true, notRun: ReadonlyMap<number, number> = new Map()): GradeReport {
   for (const test of run.tests) {
     if (test.stage === undefined || !manifest.stages.some((s) => s.stage === test.stage)) {
       throw new ConfigError(`test "${test.name}" (${test.file}) is tagged with stage ${test.stage}, which ${manifest.id}'s manifest does not have`);
@@ -80,22 +86,33 @@ export function scoreRun(manifest: Manifest, run: SuiteRun, frame: ReportFrame, 
     const seen = unique.get(key);
     if (!seen || (seen.status === 'passed' && test.status !== 'passed')) unique.set(key, test);
   }
+  /** The first stage so far that did not pass: later dependent stages earn nothing. */
+  let firstFailed: number | undefined;
   const stages = manifest.stages.map((s): StageReport => {
+    const stopper = notRun.get(s.stage);
+    if (stopper !== undefined) {
+      firstFailed ??= stopper;
+      return { stage: s.stage, title: s.title, status: 'not-run', points: 0, maxPoints: s.points, blockedBy: stopper };
+    }
     const tests = [...unique.values()].filter((t) => t.stage === s.stage);
     const tagged = tests.reduce((sum, t) => sum + (t.points ?? 0), 0);
     if (strictPoints && tagged !== s.points) {
       throw new ConfigError(`stage ${s.stage} of ${manifest.id} is worth ${s.points} points in the manifest but its tests add up to ${tagged}`);
     }
     const passed = tests.length > 0 && tests.every((t) => t.status === 'passed');
+    const earned = tests.filter((t) => t.status === 'passed').reduce((sum, t) => sum + (t.points ?? 0), 0);
+    const blockedBy = s.independent ? undefined : firstFailed;
+    if (!passed && tests.length > 0 && !s.independent) firstFailed ??= s.stage;
     return {
       stage: s.stage,
       title: s.title,
       status: passed ? 'pass' : 'fail',
-      points: tests.filter((t) => t.status === 'passed').reduce((sum, t) => sum + (t.points ?? 0), 0),
+      points: blockedBy === undefined ? earned : 0,
       maxPoints: strictPoints ? s.points : tagged,
       ...(passed || !s.hint ? {} : { hint: s.hint }),
+      ...(blockedBy !== undefined && earned > 0 ? { blockedBy } : {}),
     };
-  }).filter((s) => strictPoints || s.maxPoints > 0 || run.tests.some((t) => t.stage === s.stage));
+  }).filter((s) => strictPoints || s.maxPoints > 0 || s.status === 'not-run' || run.tests.some((t) => t.stage === s.stage));
   const points = stages.reduce((sum, s) => sum + s.points, 0);
   const maxPoints = stages.reduce((sum, s) => sum + s.maxPoints, 0);
   const status: GradeStatus = run.graderErrors.length > 0 ? 'error' : stages.every((s) => s.status === 'pass') ? 'pass' : 'fail';

@@ -18,7 +18,12 @@ export class CollectReporter implements Reporter {
   constructor(
     private readonly suiteDir: string,
     private readonly onTest?: (outcome: TestOutcome) => void,
+    private readonly onTestStart?: (test: { name: string; stage: number | undefined }) => void,
   ) {}
+
+  onTestCaseReady(testCase: TestCase): void {
+    this.onTestStart?.({ name: testCase.name, stage: testCase.meta().stage });
+  }
 
   private outcome(testCase: TestCase): TestOutcome {
     const meta = testCase.meta();

@@ -21,6 +21,7 @@ export interface RunSuiteOptions {
   /** Only test names matching this pattern. */
   readonly testNamePattern?: string;
   readonly onTest?: (outcome: TestOutcome) => void;
+  readonly onTestStart?: (test: { name: string; stage: number | undefined }) => void;
   /** The run this suite belongs to: disposing of it stops the workers first, so none creates a container after. */
   readonly run: Pick<StartedRun, 'trackSuite'>;
 }
@@ -59,7 +60,7 @@ async function interrupt(vitest: Vitest): Promise<void> {
  * tests do not compete for the two cores, with the run context provided to the workers.
  */
 export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
-  const reporter = new CollectReporter(options.suiteDir, options.onTest);
+  const reporter = new CollectReporter(options.suiteDir, options.onTest, options.onTestStart);
   const exitCodeBefore = process.exitCode;
   log(`Running suite ${options.suiteDir}...`);
   let close: (() => Promise<void>) | undefined;

@@ -20,6 +20,11 @@ export interface RunContext {
     /** Seeds every impairment decision, so a run can be replayed. */
     readonly seed: number;
   };
+  /**
+   * A gated grade (no `--all`): once a test fails and the submission has not sent a byte in
+   * this file, or is not running, the file's remaining tests fail at once with that reason.
+   */
+  readonly failFast?: boolean;
   readonly local?: {
     /** argv of the built submission, e.g. [process.execPath, '/tmp/.../main.mjs'] */
     readonly command: readonly string[];
