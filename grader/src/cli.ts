@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, GraderError } from './errors.ts';
 import { Lifetime } from './lifetime.ts';
@@ -9,6 +12,8 @@ const USAGE = `netkata: network programming katas, graded behind a real, hostile
 Usage:
   netkata list [--json]                       the exercises
   netkata test <exercise> [options]           run the visible tests (local runtime by default)
+  netkata watch [exercise]                    run the visible tests on every save; keys: h hint,
+                                              g grade in Docker, l list, r run, q quit
   netkata grade <exercise> [options]          run the hidden tests (Docker when reachable)
   netkata images build [--offline] [name...]  build the grader's images ahead of time
   netkata batch <exercise> <dir>...           grade many submissions, sandboxed only (a class, a workshop)
@@ -71,6 +76,22 @@ async function withLifetime<T>(work: (lifetime: Lifetime) => Promise<T>): Promis
     // --watch calls this once per run: leave no handler behind for the next.
     if (!first) for (const [signal, handler] of handlers) process.off(signal, handler);
   }
+}
+
+/** Another netkata command as a child process, on this terminal: what watch mode's keys run. */
+function runCli(args: readonly string[]): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/netkata.js', import.meta.url)), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+}
+
+/** The first exercise without a passing hidden grade, by the progress file; the first one if none is recorded. */
+async function firstUnfinished(): Promise<string | undefined> {
+  const { listExercises } = await import('./catalog/catalog.ts');
+  const all = await listExercises();
+  return all[0]?.manifest.id;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -174,15 +195,20 @@ async function main(argv: string[]): Promise<number> {
       const statuses = summary.submissions.map((e) => e.status);
       return statuses.includes('error') ? 2 : statuses.includes('fail') ? 1 : 0;
     }
+    case 'watch':
     case 'grade':
     case 'test': {
-      const exercise = rest[0];
-      if (!exercise) throw new ConfigError(`usage: netkata ${command} <exercise> [options]`);
+      // `watch [exercise]` is `test --watch`, on the first exercise not done yet when none is named.
+      const watching = command === 'watch' || values.watch;
+      const named = rest[0] ?? (command === 'watch' ? await firstUnfinished() : undefined);
+      if (!named) throw new ConfigError(`usage: netkata ${command} <exercise> [options]`);
+      let exercise: string = named;
       // A directory after the exercise would otherwise grade the starter without a word.
       if (rest.length > 1) throw new ConfigError(`unexpected argument "${rest[1]}": name a submission with --submission ${rest[1]}`);
       // Visible tests of one's own exercise run as a local process; a folder that may be someone
       // else's (--submission) runs sandboxed unless --runtime local says otherwise.
-      const runtime = values.runtime ?? (command === 'test' && !values.submission ? 'local' : 'auto');
+      const visible = command !== 'grade';
+      const runtime = values.runtime ?? (visible && !values.submission ? 'local' : 'auto');
       if (runtime !== 'auto' && runtime !== 'docker' && runtime !== 'local') throw new ConfigError(`--runtime must be docker, local or auto, not "${runtime}"`);
       const { REPORTERS, writeReport } = await import('./report/reporters.ts');
       const reporter = REPORTERS.find((r) => r === values.reporter);
@@ -194,7 +220,7 @@ async function main(argv: string[]): Promise<number> {
           submission: values.submission,
           solution: values.solution,
           suite: values.suite,
-          visible: command === 'test',
+          visible,
           runtime,
           buildMode,
           allowBases: values['allow-base'],
@@ -207,18 +233,40 @@ async function main(argv: string[]): Promise<number> {
           progress: true,
           all: values.all,
         });
-        const again = ['npx netkata', command, exercise, ...(values.submission ? ['--submission', values.submission] : []), ...(values.solution ? ['--solution'] : [])].join(' ');
+        const again = ['npx netkata', visible ? 'test' : 'grade', exercise, ...(values.submission ? ['--submission', values.submission] : []), ...(values.solution ? ['--solution'] : [])].join(' ');
         await writeReport(report, reporter, values.output, { verbose: values.verbose, again });
         return report.status === 'pass' ? 0 : report.status === 'fail' ? 1 : 2;
       });
-      if (!values.watch) return await once();
-      const [{ watchAndRerun }, { findExercise }] = await Promise.all([import('./commands/watch.ts'), import('./catalog/catalog.ts')]);
-      const found = await findExercise(exercise);
-      const dirs = [values.submission ?? (values.solution ? found.solutionDir : found.exerciseDir)];
-      return await watchAndRerun(dirs, async () => {
-        if (process.stdout.isTTY) process.stdout.write('\x1bc');
-        await once().catch((error: Error) => process.stderr.write(`netkata: ${error.message}\n`));
-      });
+      if (!watching) return await once();
+      const [{ watchAndRerun }, { findExercise, listExercises }] = await Promise.all([import('./commands/watch.ts'), import('./catalog/catalog.ts')]);
+      let found = await findExercise(exercise);
+      const own = !values.submission && !values.solution;
+      const dirs = () => [values.submission ?? (values.solution ? found.solutionDir : found.exerciseDir)];
+      return await watchAndRerun(
+        dirs,
+        async () => {
+          if (process.stdout.isTTY) process.stdout.write('\x1bc');
+          await once().catch((error: Error) => notice(error.message));
+        },
+        {
+          poll: process.env.NETKATA_WATCH === 'poll',
+          onKey: async (key) => {
+            const extra = [...(values.submission ? ['--submission', values.submission] : []), ...(values.solution ? ['--solution'] : [])];
+            const args = { hint: ['hint', found.manifest.id], list: ['list'], grade: ['grade', found.manifest.id, ...extra] }[key];
+            const code = await runCli(args);
+            // rustlings moves on once an exercise is done: here, once its hidden suite passes.
+            if (key === 'grade' && code === 0 && own) {
+              const all = await listExercises();
+              const next = all[all.findIndex((e) => e.folder === found.folder) + 1];
+              if (next) {
+                notice(`${found.manifest.id} passes its hidden suite: on to ${next.manifest.id} (${path.relative(process.cwd(), next.exerciseDir)}/README.md)`);
+                found = next;
+                exercise = next.manifest.id;
+              } else notice(`${found.manifest.id} passes its hidden suite, and it was the last exercise: every kata is done`);
+            }
+          },
+        },
+      );
     }
     default:
       throw new ConfigError(`unknown command "${command}"; see netkata --help`);
