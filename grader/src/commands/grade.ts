@@ -51,6 +51,13 @@ function submissionDir(exercise: Exercise, options: GradeOptions): string {
   return options.submission ? path.resolve(options.submission) : exercise.exerciseDir;
 }
 
+/**
+ * Visible tests on a clean link wait this long for a reply a test names no timeout for: a
+ * correct server answers on loopback within milliseconds, so a silent starter's result comes
+ * in about 3 s of saving rather than 7; the hidden suite keeps DEFAULT_IO_TIMEOUT_MS.
+ */
+const VISIBLE_IO_TIMEOUT_MS = 1_500;
+
 function progressLine(outcome: TestOutcome, profile: string): string {
   const mark = outcome.status === 'passed' ? '✓' : outcome.status === 'failed' ? '✗' : '-';
   const link = profile === 'clean' ? '' : ` [${profile}]`;
@@ -158,7 +165,7 @@ async function gradeOn(
       const run = await runSuite({
         suiteDir,
         files: step.files,
-        context: { ...prepared.context, impairment: { backend: prepared.backend, link: step.link, seed }, failFast: !options.all },
+        context: { ...prepared.context, impairment: { backend: prepared.backend, link: step.link, seed }, failFast: !options.all, ...(options.visible && isCleanLink(step.link) && { ioTimeoutMs: VISIBLE_IO_TIMEOUT_MS }) },
         testNamePattern: options.testNamePattern,
         run: prepared,
         ...(live && {

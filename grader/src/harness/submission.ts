@@ -212,7 +212,7 @@ export function useSubmission(options: {
     async connect(connectOptions: ConnectOptions = {}) {
       const label = connectOptions.label ?? `c${++counter}`;
       try {
-        const connection = await TcpConnection.open(live().endpoint, transcript, { ...connectOptions, label });
+        const connection = await TcpConnection.open(live().endpoint, transcript, { ioTimeoutMs: context.ioTimeoutMs, ...connectOptions, label });
         connections.push(connection);
         return connection;
       } catch (error) {
@@ -222,7 +222,7 @@ export function useSubmission(options: {
       }
     },
     async udp(udpOptions: UdpOptions = {}) {
-      const socket = await UdpSocket.open(live().endpoint, transcript, { ...udpOptions, label: udpOptions.label ?? `u${++counter}` });
+      const socket = await UdpSocket.open(live().endpoint, transcript, { ioTimeoutMs: context.ioTimeoutMs, ...udpOptions, label: udpOptions.label ?? `u${++counter}` });
       connections.push(socket);
       return socket;
     },

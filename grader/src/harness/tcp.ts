@@ -42,6 +42,8 @@ export interface ConnectOptions {
   readonly label?: string;
   /** Leave Nagle on (default: off, so small writes leave as small segments). */
   readonly nagle?: boolean;
+  /** How long reads wait when a test names no timeout (the run's; DEFAULT_IO_TIMEOUT_MS unless set). */
+  readonly ioTimeoutMs?: number;
 }
 
 /** A test's failure to get what it expected from the submission, with the numbers in it. */
@@ -80,6 +82,7 @@ export class TcpConnection implements AsyncDisposable {
     readonly label: string,
     private readonly transcript: Transcript,
     private readonly bufferLimitBytes = CONNECTION_BUFFER_BYTES,
+    private readonly ioTimeoutMs = DEFAULT_IO_TIMEOUT_MS,
   ) {
     this.budget = receiveBudgetOf(transcript);
     socket.on('data', (chunk: Buffer) => {
@@ -103,7 +106,7 @@ export class TcpConnection implements AsyncDisposable {
   }
 
   static open(endpoint: Endpoint, transcript: Transcript, options: ConnectOptions & { label: string; bufferLimitBytes?: number }): Promise<TcpConnection> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_IO_TIMEOUT_MS;
+    const timeoutMs = options.timeoutMs ?? options.ioTimeoutMs ?? DEFAULT_IO_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: endpoint.host, port: endpoint.port, noDelay: !options.nagle });
       const timer = setTimeout(() => {
@@ -120,7 +123,7 @@ export class TcpConnection implements AsyncDisposable {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         transcript.record(options.label, 'note', `connected to ${endpoint.host}:${endpoint.port}`);
-        resolve(new TcpConnection(socket, options.label, transcript, options.bufferLimitBytes));
+        resolve(new TcpConnection(socket, options.label, transcript, options.bufferLimitBytes, options.ioTimeoutMs));
       });
     });
   }
@@ -244,7 +247,7 @@ export class TcpConnection implements AsyncDisposable {
   }
 
   /** Exactly `n` bytes, or an error that says how many arrived. */
-  async read(n: number, timeoutMs = DEFAULT_IO_TIMEOUT_MS): Promise<Buffer> {
+  async read(n: number, timeoutMs = this.ioTimeoutMs): Promise<Buffer> {
     this.need(n);
     try {
       await this.waitFor(
@@ -262,7 +265,7 @@ export class TcpConnection implements AsyncDisposable {
    * Streams `n` bytes to `onChunk` without keeping them (for transfers of many MiB).
    * `idleTimeoutMs` bounds the wait for each next chunk, not the whole transfer.
    */
-  async consume(n: number, onChunk: (chunk: Buffer) => void, idleTimeoutMs = DEFAULT_IO_TIMEOUT_MS): Promise<void> {
+  async consume(n: number, onChunk: (chunk: Buffer) => void, idleTimeoutMs = this.ioTimeoutMs): Promise<void> {
     let received = 0;
     const feed = (chunk: Buffer) => {
       const wanted = Math.min(chunk.length, n - received);
@@ -290,7 +293,7 @@ export class TcpConnection implements AsyncDisposable {
    * The next line, without its `\n` (and without a `\r` before it), decoded as UTF-8. Fails if
    * none arrives in time, or if more than `maxBytes` arrive without one.
    */
-  async readLine(timeoutMs = DEFAULT_IO_TIMEOUT_MS, maxBytes = 1024 * 1024): Promise<string> {
+  async readLine(timeoutMs = this.ioTimeoutMs, maxBytes = 1024 * 1024): Promise<string> {
     let newline = -1;
     const found = () => {
       if (this.chunks.length > 1) this.chunks.splice(0, this.chunks.length, Buffer.concat(this.chunks));
@@ -312,7 +315,7 @@ export class TcpConnection implements AsyncDisposable {
    * Waits until the server ends the connection (EOF or reset), discarding whatever it sends
    * meanwhile; fails if the connection is still open after `timeoutMs`.
    */
-  async expectClosed(timeoutMs = DEFAULT_IO_TIMEOUT_MS): Promise<'eof' | 'reset'> {
+  async expectClosed(timeoutMs = this.ioTimeoutMs): Promise<'eof' | 'reset'> {
     this.take(this.bufferedBytes);
     this.consumer = () => {};
     this.pausedByTest = false;
@@ -339,7 +342,7 @@ export class TcpConnection implements AsyncDisposable {
    * Everything until the server closes its side. Fails once the server sent more than
    * `maxBytes` without closing: past that it stops reading, so a flood costs at most that.
    */
-  async readToEnd(timeoutMs = DEFAULT_IO_TIMEOUT_MS, maxBytes = CONNECTION_BUFFER_BYTES): Promise<Buffer> {
+  async readToEnd(timeoutMs = this.ioTimeoutMs, maxBytes = CONNECTION_BUFFER_BYTES): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
     this.need(maxBytes + 1);
     try {

@@ -8,6 +8,8 @@ import { Wakeups } from './wakeups.ts';
 export interface UdpOptions {
   /** Label in the transcript; defaults to u1, u2... */
   readonly label?: string;
+  /** How long receives wait when a test names no timeout (the run's; DEFAULT_IO_TIMEOUT_MS unless set). */
+  readonly ioTimeoutMs?: number;
 }
 
 /**
@@ -40,6 +42,7 @@ export class UdpSocket implements AsyncDisposable {
     readonly label: string,
     private readonly transcript: Transcript,
     private readonly queueLimitBytes = CONNECTION_BUFFER_BYTES,
+    private readonly ioTimeoutMs = DEFAULT_IO_TIMEOUT_MS,
   ) {
     this.budget = receiveBudgetOf(transcript);
     socket.on('message', (datagram: Buffer) => {
@@ -74,7 +77,7 @@ export class UdpSocket implements AsyncDisposable {
     socket.connect(endpoint.port, endpoint.host);
     await once(socket, 'connect');
     transcript.record(options.label, 'note', `UDP socket ${socket.address().port} -> ${endpoint.host}:${endpoint.port}`);
-    return new UdpSocket(socket, options.label, transcript, options.queueLimitBytes);
+    return new UdpSocket(socket, options.label, transcript, options.queueLimitBytes, options.ioTimeoutMs);
   }
 
   private wake(): void {
@@ -98,7 +101,7 @@ export class UdpSocket implements AsyncDisposable {
   }
 
   /** The next datagram, or undefined if none arrives within `timeoutMs`. */
-  async tryReceive(timeoutMs = DEFAULT_IO_TIMEOUT_MS): Promise<Buffer | undefined> {
+  async tryReceive(timeoutMs = this.ioTimeoutMs): Promise<Buffer | undefined> {
     const deadline = performance.now() + timeoutMs;
     while (this.queue.length === 0 && !this.closed) {
       const remaining = deadline - performance.now();
@@ -118,7 +121,7 @@ export class UdpSocket implements AsyncDisposable {
   }
 
   /** The next datagram, or an error saying none came. */
-  async receive(timeoutMs = DEFAULT_IO_TIMEOUT_MS): Promise<Buffer> {
+  async receive(timeoutMs = this.ioTimeoutMs): Promise<Buffer> {
     const datagram = await this.tryReceive(timeoutMs);
     if (datagram) return datagram;
     const errors = this.errors.length > 0 ? ` (the kernel reported ${[...new Set(this.errors)].join(', ')})` : '';

@@ -25,6 +25,11 @@ export interface RunContext {
    * this file, or is not running, the file's remaining tests fail at once with that reason.
    */
   readonly failFast?: boolean;
+  /**
+   * How long a read waits when a test names no timeout: shorter for visible tests on a clean
+   * link (a silent starter's result in seconds), DEFAULT_IO_TIMEOUT_MS otherwise.
+   */
+  readonly ioTimeoutMs?: number;
   readonly local?: {
     /** argv of the built submission, e.g. [process.execPath, '/tmp/.../main.mjs'] */
     readonly command: readonly string[];
