@@ -3,6 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseManifest } from '../src/catalog/manifest.ts';
 import { scoreRun, type GradeReport } from '../src/report/grade-report.ts';
+import { renderJunit } from '../src/report/junit.ts';
 import { renderPretty } from '../src/report/pretty.ts';
 import type { TestOutcome } from '../src/runner/outcome.ts';
 
@@ -111,4 +112,11 @@ describe('the pretty report is focused', () => {
     const held = score([outcome(1, 'a', 'failed', 'no'), outcome(1, 'b', 'passed'), outcome(2, 'c', 'passed'), outcome(2, 'd', 'passed'), outcome(3, 'e', 'passed'), outcome(3, 'f', 'passed')]);
     expect(renderPretty(held)).toMatch(/✓ stage 2: Two {2}0\/10 \(counts once stage 1 passes\)/);
   });
+});
+
+test('junit lists a stage a gated grade did not reach as one skipped case that says why', () => {
+  const report = score([outcome(1, 'a', 'passed'), outcome(1, 'b', 'failed', 'no')], new Map([[2, 1], [3, 1]]));
+  const xml = renderJunit(report);
+  expect(xml.match(/<skipped message="not run: stage 1 failed first \(--all runs every stage\)"\/>/g)).toHaveLength(2);
+  expect(xml.match(/<testsuite /g)).toHaveLength(3);
 });

@@ -19,6 +19,11 @@ export function renderJunit(untrusted: GradeReport): string {
   for (const stage of report.stages) {
     const tests = report.tests.filter((t) => t.stage === stage.stage);
     const failed = tests.filter((t) => t.status === 'failed').length;
+    if (stage.status === 'not-run') {
+      out.push(`  <testsuite name="stage ${stage.stage}: ${attr(stage.title)}" tests="1" failures="0" skipped="1">`);
+      out.push(`    <testcase classname="${attr(report.exercise.id)}.stage${stage.stage}" name="stage ${stage.stage}" time="0"><skipped message="not run: stage ${stage.blockedBy} failed first (--all runs every stage)"/></testcase>`, '  </testsuite>');
+      continue;
+    }
     out.push(`  <testsuite name="stage ${stage.stage}: ${attr(stage.title)}" tests="${tests.length}" failures="${failed}" skipped="${tests.filter((t) => t.status === 'skipped').length}">`);
     for (const test of tests) {
       const name = test.profile && test.profile !== 'clean' ? `${test.name} [${test.profile}]` : test.name;
