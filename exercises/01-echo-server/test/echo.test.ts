@@ -1,7 +1,7 @@
 // Visible tests: run them with `npx netkata test echo-server` (your src/main.ts, on your
 // machine, in about a second). The hidden suite that grades you goes further: see README.md.
 import { expect, test } from 'vitest';
-import { randomBytes, stage, useSubmission } from 'netkata/harness';
+import { expectBytes, randomBytes, stage, useSubmission } from 'netkata/harness';
 
 const server = useSubmission();
 
@@ -16,7 +16,7 @@ test('returns binary data unchanged, even when written one byte at a time', stag
   await using client = await server.connect();
   const reading = client.read(data.length);
   await client.writeInPieces(data, [1]);
-  expect((await reading).toString('hex')).toBe(data.toString('hex'));
+  expectBytes(await reading, data, 'the echo');
 });
 
 test('serves two clients at once', stage(3, 1), async () => {
@@ -33,5 +33,5 @@ test('echoes everything, then closes, after the client half-closes', stage(4, 1)
   await using client = await server.connect();
   await client.write(data);
   await client.end();
-  expect((await client.readToEnd()).equals(data)).toBe(true);
+  expectBytes(await client.readToEnd(), data, 'the echo before your close');
 });

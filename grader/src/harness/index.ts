@@ -12,6 +12,7 @@ export { UdpSocket, type UdpOptions } from './udp.ts';
 export { Transcript, previewBytes } from './transcript.ts';
 export { stage } from './stage.ts';
 export { randomBytes, seededRandom, pieceSizes } from './data.ts';
+export { expectBytes, describeDifference, firstDifference } from './bytes.ts';
 // Grader-owned peers' control channels answer only with the secret the test worker gave them.
 export { CONTROL_HEADER, CONTROL_SECRET_ENV, controlHeaders, newControlSecret } from '../peers/control-secret.ts';
 // The TLS zoo, for tls-client's suites: a fresh PKI, the members' catalogue and exit codes, and

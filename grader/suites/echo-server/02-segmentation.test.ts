@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { pieceSizes, randomBytes, stage, useSubmission } from 'netkata/harness';
+import { expectBytes, pieceSizes, randomBytes, stage, useSubmission } from 'netkata/harness';
 
 const server = useSubmission();
 
@@ -8,7 +8,7 @@ test('survives 1-byte writes', stage(2, 5), async () => {
   await using client = await server.connect();
   const reading = client.read(text.length, 10_000);
   await client.writeInPieces(text, [1]);
-  expect((await reading).equals(text)).toBe(true);
+  expectBytes(await reading, text, 'the echo');
 });
 
 test('returns the exact stream under random splits', stage(2, 5), async () => {
@@ -18,7 +18,7 @@ test('returns the exact stream under random splits', stage(2, 5), async () => {
   await client.writeInPieces(data, pieceSizes(400, 1, 3_000, 21));
   const echoed = await reading;
   expect(echoed.length).toBe(data.length);
-  expect(echoed.equals(data), 'echoed bytes differ from the bytes sent').toBe(true);
+  expectBytes(echoed, data, 'the echo');
 });
 
 test('answers many messages coalesced into one write', stage(2, 5), async () => {
@@ -37,5 +37,5 @@ test('is binary-safe: 0x00, every byte value and invalid UTF-8 survive', stage(2
   const reading = client.read(data.length);
   await client.writeInPieces(data, [7, 1, 3, 2, 64]);
   const echoed = await reading;
-  expect(echoed.toString('hex')).toBe(data.toString('hex'));
+  expectBytes(echoed, data, 'the echo');
 });

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { randomBytes, stage, useSubmission } from 'netkata/harness';
+import { expectBytes, randomBytes, stage, useSubmission } from 'netkata/harness';
 
 const server = useSubmission();
 
@@ -13,7 +13,7 @@ test('after the client half-closes, the server sends every remaining byte, then 
   await client.end();
   const echoed = await client.readToEnd(15_000);
   expect(echoed.length, 'bytes echoed before the server closed').toBe(data.length);
-  expect(echoed.equals(data)).toBe(true);
+  expectBytes(echoed, data, 'the echo before your close');
   expect(client.serverEnded).toBe(true);
 });
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, test } from 'vitest';
-import { pieceSizes, randomBytes, stage, useSubmission } from 'netkata/harness';
+import { expectBytes, pieceSizes, randomBytes, stage, useSubmission } from 'netkata/harness';
 
 // Stage 6 runs under the manifest's bad-network profiles (wan, lossy): delay, jitter, loss,
 // duplication and reordering on every packet, both ways. TCP repairs all of it, so a correct
@@ -39,7 +39,7 @@ test('a half-close with data still in flight loses nothing', stage(6, 6, { timeo
   await client.end();
   const echoed = await client.readToEnd(45_000);
   expect(echoed.length, 'bytes echoed before the server closed').toBe(data.length);
-  expect(echoed.equals(data)).toBe(true);
+  expectBytes(echoed, data, 'the echo');
 });
 
 /** Longer than any sane idle timeout shortcut, shorter than TCP would take to give up. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { expect, test } from 'vitest';
-import { randomBytes, stage, useSubmission } from 'netkata/harness';
+import { expectBytes, randomBytes, stage, useSubmission } from 'netkata/harness';
 import { describeType, expectAlive, expectSum, frame, ints, MAX_LENGTH, readFrame, Type } from './frames.ts';
 
 const server = useSubmission();
@@ -37,7 +37,7 @@ test('SHA256 of a 16 MiB frame, within the memory limit', stage(3, 6, { timeout:
   await client.write(frame(Type.SHA256, payload));
   const response = await readFrame(client, 30_000);
   expect(describeType(response.type)).toBe('0x83');
-  expect(response.payload.toString('hex')).toBe(createHash('sha256').update(payload).digest('hex'));
+  expectBytes(response.payload, createHash('sha256').update(payload).digest(), 'the SHA-256 payload');
   await server.assertRunning();
 });
 
@@ -46,7 +46,7 @@ test('SHA256 and ECHO of an empty payload', stage(3, 4), async () => {
   await client.write(frame(Type.SHA256));
   const digest = await readFrame(client);
   expect(describeType(digest.type)).toBe('0x83');
-  expect(digest.payload.toString('hex')).toBe(createHash('sha256').digest('hex'));
+  expectBytes(digest.payload, createHash('sha256').digest(), 'the SHA-256 payload of an empty payload');
   await client.write(frame(Type.ECHO));
   const echo = await readFrame(client);
   expect(describeType(echo.type)).toBe('0x82');

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { expect, test } from 'vitest';
-import { pieceSizes, randomBytes, stage, useSubmission } from 'netkata/harness';
+import { expectBytes, pieceSizes, randomBytes, stage, useSubmission } from 'netkata/harness';
 import { describeType, expectAlive, expectSum, frame, ints, readFrame, Type } from './frames.ts';
 
 // Stage 6 runs under the manifest's bad-network profiles (wan, lossy). TCP repairs the
@@ -27,5 +27,5 @@ test('a 1 MiB SHA256 frame across a bad link', stage(6, 5, { timeout: 90_000 }),
   await client.write(frame(Type.SHA256, payload));
   const response = await readFrame(client, 45_000);
   expect(describeType(response.type)).toBe('0x83');
-  expect(response.payload.toString('hex')).toBe(createHash('sha256').update(payload).digest('hex'));
+  expectBytes(response.payload, createHash('sha256').update(payload).digest(), 'the SHA-256 payload');
 });
