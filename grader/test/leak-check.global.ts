@@ -2,7 +2,8 @@
 // created may remain: no container, network, volume or image with a run label, no host firewall
 // rule, no work folder. Runs of unrelated graders on the same machine (another developer's) are
 // not ours to judge; everything started under this test process is.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findLeftovers, type Leftovers } from '../src/commands/cleanup.ts';
 import { DockerEngine } from '../src/runtime/docker/engine.ts';
@@ -53,16 +54,31 @@ async function ownersOfRuns(engine: DockerEngine): Promise<Map<string, number>> 
   return owners;
 }
 
+/** The local runtime's state folders (`netkata-state-<pid>-…`), with the pid of the worker that made them. */
+function stateFolders(): Map<string, number> {
+  const found = new Map<string, number>();
+  for (const name of readdirSync(os.tmpdir())) {
+    const pid = /^netkata-state-(\d+)-/.exec(name)?.[1];
+    if (pid) found.set(name, Number(pid));
+  }
+  return found;
+}
+
 let before: Leftovers | undefined;
+let statesBefore: Map<string, number> | undefined;
 
 export async function setup(): Promise<() => Promise<void>> {
   const engine = await DockerEngine.connect();
   before = await findLeftovers(engine);
+  statesBefore = stateFolders();
   return async () => {
     const fresh = (leftovers: Leftovers, owners: Map<string, number>) => ({
       runs: leftovers.runs.filter((r) => !before!.runs.includes(r) && ours(owners.get(r) ?? 0)),
       firewallRules: leftovers.firewallRules.filter((rule) => !before!.firewallRules.includes(rule) && ours(owners.get(/--comment netkata-(\S+)/.exec(rule)?.[1] ?? '') ?? 0)),
-      workDirs: leftovers.workDirs.filter((d) => !before!.workDirs.includes(d) && !leftovers.runs.some((r) => d.includes(r) && !ours(owners.get(r) ?? 0))),
+      workDirs: [
+        ...leftovers.workDirs.filter((d) => !before!.workDirs.includes(d) && !leftovers.runs.some((r) => d.includes(r) && !ours(owners.get(r) ?? 0))),
+        ...[...stateFolders()].filter(([name, pid]) => !statesBefore!.has(name) && ours(pid)).map(([name]) => `${os.tmpdir()}/${name} (the local runtime's state)`),
+      ],
     });
     let leaked = fresh(await findLeftovers(engine), await ownersOfRuns(engine));
     for (const deadline = Date.now() + SETTLE_MS; Date.now() < deadline && Object.values(leaked).some((l) => l.length > 0); ) {
@@ -80,6 +96,6 @@ export async function setup(): Promise<() => Promise<void>> {
       process.exitCode = 1;
       return;
     }
-    process.stdout.write('leak check: nothing the tests created is left (containers, networks, volumes, images, firewall rules, work folders)\n');
+    process.stdout.write('leak check: nothing the tests created is left (containers, networks, volumes, images, firewall rules, work and state folders)\n');
   };
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
@@ -96,6 +96,8 @@ export class LocalRuntime implements SubmissionRuntime {
 
   async dropState(name: string): Promise<void> {
     await rm(this.stateDir(name), { recursive: true, force: true });
+    // The root goes with its last state folder (rmdir refuses while another is still in use).
+    await rmdir(this.stateRoot).catch(() => {});
   }
 
   async run(options: RunOptions): Promise<RunResult> {
