@@ -10,7 +10,8 @@ import { visibleText } from './report/sanitize.ts';
 const USAGE = `netkata: network programming katas, graded behind a real, hostile network
 
 Usage:
-  netkata list [--json]                       the exercises
+  netkata                                     your progress: each exercise's status, and what to run next
+  netkata list [--json]                       the exercises, with your status of each
   netkata test <exercise> [options]           run the visible tests (local runtime by default)
   netkata watch [exercise]                    run the visible tests on every save; keys: h hint,
                                               g grade in Docker, l list, r run, q quit
@@ -90,9 +91,9 @@ function runCli(args: readonly string[]): Promise<number | null> {
 
 /** The first exercise without a passing hidden grade, by the progress file; the first one if none is recorded. */
 async function firstUnfinished(): Promise<string | undefined> {
-  const { listExercises } = await import('./catalog/catalog.ts');
-  const all = await listExercises();
-  return all[0]?.manifest.id;
+  const [{ listExercises }, { loadProgress }] = await Promise.all([import('./catalog/catalog.ts'), import('./learner/progress-state.ts')]);
+  const [all, progress] = await Promise.all([listExercises(), loadProgress()]);
+  return (all.find((e) => !progress.exercises[e.manifest.id]?.completed) ?? all[0])?.manifest.id;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -125,9 +126,14 @@ async function main(argv: string[]): Promise<number> {
   });
   if (values.debug) process.env.DEBUG ||= 'netkata*';
   const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  if (values.help) {
     process.stdout.write(`${USAGE}\n`);
-    return command || values.help ? 0 : 2;
+    return 0;
+  }
+  if (!command) {
+    const { home } = await import('./commands/home.ts');
+    process.stdout.write(await home());
+    return 0;
   }
   const buildMode = values.offline ? 'offline' : 'auto';
   const impairment = values.impairment ?? 'auto';
@@ -237,6 +243,12 @@ async function main(argv: string[]): Promise<number> {
         });
         const again = ['npx netkata', visible ? 'test' : 'grade', exercise, ...(values.submission ? ['--submission', values.submission] : []), ...(values.solution ? ['--solution'] : [])].join(' ');
         await writeReport(report, reporter, values.output, { verbose: values.verbose, again });
+        const { recordResult } = await import('./learner/progress-state.ts');
+        await recordResult(report, {
+          kind: visible ? 'test' : 'grade',
+          own: !values.submission && !values.solution,
+          complete: !values.stages && !values.test && !values.suite && !values.profile,
+        });
         return report.status === 'pass' ? 0 : report.status === 'fail' ? 1 : 2;
       });
       if (!watching) return await once();

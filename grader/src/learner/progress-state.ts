@@ -1,0 +1,96 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { notice } from '../log.ts';
+import { repoRoot } from '../paths.ts';
+import type { GradeReport } from '../report/grade-report.ts';
+
+/**
+ * What the learner has done, kept between runs in `.netkata/progress.json` (git-ignored):
+ * per exercise, the best and the latest result of its visible tests and of its hidden grade,
+ * and whether the hidden suite has passed whole. Rewritten whole, through a rename.
+ */
+const resultSchema = z.strictObject({
+  status: z.enum(['pass', 'fail', 'error']),
+  points: z.int().nonnegative(),
+  maxPoints: z.int().nonnegative(),
+  stagesPassed: z.array(z.int().positive()),
+  stageCount: z.int().nonnegative(),
+  at: z.string(),
+});
+
+const entrySchema = z.strictObject({ best: resultSchema, last: resultSchema });
+
+export const progressSchema = z.strictObject({
+  version: z.literal(1),
+  exercises: z.record(
+    z.string(),
+    z.strictObject({
+      test: entrySchema.optional(),
+      grade: entrySchema.optional(),
+      /** The hidden suite passed whole (every stage, no filter) on the learner's own folder. */
+      completed: z.boolean().default(false),
+    }),
+  ),
+});
+
+export type Progress = z.infer<typeof progressSchema>;
+export type ProgressResult = z.infer<typeof resultSchema>;
+
+/** The state file; NETKATA_PROGRESS_FILE moves it (the project's tests use a scratch one). */
+export function progressFile(): string {
+  return process.env.NETKATA_PROGRESS_FILE ?? path.join(repoRoot, '.netkata', 'progress.json');
+}
+
+const empty = (): Progress => ({ version: 1, exercises: {} });
+
+/** Reads the state; a missing file is a fresh start, a broken one is kept aside as `.bad` and said so. */
+export async function loadProgress(file = progressFile()): Promise<Progress> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return empty();
+  }
+  try {
+    return progressSchema.parse(JSON.parse(text));
+  } catch (error) {
+    await rename(file, `${file}.bad`).catch(() => {});
+    notice(`${file} could not be read (${(error as Error).message.split('\n')[0]}); starting afresh, the old file is ${path.basename(file)}.bad`);
+    return empty();
+  }
+}
+
+async function saveProgress(progress: Progress, file: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(progress, null, 2)}\n`);
+  await rename(temporary, file);
+}
+
+const better = (a: ProgressResult, b: ProgressResult) => a.points > b.points || (a.points === b.points && a.stagesPassed.length > b.stagesPassed.length);
+
+/**
+ * Records a run of the learner's own exercise folder: `kind` test (visible) or grade (hidden),
+ * when no filter (`--stages`, `-t`, `--suite`) narrowed it (`complete`). Other folders and the
+ * reference solution are not the learner's progress, so `own: false` records nothing.
+ */
+export async function recordResult(report: GradeReport, run: { kind: 'test' | 'grade'; own: boolean; complete: boolean }, file = progressFile()): Promise<void> {
+  // A filtered run's score is of part of the exercise: "10/10" for `--stages 1` would mislead.
+  if (!run.own || !run.complete) return;
+  const progress = await loadProgress(file);
+  const result: ProgressResult = {
+    status: report.status,
+    points: report.points,
+    maxPoints: report.maxPoints,
+    stagesPassed: report.stages.filter((s) => s.status === 'pass').map((s) => s.stage),
+    stageCount: report.stages.length,
+    at: new Date().toISOString(),
+  };
+  const entry = progress.exercises[report.exercise.id] ?? { completed: false };
+  const previous = entry[run.kind];
+  entry[run.kind] = { best: previous && !better(result, previous.best) ? previous.best : result, last: result };
+  if (run.kind === 'grade' && run.complete && report.status === 'pass') entry.completed = true;
+  progress.exercises[report.exercise.id] = entry;
+  await saveProgress(progress, file);
+}

@@ -1,0 +1,78 @@
+// Progress that persists: the state file, the overview `npx netkata` prints, and `list`.
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeEach, expect, test } from 'vitest';
+import { loadProgress, recordResult } from '../src/learner/progress-state.ts';
+import type { GradeReport } from '../src/report/grade-report.ts';
+import { netkata } from './helpers/cli.ts';
+
+let file: string;
+beforeEach(async () => {
+  file = path.join(await mkdtemp(path.join(os.tmpdir(), 'netkata-progress-')), 'progress.json');
+});
+
+const report = (id: string, points: number, passed: number[], stageCount: number, status: GradeReport['status'] = 'fail') =>
+  ({
+    exercise: { id, title: id },
+    status,
+    points,
+    maxPoints: 120,
+    stages: Array.from({ length: stageCount }, (_, i) => ({ stage: i + 1, title: `s${i + 1}`, status: passed.includes(i + 1) ? 'pass' : 'fail', points: 0, maxPoints: 20 })),
+  }) as unknown as GradeReport;
+
+test('records the best and the last result per kind; only an own, unfiltered, passing grade completes', async () => {
+  await recordResult(report('echo-server', 30, [1, 2], 6), { kind: 'grade', own: true, complete: true }, file);
+  await recordResult(report('echo-server', 10, [1], 6), { kind: 'grade', own: true, complete: true }, file);
+  await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'grade', own: false, complete: true }, file);
+  await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'grade', own: true, complete: false }, file);
+  let progress = await loadProgress(file);
+  expect(progress.exercises['echo-server']?.grade?.best.points).toBe(30);
+  expect(progress.exercises['echo-server']?.grade?.last.points).toBe(10);
+  expect(progress.exercises['echo-server']?.completed).toBe(false);
+  await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'grade', own: true, complete: true }, file);
+  progress = await loadProgress(file);
+  expect(progress.exercises['echo-server']).toMatchObject({ completed: true, grade: { best: { points: 120, stagesPassed: [1, 2, 3, 4, 5, 6] } } });
+  // Rewritten whole: one JSON document, no temporary file left beside it.
+  expect(JSON.parse(await readFile(file, 'utf8')).version).toBe(1);
+  expect(await readdir(path.dirname(file))).toEqual(['progress.json']);
+});
+
+test('a broken state file is set aside as .bad, said in one line, and grading goes on from empty', async () => {
+  await writeFile(file, '{"version": 1, "exercises": {"echo-server": {"grade": 12}}}');
+  const progress = await loadProgress(file);
+  expect(progress.exercises).toEqual({});
+  expect(await readFile(`${file}.bad`, 'utf8')).toContain('"grade": 12');
+});
+
+test('npx netkata shows every exercise with its status and the exact next command; list shows status too', async () => {
+  const env = { NETKATA_PROGRESS_FILE: file };
+  let home = await netkata([], { env });
+  expect(home.code).toBe(0);
+  expect(home.stdout).toMatch(/01-echo-server +Echo server +not started/);
+  expect(home.stdout).toMatch(/next: read exercises\/01-echo-server\/README\.md, edit exercises\/01-echo-server\/src\/main\.ts, then run {2}npx netkata watch echo-server/);
+  await recordResult(report('echo-server', 30, [1, 2], 6), { kind: 'grade', own: true, complete: true }, file);
+  home = await netkata([], { env });
+  expect(home.stdout).toMatch(/· 01-echo-server +Echo server +grade best 30\/120, 2 of 6 stages/);
+  expect(home.stdout).toMatch(/next: make stage 3 of echo-server pass \(npx netkata hint echo-server\), then run {2}npx netkata grade echo-server/);
+  await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'grade', own: true, complete: true }, file);
+  home = await netkata([], { env });
+  expect(home.stdout).toMatch(/✓ 01-echo-server +Echo server +done \(120\/120\)/);
+  expect(home.stdout).toMatch(/next: read exercises\/02-framing\/README\.md/);
+  expect(home.stdout.split('\n').length).toBeLessThanOrEqual(24);
+  const list = await netkata(['list'], { env });
+  expect(list.stdout).toMatch(/^01-echo-server .* done \(120\/120\)$/m);
+  expect(list.stdout).toMatch(/^02-framing .* not started$/m);
+  const json = JSON.parse((await netkata(['list', '--json'], { env })).stdout);
+  expect(json[0].progress).toMatchObject({ completed: true });
+  expect(json[1].progress).toBeNull();
+});
+
+test('a grade of the learner\'s own folder is recorded; one of the reference solution is not', async () => {
+  const env = { NETKATA_PROGRESS_FILE: file };
+  await netkata(['test', 'echo-server', '--solution'], { env });
+  expect((await loadProgress(file)).exercises).toEqual({});
+  const own = await netkata(['test', 'echo-server'], { env });
+  expect(own.code).toBe(1);
+  expect((await loadProgress(file)).exercises['echo-server']?.test?.last).toMatchObject({ status: 'fail', points: 0 });
+}, 60_000);
