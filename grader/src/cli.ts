@@ -16,6 +16,8 @@ Usage:
   netkata watch [exercise]                    run the visible tests on every save; keys: h hint,
                                               g grade in Docker, l list, r run, q quit
   netkata grade <exercise> [options]          run the hidden tests (Docker when reachable)
+  netkata solution <exercise> [--force]       the reference, once your exercise passes its hidden suite
+  netkata reset <exercise> [--yes]            put the starter back (your src/ goes to .netkata/backups/)
   netkata images build [--offline] [name...]  build the grader's images ahead of time
   netkata batch <exercise> <dir>...           grade many submissions, sandboxed only (a class, a workshop)
   netkata doctor [--json]                     what this machine can grade with (engine, images, netem, NFQUEUE)
@@ -120,6 +122,7 @@ async function main(argv: string[]): Promise<number> {
       'allow-base': { type: 'string', multiple: true },
       watch: { type: 'boolean', short: 'w', default: false },
       verbose: { type: 'boolean', short: 'v', default: false },
+      yes: { type: 'boolean', short: 'y', default: false },
       debug: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -281,6 +284,19 @@ async function main(argv: string[]): Promise<number> {
           },
         },
       );
+    }
+    case 'solution': {
+      if (!rest[0]) throw new ConfigError('usage: netkata solution <exercise> [--force]');
+      const { solution } = await import('./commands/solution.ts');
+      const shown = await solution(rest[0], values.force);
+      process.stdout.write(shown.text);
+      return shown.code;
+    }
+    case 'reset': {
+      if (!rest[0]) throw new ConfigError('usage: netkata reset <exercise> [--yes]');
+      const { reset } = await import('./commands/solution.ts');
+      process.stdout.write(await reset(rest[0], values.yes));
+      return 0;
     }
     default:
       throw new ConfigError(`unknown command "${command}"; see netkata --help`);

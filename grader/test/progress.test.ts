@@ -1,9 +1,13 @@
 // Progress that persists: the state file, the overview `npx netkata` prints, and `list`.
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { beforeEach, expect, test } from 'vitest';
+import { restoreCommitted } from '../src/commands/solution.ts';
 import { loadProgress, recordResult } from '../src/learner/progress-state.ts';
+import { repoRoot } from '../src/paths.ts';
 import type { GradeReport } from '../src/report/grade-report.ts';
 import { netkata } from './helpers/cli.ts';
 
@@ -76,3 +80,42 @@ test('a grade of the learner\'s own folder is recorded; one of the reference sol
   expect(own.code).toBe(1);
   expect((await loadProgress(file)).exercises['echo-server']?.test?.last).toMatchObject({ status: 'fail', points: 0 });
 }, 60_000);
+
+test('solution is locked until the hidden suite passed; --force shows it with a warning; then it opens', async () => {
+  const env = { NETKATA_PROGRESS_FILE: file };
+  const locked = await netkata(['solution', 'echo-server'], { env });
+  expect(locked.code).toBe(1);
+  expect(locked.stdout).toMatch(/opens once your exercise passes its hidden suite: run {2}npx netkata grade echo-server/);
+  expect(locked.stdout).not.toContain('createServer');
+  const forced = await netkata(['solution', 'echo-server', '--force'], { env });
+  expect(forced.code).toBe(0);
+  expect(forced.stderr).toMatch(/before your exercise passed \(--force\)/);
+  expect(forced.stdout).toContain('--- src/main.ts');
+  await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'grade', own: true, complete: true }, file);
+  const open = await netkata(['solution', 'echo-server'], { env });
+  expect(open.code).toBe(0);
+  expect(open.stderr).toBe('');
+  expect(open.stdout).toContain(await readFile(path.join(repoRoot, 'solutions', '01-echo-server', 'src', 'main.ts'), 'utf8'));
+});
+
+test('reset without --yes off a terminal changes nothing and says how; restoreCommitted puts HEAD back and backs up first', async () => {
+  const refused = await netkata(['reset', 'echo-server']);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/pass --yes to confirm/);
+  // On a scratch checkout, never on this one's exercises.
+  const repo = await mkdtemp(path.join(os.tmpdir(), 'netkata-reset-'));
+  const git = (...args: string[]) => promisify(execFile)('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo });
+  await git('init', '-q');
+  await mkdir(path.join(repo, 'ex', 'src'), { recursive: true });
+  await writeFile(path.join(repo, 'ex', 'src', 'main.ts'), 'starter\n');
+  await git('add', '.');
+  await git('commit', '-qm', 'starter');
+  await writeFile(path.join(repo, 'ex', 'src', 'main.ts'), 'my work\n');
+  await writeFile(path.join(repo, 'ex', 'src', 'extra.ts'), 'added\n');
+  const backup = path.join(repo, 'backup');
+  expect(await restoreCommitted(repo, path.join(repo, 'ex', 'src'), backup)).toEqual(['ex/src/main.ts']);
+  expect(await readdir(path.join(repo, 'ex', 'src'))).toEqual(['main.ts']);
+  expect(await readFile(path.join(repo, 'ex', 'src', 'main.ts'), 'utf8')).toBe('starter\n');
+  expect(await readFile(path.join(backup, 'main.ts'), 'utf8')).toBe('my work\n');
+  expect(await readFile(path.join(backup, 'extra.ts'), 'utf8')).toBe('added\n');
+});
