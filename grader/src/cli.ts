@@ -16,6 +16,7 @@ Usage:
   netkata watch [exercise]                    run the visible tests on every save; keys: h hint,
                                               g grade in Docker, l list, r run, q quit
   netkata grade <exercise> [options]          run the hidden tests (Docker when reachable)
+  netkata hint <exercise> [stage] [--all]     the next hint for a stage (default: the first you have not passed)
   netkata solution <exercise> [--force]       the reference, once your exercise passes its hidden suite
   netkata reset <exercise> [--yes]            put the starter back (your src/ goes to .netkata/backups/)
   netkata images build [--offline] [name...]  build the grader's images ahead of time
@@ -284,6 +285,12 @@ async function main(argv: string[]): Promise<number> {
           },
         },
       );
+    }
+    case 'hint': {
+      if (!rest[0]) throw new ConfigError('usage: netkata hint <exercise> [stage] [--all]');
+      const { hint } = await import('./commands/hint.ts');
+      process.stdout.write(await hint(rest[0], rest[1], values.all));
+      return 0;
     }
     case 'solution': {
       if (!rest[0]) throw new ConfigError('usage: netkata solution <exercise> [--force]');

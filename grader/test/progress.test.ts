@@ -119,3 +119,23 @@ test('reset without --yes off a terminal changes nothing and says how; restoreCo
   expect(await readFile(path.join(backup, 'main.ts'), 'utf8')).toBe('my work\n');
   expect(await readFile(path.join(backup, 'extra.ts'), 'utf8')).toBe('added\n');
 });
+
+test('hint gives a stage\'s ladder one rung per call, --all at once, and names a bad stage', async () => {
+  const env = { NETKATA_PROGRESS_FILE: file };
+  const first = await netkata(['hint', 'echo-server'], { env });
+  expect(first.code).toBe(0);
+  expect(first.stdout).toMatch(/^echo-server, stage 1: .* \(no grade yet: the first stage\)\n {2}1\/3 {2}Listen on 0\.0\.0\.0/);
+  expect(first.stdout).toMatch(/2 more: run {2}npx netkata hint echo-server 1 {2}again/);
+  const second = await netkata(['hint', 'echo-server'], { env });
+  expect(second.stdout).toMatch(/ 1\/3 [\s\S]* 2\/3 {2}Use net\.createServer/);
+  expect(second.stdout).not.toMatch(/ 3\/3 /);
+  const all = await netkata(['hint', 'echo-server', '4', '--all'], { env });
+  expect(all.stdout).toMatch(/ 3\/3 {2}man 2 shutdown/);
+  expect(all.stdout).toMatch(/that is every hint for this stage/);
+  const bad = await netkata(['hint', 'echo-server', '9'], { env });
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/echo-server has no stage "9" \(it has stages 1 to 6\)/);
+  // After a grade that passed stages 1-2, the hint is for stage 3.
+  await recordResult(report('echo-server', 30, [1, 2], 6), { kind: 'grade', own: true, complete: true }, file);
+  expect((await netkata(['hint', 'echo-server'], { env })).stdout).toMatch(/^echo-server, stage 3: .* \(the first stage your last grade did not pass\)/);
+});

@@ -30,6 +30,8 @@ export const progressSchema = z.strictObject({
       grade: entrySchema.optional(),
       /** The hidden suite passed whole (every stage, no filter) on the learner's own folder. */
       completed: z.boolean().default(false),
+      /** How many rungs of each stage's hint ladder `netkata hint` has shown, by stage number. */
+      hintsShown: z.record(z.string(), z.int().nonnegative()).default({}),
     }),
   ),
 });
@@ -61,7 +63,7 @@ export async function loadProgress(file = progressFile()): Promise<Progress> {
   }
 }
 
-async function saveProgress(progress: Progress, file: string): Promise<void> {
+export async function saveProgress(progress: Progress, file = progressFile()): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.tmp`;
   await writeFile(temporary, `${JSON.stringify(progress, null, 2)}\n`);
@@ -87,7 +89,7 @@ export async function recordResult(report: GradeReport, run: { kind: 'test' | 'g
     stageCount: report.stages.length,
     at: new Date().toISOString(),
   };
-  const entry = progress.exercises[report.exercise.id] ?? { completed: false };
+  const entry = progress.exercises[report.exercise.id] ?? { completed: false, hintsShown: {} };
   const previous = entry[run.kind];
   entry[run.kind] = { best: previous && !better(result, previous.best) ? previous.best : result, last: result };
   if (run.kind === 'grade' && run.complete && report.status === 'pass') entry.completed = true;
