@@ -301,7 +301,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'reset': {
       if (!rest[0]) throw new ConfigError('usage: netkata reset <exercise> [--yes]');
-      const { reset } = await import('./commands/solution.ts');
+      const { reset } = await import('./commands/reset.ts');
       process.stdout.write(await reset(rest[0], values.yes));
       return 0;
     }

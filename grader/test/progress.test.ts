@@ -1,11 +1,12 @@
 // Progress that persists: the state file, the overview `npx netkata` prints, and `list`.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeEach, expect, test } from 'vitest';
-import { restoreCommitted } from '../src/commands/solution.ts';
+import { restoreCommitted } from '../src/commands/reset.ts';
+import { ConfigError } from '../src/errors.ts';
 import { loadProgress, recordResult } from '../src/learner/progress-state.ts';
 import { repoRoot } from '../src/paths.ts';
 import type { GradeReport } from '../src/report/grade-report.ts';
@@ -47,6 +48,20 @@ test('a broken state file is set aside as .bad, said in one line, and grading go
   const progress = await loadProgress(file);
   expect(progress.exercises).toEqual({});
   expect(await readFile(`${file}.bad`, 'utf8')).toContain('"grade": 12');
+});
+
+test('an unknown or unparsable state file never stops the CLI: one line on stderr, the file kept as .bad', async () => {
+  const env = { NETKATA_PROGRESS_FILE: file };
+  for (const [text, why] of [['{"version": 2, "exercises": {}}', /at version: Invalid input: expected 1/], ['{"version": 1, "exer', /Unexpected end of JSON input|Unterminated string/]] as const) {
+    await writeFile(file, text);
+    const shown = await netkata([], { env });
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/01-echo-server +Echo server +not started/);
+    expect(shown.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(shown.stderr).toMatch(/is not a netkata progress file \(.+\); starting afresh, the old file is progress\.json\.bad/);
+    expect(shown.stderr).toMatch(why);
+    expect(await readFile(`${file}.bad`, 'utf8')).toBe(text);
+  }
 });
 
 test('npx netkata shows every exercise with its status and the exact next command; list shows status too', async () => {
@@ -98,26 +113,75 @@ test('solution is locked until the hidden suite passed; --force shows it with a 
   expect(open.stdout).toContain(await readFile(path.join(repoRoot, 'solutions', '01-echo-server', 'src', 'main.ts'), 'utf8'));
 });
 
-test('reset without --yes off a terminal changes nothing and says how; restoreCommitted puts HEAD back and backs up first', async () => {
-  const refused = await netkata(['reset', 'echo-server']);
-  expect(refused.code).toBe(2);
-  expect(refused.stderr).toMatch(/pass --yes to confirm/);
-  // On a scratch checkout, never on this one's exercises.
+/** A scratch git checkout holding a committed copy of exercises/01-echo-server: reset never touches this checkout's exercises. */
+async function scratchCheckout(): Promise<{ repo: string; src: string; env: NodeJS.ProcessEnv; git: (...args: string[]) => Promise<string> }> {
   const repo = await mkdtemp(path.join(os.tmpdir(), 'netkata-reset-'));
-  const git = (...args: string[]) => promisify(execFile)('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo });
+  const git = async (...args: string[]) => (await promisify(execFile)('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo })).stdout;
+  await cp(path.join(repoRoot, 'exercises', '01-echo-server'), path.join(repo, 'exercises', '01-echo-server'), { recursive: true });
   await git('init', '-q');
-  await mkdir(path.join(repo, 'ex', 'src'), { recursive: true });
-  await writeFile(path.join(repo, 'ex', 'src', 'main.ts'), 'starter\n');
   await git('add', '.');
   await git('commit', '-qm', 'starter');
-  await writeFile(path.join(repo, 'ex', 'src', 'main.ts'), 'my work\n');
-  await writeFile(path.join(repo, 'ex', 'src', 'extra.ts'), 'added\n');
-  const backup = path.join(repo, 'backup');
-  expect(await restoreCommitted(repo, path.join(repo, 'ex', 'src'), backup)).toEqual(['ex/src/main.ts']);
-  expect(await readdir(path.join(repo, 'ex', 'src'))).toEqual(['main.ts']);
-  expect(await readFile(path.join(repo, 'ex', 'src', 'main.ts'), 'utf8')).toBe('starter\n');
+  return { repo, src: path.join(repo, 'exercises', '01-echo-server', 'src'), env: { NETKATA_PROGRESS_FILE: file, NETKATA_EXERCISES_DIR: path.join(repo, 'exercises') }, git };
+}
+
+const filesUnder = async (dir: string) => (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => !e.isDirectory()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+
+test('reset off a terminal without --yes changes nothing and says to pass --yes', async () => {
+  const { src, env } = await scratchCheckout();
+  await writeFile(path.join(src, 'main.ts'), 'my work\n');
+  const refused = await netkata(['reset', 'echo-server'], { env });
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/no terminal to ask on: pass --yes to confirm/);
+  expect(await readFile(path.join(src, 'main.ts'), 'utf8')).toBe('my work\n');
+});
+
+test('reset --yes puts the committed starter back exactly and keeps the learner\'s src/, added files too, in .netkata/backups', async () => {
+  const { repo, src, env, git } = await scratchCheckout();
+  const starter = await readFile(path.join(src, 'main.ts'), 'utf8');
+  await writeFile(path.join(src, 'main.ts'), 'my work\n');
+  await writeFile(path.join(src, 'extra.ts'), 'added\n');
+  await mkdir(path.join(src, 'lib'));
+  await writeFile(path.join(src, 'lib', 'deep.ts'), 'deeper\n');
+  const done = await netkata(['reset', 'echo-server', '--yes'], { env });
+  expect(done.code, done.stderr).toBe(0);
+  const backups = await readdir(path.join(repo, '.netkata', 'backups'));
+  expect(backups).toHaveLength(1);
+  expect(backups[0]).toMatch(/^echo-server-\d{4}-\d\d-\d\dT[\d-]+Z$/);
+  const backup = path.join(repo, '.netkata', 'backups', backups[0]!);
+  expect(done.stdout).toContain(`your files are in ${path.relative(repoRoot, backup)}`);
+  // Exactly the committed folder: the learner's additions are gone from src/, and git sees no change.
+  expect(await filesUnder(src)).toEqual(['main.ts']);
+  expect(await readFile(path.join(src, 'main.ts'), 'utf8')).toBe(starter);
+  expect(await git('status', '--porcelain', '--', 'exercises')).toBe('');
+  expect(await filesUnder(backup)).toEqual(['extra.ts', path.join('lib', 'deep.ts'), 'main.ts']);
   expect(await readFile(path.join(backup, 'main.ts'), 'utf8')).toBe('my work\n');
-  expect(await readFile(path.join(backup, 'extra.ts'), 'utf8')).toBe('added\n');
+  expect(await readFile(path.join(backup, 'lib', 'deep.ts'), 'utf8')).toBe('deeper\n');
+});
+
+test('restoreCommitted keeps an executable bit and a symlink as committed, and refuses a folder git has nothing under', async () => {
+  const { repo, src, git } = await scratchCheckout();
+  await writeFile(path.join(src, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+  await symlink('main.ts', path.join(src, 'alias.ts'));
+  await git('add', '.');
+  await git('commit', '-qm', 'more');
+  await rm(src, { recursive: true });
+  expect(await restoreCommitted(repo, src, path.join(repo, 'backup'))).toEqual(['exercises/01-echo-server/src/alias.ts', 'exercises/01-echo-server/src/main.ts', 'exercises/01-echo-server/src/run.sh']);
+  expect((await stat(path.join(src, 'run.sh'))).mode & 0o111).toBe(0o111);
+  expect(await readlink(path.join(src, 'alias.ts'))).toBe('main.ts');
+  expect(await git('status', '--porcelain')).toBe('');
+  await mkdir(path.join(repo, 'untracked', 'src'), { recursive: true });
+  await expect(restoreCommitted(repo, path.join(repo, 'untracked', 'src'), path.join(repo, 'backup2'))).rejects.toThrow(ConfigError);
+  // Nothing was removed when there was nothing to restore.
+  expect(await readdir(path.join(repo, 'untracked'))).toEqual(['src']);
+});
+
+test('reset of an exercise outside a git checkout is refused in a line', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'netkata-nogit-'));
+  await cp(path.join(repoRoot, 'exercises', '01-echo-server'), path.join(dir, 'exercises', '01-echo-server'), { recursive: true });
+  const refused = await netkata(['reset', 'echo-server', '--yes'], { env: { NETKATA_PROGRESS_FILE: file, NETKATA_EXERCISES_DIR: path.join(dir, 'exercises'), GIT_CEILING_DIRECTORIES: os.tmpdir() } });
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/is not in a git checkout, and reset restores what git committed/);
+  expect(await readdir(path.join(dir, 'exercises', '01-echo-server', 'src'))).toEqual(['main.ts']);
 });
 
 test('hint gives a stage\'s ladder one rung per call, --all at once, and names a bad stage', async () => {

@@ -46,19 +46,35 @@ export function progressFile(): string {
 
 const empty = (): Progress => ({ version: 1, exercises: {} });
 
-/** Reads the state; a missing file is a fresh start, a broken one is kept aside as `.bad` and said so. */
+/** Why a state file is not usable, in one line: the first problem zod or JSON.parse found, and where. */
+function whyUnreadable(error: unknown): string {
+  if (error instanceof z.ZodError) {
+    const issue = error.issues[0]!;
+    return `${issue.path.length > 0 ? `at ${issue.path.join('.')}: ` : ''}${issue.message}${error.issues.length > 1 ? ` (and ${error.issues.length - 1} more)` : ''}`;
+  }
+  return (error as Error).message.split('\n')[0]!;
+}
+
+/**
+ * Reads the state; a missing file is a fresh start, a broken or unknown one (another version)
+ * is kept aside as `.bad` and said so in one line: never a crash, never silently thrown away.
+ */
 export async function loadProgress(file = progressFile()): Promise<Progress> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') notice(`${file} could not be read (${(error as Error).message}); going on without your recorded progress`);
     return empty();
   }
   try {
     return progressSchema.parse(JSON.parse(text));
   } catch (error) {
-    await rename(file, `${file}.bad`).catch(() => {});
-    notice(`${file} could not be read (${(error as Error).message.split('\n')[0]}); starting afresh, the old file is ${path.basename(file)}.bad`);
+    const kept = await rename(file, `${file}.bad`).then(
+      () => `the old file is ${path.basename(file)}.bad`,
+      (renameError: Error) => `it could not be kept aside (${renameError.message}) and will be overwritten on the next result`,
+    );
+    notice(`${file} is not a netkata progress file (${whyUnreadable(error)}); starting afresh, ${kept}`);
     return empty();
   }
 }
