@@ -135,8 +135,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!command) {
-    const { home } = await import('./commands/home.ts');
-    process.stdout.write(await home());
+    const { overview } = await import('./commands/overview.ts');
+    process.stdout.write(await overview({ color: process.stdout.isTTY === true && !process.env.NO_COLOR }));
     return 0;
   }
   const buildMode = values.offline ? 'offline' : 'auto';

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeEach, expect, test } from 'vitest';
+import { overview } from '../src/commands/overview.ts';
 import { restoreCommitted } from '../src/commands/reset.ts';
 import { ConfigError } from '../src/errors.ts';
 import { loadProgress, recordResult } from '../src/learner/progress-state.ts';
@@ -56,7 +57,7 @@ test('an unknown or unparsable state file never stops the CLI: one line on stder
     await writeFile(file, text);
     const shown = await netkata([], { env });
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(/01-echo-server +Echo server +not started/);
+    expect(shown.stdout).toMatch(/01-echo-server +Echo server +not run +not run$/m);
     expect(shown.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(shown.stderr).toMatch(/is not a netkata progress file \(.+\); starting afresh, the old file is progress\.json\.bad/);
     expect(shown.stderr).toMatch(why);
@@ -64,27 +65,53 @@ test('an unknown or unparsable state file never stops the CLI: one line on stder
   }
 });
 
-test('npx netkata shows every exercise with its status and the exact next command; list shows status too', async () => {
+test('npx netkata shows every exercise with its visible and hidden status and the exact next command; list shows status too', async () => {
   const env = { NETKATA_PROGRESS_FILE: file };
   let home = await netkata([], { env });
   expect(home.code).toBe(0);
-  expect(home.stdout).toMatch(/01-echo-server +Echo server +not started/);
-  expect(home.stdout).toMatch(/next: read exercises\/01-echo-server\/README\.md, edit exercises\/01-echo-server\/src\/main\.ts, then run {2}npx netkata watch echo-server/);
+  expect(home.stdout).toMatch(/^ {5}01-echo-server +Echo server +not run +not run$/m);
+  expect(home.stdout).toMatch(/^0 of 7 done\nnext: read exercises\/01-echo-server\/README\.md, edit exercises\/01-echo-server\/src\/main\.ts, then run {2}npx netkata watch echo-server$/m);
+  // Not a terminal: plain text, no escapes.
+  expect(home.stdout).not.toContain('\x1b');
+  await recordResult(report('echo-server', 20, [1, 2, 3], 6), { kind: 'test', own: true, complete: true }, file);
+  home = await netkata([], { env });
+  expect(home.stdout).toMatch(/^ {2}· {2}01-echo-server +Echo server +3\/6 stages +not run$/m);
+  expect(home.stdout).toMatch(/next: keep going on exercises\/01-echo-server\/src\/main\.ts: {2}npx netkata watch echo-server/);
+  await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'test', own: true, complete: true }, file);
+  expect((await netkata([], { env })).stdout).toMatch(/next: the visible tests pass: run the hidden suite, {2}npx netkata grade echo-server/);
   await recordResult(report('echo-server', 30, [1, 2], 6), { kind: 'grade', own: true, complete: true }, file);
   home = await netkata([], { env });
-  expect(home.stdout).toMatch(/· 01-echo-server +Echo server +grade best 30\/120, 2 of 6 stages/);
+  expect(home.stdout).toMatch(/^ {2}· {2}01-echo-server +Echo server +pass +2\/6 stages, 30\/120$/m);
   expect(home.stdout).toMatch(/next: make stage 3 of echo-server pass \(npx netkata hint echo-server\), then run {2}npx netkata grade echo-server/);
+  // A worse grade is the last one, not the best: both are shown.
+  await recordResult(report('echo-server', 10, [1], 6), { kind: 'grade', own: true, complete: true }, file);
+  home = await netkata([], { env });
+  expect(home.stdout).toMatch(/ 2\/6 stages, 30\/120 \(last 10\/120\)$/m);
+  expect(home.stdout).toMatch(/next: make stage 2 of echo-server pass/);
   await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'grade', own: true, complete: true }, file);
   home = await netkata([], { env });
-  expect(home.stdout).toMatch(/✓ 01-echo-server +Echo server +done \(120\/120\)/);
-  expect(home.stdout).toMatch(/next: read exercises\/02-framing\/README\.md/);
+  expect(home.stdout).toMatch(/^ {2}✓ {2}01-echo-server +Echo server +pass +done 120\/120$/m);
+  expect(home.stdout).toMatch(/^1 of 7 done\nnext: read exercises\/02-framing\/README\.md/m);
   expect(home.stdout.split('\n').length).toBeLessThanOrEqual(24);
+  expect(Math.max(...home.stdout.split('\n').filter((l) => !l.startsWith('next:')).map((l) => l.length))).toBeLessThanOrEqual(100);
   const list = await netkata(['list'], { env });
-  expect(list.stdout).toMatch(/^01-echo-server .* done \(120\/120\)$/m);
+  expect(list.stdout).toMatch(/^01-echo-server .* done 120\/120$/m);
   expect(list.stdout).toMatch(/^02-framing .* not started$/m);
+  // Columns line up whatever a title's length.
+  expect(new Set(list.stdout.trimEnd().split('\n').map((l) => l.search(/(intro|easy|medium|hard) /))).size).toBe(1);
   const json = JSON.parse((await netkata(['list', '--json'], { env })).stdout);
-  expect(json[0].progress).toMatchObject({ completed: true });
+  expect(json[0].progress).toMatchObject({ completed: true, grade: { best: { points: 120 }, last: { points: 120 } }, test: { last: { status: 'pass' } } });
   expect(json[1].progress).toBeNull();
+});
+
+test('the overview is coloured only when asked (a terminal), and the usage stays behind --help', async () => {
+  process.env.NETKATA_PROGRESS_FILE = file;
+  await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'grade', own: true, complete: true }, file);
+  expect(await overview({ color: true })).toMatch(/ {2}\x1b\[32m✓ {2}01-echo-server .*\x1b\[0m/);
+  expect(await overview({ color: false })).not.toContain('\x1b');
+  const help = await netkata(['--help'], { env: { NETKATA_PROGRESS_FILE: file } });
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/^Usage:\n {2}netkata {5,}your progress/m);
 });
 
 test('a grade of the learner\'s own folder is recorded; one of the reference solution is not', async () => {
