@@ -32,13 +32,23 @@ test('records the best and the last result per kind; only an own, unfiltered, pa
   await recordResult(report('echo-server', 10, [1], 6), { kind: 'grade', own: true, complete: true }, file);
   await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'grade', own: false, complete: true }, file);
   await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'grade', own: true, complete: false }, file);
+  // The grader's own failure is no result of the learner's.
+  await recordResult(report('echo-server', 0, [], 6, 'error'), { kind: 'grade', own: true, complete: true }, file);
   let progress = await loadProgress(file);
   expect(progress.exercises['echo-server']?.grade?.best.points).toBe(30);
   expect(progress.exercises['echo-server']?.grade?.last.points).toBe(10);
   expect(progress.exercises['echo-server']?.completed).toBe(false);
+  // Passing visible tests are kept apart and complete nothing: only the hidden suite does.
+  await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'test', own: true, complete: true }, file);
+  progress = await loadProgress(file);
+  expect(progress.exercises['echo-server']).toMatchObject({ completed: false, test: { best: { status: 'pass' } }, grade: { best: { points: 30 } } });
   await recordResult(report('echo-server', 120, [1, 2, 3, 4, 5, 6], 6, 'pass'), { kind: 'grade', own: true, complete: true }, file);
   progress = await loadProgress(file);
   expect(progress.exercises['echo-server']).toMatchObject({ completed: true, grade: { best: { points: 120, stagesPassed: [1, 2, 3, 4, 5, 6] } } });
+  // Done stays done after a worse grade (the reference stays open); the worse one is the last.
+  await recordResult(report('echo-server', 40, [1, 2, 3], 6), { kind: 'grade', own: true, complete: true }, file);
+  progress = await loadProgress(file);
+  expect(progress.exercises['echo-server']).toMatchObject({ completed: true, grade: { best: { points: 120 }, last: { points: 40, stagesPassed: [1, 2, 3], status: 'fail' } } });
   // Rewritten whole: one JSON document, no temporary file left beside it.
   expect(JSON.parse(await readFile(file, 'utf8')).version).toBe(1);
   expect(await readdir(path.dirname(file))).toEqual(['progress.json']);

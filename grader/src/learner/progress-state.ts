@@ -91,11 +91,13 @@ const better = (a: ProgressResult, b: ProgressResult) => a.points > b.points || 
 /**
  * Records a run of the learner's own exercise folder: `kind` test (visible) or grade (hidden),
  * when no filter (`--stages`, `-t`, `--suite`) narrowed it (`complete`). Other folders and the
- * reference solution are not the learner's progress, so `own: false` records nothing.
+ * reference solution are not the learner's progress, so `own: false` records nothing; nor does a
+ * run the grader itself failed in (status 'error'). A worse result is kept as `last`, never as `best`.
  */
 export async function recordResult(report: GradeReport, run: { kind: 'test' | 'grade'; own: boolean; complete: boolean }, file = progressFile()): Promise<void> {
   // A filtered run's score is of part of the exercise: "10/10" for `--stages 1` would mislead.
-  if (!run.own || !run.complete) return;
+  // A run with grader errors ('error') says nothing sure about the learner's code either.
+  if (!run.own || !run.complete || report.status === 'error') return;
   const progress = await loadProgress(file);
   const result: ProgressResult = {
     status: report.status,
