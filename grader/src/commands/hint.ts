@@ -1,7 +1,7 @@
 import { findExercise } from '../catalog/catalog.ts';
 import { ConfigError } from '../errors.ts';
 import { loadProgress, saveProgress } from '../learner/progress-state.ts';
-import { visibleText } from '../report/sanitize.ts';
+import { visibleLine, visibleText } from '../report/sanitize.ts';
 
 /**
  * `netkata hint <exercise> [stage]`: the stage's hint ladder one rung per call (the nudge under
@@ -17,13 +17,15 @@ export async function hint(name: string, stageArg: string | undefined, all: bool
   let stageNumber: number;
   let why: string;
   if (stageArg !== undefined) {
-    stageNumber = Number(stageArg);
-    if (!stages.some((s) => s.stage === stageNumber)) throw new ConfigError(`${id} has no stage "${stageArg}" (it has stages 1 to ${stages.length})`);
+    // Digits only: Number() would take ' 2', '2.0' or '0x2' for stage 2.
+    stageNumber = /^\d{1,3}$/.test(stageArg) ? Number(stageArg) : Number.NaN;
+    if (!stages.some((s) => s.stage === stageNumber)) throw new ConfigError(`${id} has no stage "${visibleLine(stageArg, 40)}" (it has stages 1 to ${stages.length})`);
     why = '';
   } else {
     const passed = entry.grade?.last.stagesPassed ?? [];
-    stageNumber = stages.find((s) => !passed.includes(s.stage))?.stage ?? stages.length;
-    why = entry.grade ? ' (the first stage your last grade did not pass)' : ' (no grade yet: the first stage)';
+    const open = stages.find((s) => !passed.includes(s.stage));
+    stageNumber = open?.stage ?? stages.length;
+    why = !entry.grade ? ' (no grade yet: the first stage)' : open ? ' (the first stage your last grade did not pass)' : ' (your last grade passed every stage: the last one)';
   }
   const stage = stages.find((s) => s.stage === stageNumber)!;
   const ladder = [stage.hint, ...(stage.hints ?? [])].filter((h): h is string => h !== undefined);
@@ -34,8 +36,30 @@ export async function hint(name: string, stageArg: string | undefined, all: bool
   progress.exercises[id] = entry;
   await saveProgress(progress);
   const lines = [`${id}, stage ${stageNumber}: ${visibleText(stage.title)}${why}`];
-  ladder.slice(0, upTo).forEach((rung, i) => lines.push(`  ${i + 1}/${ladder.length}  ${visibleText(rung).replace(/\n/g, '\n        ')}`));
+  ladder.slice(0, upTo).forEach((rung, i) => {
+    const label = `  ${i + 1}/${ladder.length}  `;
+    lines.push(label + wrap(visibleText(rung), WIDTH - label.length).join(`\n${' '.repeat(label.length)}`));
+  });
   const left = ladder.length - upTo;
   lines.push(left > 0 ? `${left} more: run  npx netkata hint ${id} ${stageNumber}  again (or --all)` : 'that is every hint for this stage; the README section of the stage has the exact protocol');
   return `${lines.join('\n')}\n`;
+}
+
+/** Output width: rungs run to a few hundred characters, one terminal line each would be hard to read. */
+const WIDTH = 100;
+
+/** Breaks text into lines of at most `width` characters at spaces (a longer word, a URL, stays whole). */
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  for (const paragraph of text.split('\n')) {
+    let line = '';
+    for (const word of paragraph.split(' ')) {
+      if (line !== '' && line.length + 1 + word.length > width) {
+        out.push(line);
+        line = word;
+      } else line = line === '' ? word : `${line} ${word}`;
+    }
+    out.push(line);
+  }
+  return out;
 }
