@@ -4,7 +4,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, wri
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { beforeEach, expect, test } from 'vitest';
+import { afterEach, beforeEach, expect, test } from 'vitest';
 import { overview } from '../src/commands/overview.ts';
 import { restoreCommitted } from '../src/commands/reset.ts';
 import { ConfigError } from '../src/errors.ts';
@@ -13,9 +13,20 @@ import { repoRoot } from '../src/paths.ts';
 import type { GradeReport } from '../src/report/grade-report.ts';
 import { netkata } from './helpers/cli.ts';
 
+const scratchDirs: string[] = [];
+/** A temporary folder removed after the test. */
+async function scratchDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  await Promise.all(scratchDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
 let file: string;
 beforeEach(async () => {
-  file = path.join(await mkdtemp(path.join(os.tmpdir(), 'netkata-progress-')), 'progress.json');
+  file = path.join(await scratchDir('netkata-progress-'), 'progress.json');
 });
 
 const report = (id: string, points: number, passed: number[], stageCount: number, status: GradeReport['status'] = 'fail') =>
@@ -133,6 +144,25 @@ test('a grade of the learner\'s own folder is recorded; one of the reference sol
   expect((await loadProgress(file)).exercises['echo-server']?.test?.last).toMatchObject({ status: 'fail', points: 0 });
 }, 60_000);
 
+test('the reference copied into the exercise and graded: the overview shows it done and solution opens', async () => {
+  const scratch = await scratchDir('netkata-done-');
+  const exerciseDir = path.join(scratch, 'exercises', '01-echo-server');
+  await cp(path.join(repoRoot, 'exercises', '01-echo-server'), exerciseDir, { recursive: true });
+  await cp(path.join(repoRoot, 'solutions', '01-echo-server', 'src'), path.join(exerciseDir, 'src'), { recursive: true });
+  const env = { NETKATA_PROGRESS_FILE: file, NETKATA_EXERCISES_DIR: path.join(scratch, 'exercises') };
+  expect((await netkata(['solution', 'echo-server'], { env })).code).toBe(1);
+  // The local runtime: the same path through grade and recordResult as Docker, in half the time.
+  const graded = await netkata(['grade', 'echo-server', '--runtime', 'local'], { env });
+  expect(graded.code, graded.stdout + graded.stderr).toBe(0);
+  const home = await netkata([], { env });
+  expect(home.stdout).toMatch(/^ {2}✓ {2}01-echo-server +Echo server +not run +done 120\/120$/m);
+  expect(home.stdout).toMatch(/^1 of 1 done\nnext: every exercise is done/m);
+  const open = await netkata(['solution', 'echo-server'], { env });
+  expect(open.code).toBe(0);
+  expect(open.stderr).toBe('');
+  expect(open.stdout).toContain(await readFile(path.join(repoRoot, 'solutions', '01-echo-server', 'src', 'main.ts'), 'utf8'));
+}, 240_000);
+
 test('solution is locked until the hidden suite passed; --force shows it with a warning; then it opens', async () => {
   const env = { NETKATA_PROGRESS_FILE: file };
   const locked = await netkata(['solution', 'echo-server'], { env });
@@ -152,7 +182,7 @@ test('solution is locked until the hidden suite passed; --force shows it with a 
 
 /** A scratch git checkout holding a committed copy of exercises/01-echo-server: reset never touches this checkout's exercises. */
 async function scratchCheckout(): Promise<{ repo: string; src: string; env: NodeJS.ProcessEnv; git: (...args: string[]) => Promise<string> }> {
-  const repo = await mkdtemp(path.join(os.tmpdir(), 'netkata-reset-'));
+  const repo = await scratchDir('netkata-reset-');
   const git = async (...args: string[]) => (await promisify(execFile)('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo })).stdout;
   await cp(path.join(repoRoot, 'exercises', '01-echo-server'), path.join(repo, 'exercises', '01-echo-server'), { recursive: true });
   await git('init', '-q');
@@ -213,7 +243,7 @@ test('restoreCommitted keeps an executable bit and a symlink as committed, and r
 });
 
 test('reset of an exercise outside a git checkout is refused in a line', async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'netkata-nogit-'));
+  const dir = await scratchDir('netkata-nogit-');
   await cp(path.join(repoRoot, 'exercises', '01-echo-server'), path.join(dir, 'exercises', '01-echo-server'), { recursive: true });
   const refused = await netkata(['reset', 'echo-server', '--yes'], { env: { NETKATA_PROGRESS_FILE: file, NETKATA_EXERCISES_DIR: path.join(dir, 'exercises'), GIT_CEILING_DIRECTORIES: os.tmpdir() } });
   expect(refused.code).toBe(2);
