@@ -225,6 +225,30 @@ test('reset --yes puts the committed starter back exactly and keeps the learner\
   expect(await readFile(path.join(backup, 'lib', 'deep.ts'), 'utf8')).toBe('deeper\n');
 });
 
+test('reset on a terminal asks first: N keeps the learner\'s files, y puts the starter back', async () => {
+  const { repo, src, env } = await scratchCheckout();
+  const starter = await readFile(path.join(src, 'main.ts'), 'utf8');
+  await writeFile(path.join(src, 'main.ts'), 'my work\n');
+  // script(1) gives the CLI a pseudo-terminal, as a learner's shell does; the answer comes through it.
+  const onTerminal = (answer: string) =>
+    new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = execFile('script', ['-qec', `${JSON.stringify(process.execPath)} bin/netkata.js reset echo-server`, '/dev/null'], { cwd: repoRoot, env: { ...process.env, ...env } }, (error, stdout) =>
+        error && typeof error.code !== 'number' ? reject(error) : resolve({ code: error ? Number(error.code) : 0, output: stdout }),
+      );
+      child.stdin!.end(answer);
+    });
+  const declined = await onTerminal('n\n');
+  expect(declined.output).toMatch(/reset \S*exercises\/01-echo-server\/src to the starter\? your files go to \S*\.netkata\/backups\/echo-server-\S+ {2}\[y\/N\]/);
+  expect(declined.output).toMatch(/nothing changed/);
+  expect(declined.code).toBe(0);
+  expect(await readFile(path.join(src, 'main.ts'), 'utf8')).toBe('my work\n');
+  const accepted = await onTerminal('y\n');
+  expect(accepted.code, accepted.output).toBe(0);
+  expect(accepted.output).toMatch(/is the starter again/);
+  expect(await readFile(path.join(src, 'main.ts'), 'utf8')).toBe(starter);
+  expect(await readdir(path.join(repo, '.netkata', 'backups'))).toHaveLength(1);
+});
+
 test('restoreCommitted keeps an executable bit and a symlink as committed, and refuses a folder git has nothing under', async () => {
   const { repo, src, git } = await scratchCheckout();
   await writeFile(path.join(src, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
