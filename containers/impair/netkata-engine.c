@@ -129,7 +129,7 @@ struct held {
 	uint32_t id;
 	uint16_t len;
 	uint8_t dir;
-	bool mangled, duplicate, stolen;
+	bool mangled, duplicate, stolen, timed;
 	uint8_t *data;
 };
 
@@ -140,6 +140,10 @@ static struct {
 	struct config cfg;
 	struct dir_state ds[NDIR];
 	uint64_t enobufs, degraded, late;
+	/* Packets released on a timer and the sum of how late each was: the
+	 * wake-up latency the host added to the profile's delays, which the
+	 * calibration adds to the round trip it expects. */
+	uint64_t timed, lateness_us;
 	size_t copy_bytes;
 	struct mnl_socket *nl;
 	unsigned portid;
@@ -322,9 +326,9 @@ static void write_stats(void)
 	unsigned long k[8] = { 0 };
 	bool bound = kernel_queue(k) && k[1] == E.portid;
 	n += (size_t)snprintf(buf + n, sizeof buf - n,
-		"enobufs=%" PRIu64 "\ndegraded=%" PRIu64 "\nlate=%" PRIu64 "\nheld=%zu\ncopy_bytes=%zu\n"
-		"portid=%u\nbound=%d\n",
-		E.enobufs, E.degraded, E.late, E.heap_len, E.copy_bytes, E.portid, bound ? 1 : 0);
+		"enobufs=%" PRIu64 "\ndegraded=%" PRIu64 "\nlate=%" PRIu64 "\ntimed=%" PRIu64 "\nlateness_us=%" PRIu64 "\n"
+		"held=%zu\ncopy_bytes=%zu\nportid=%u\nbound=%d\n",
+		E.enobufs, E.degraded, E.late, E.timed, E.lateness_us, E.heap_len, E.copy_bytes, E.portid, bound ? 1 : 0);
 	snprintf(buf + n, sizeof buf - n,
 		 "kernel.queue_total=%lu\nkernel.queue_dropped=%lu\nkernel.user_dropped=%lu\nkernel.id_sequence=%lu\n",
 		 k[2], k[5], k[6], k[7]);
@@ -606,6 +610,10 @@ static void release_due(uint64_t now)
 		/* Shutdown releases everything at once: not lateness. */
 		if (now != UINT64_MAX && now - h.release_ns > LATE_NS)
 			E.late++;
+		if (now != UINT64_MAX && h.timed) {
+			E.timed++;
+			E.lateness_us += (now - h.release_ns) / 1000;
+		}
 		release(&h);
 	}
 }
@@ -725,6 +733,7 @@ static void handle_packet(uint32_t id, int hook, const uint8_t *payload, uint16_
 	if (h.stolen)
 		queue_verdict(id, NF_DROP, NULL, 0);
 	h.release_ns = E.now_ns + (uint64_t)delay;
+	h.timed = delay > 0;
 	heap_push(&h);
 }
 

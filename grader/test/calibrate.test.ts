@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { attemptSeed, calibrateLink, type Probe } from '../src/impairment/calibrate.ts';
+import { attemptSeed, calibrateLink, meanLatenessMs, type Probe } from '../src/impairment/calibrate.ts';
 import { loadProfile } from '../src/impairment/profile.ts';
 
 describe('calibrateLink', () => {
@@ -12,7 +12,7 @@ describe('calibrateLink', () => {
     const attempts: number[] = [];
     const calibration = await calibrateLink(probe, loadProfile('lossy'), 'userspace', async (attempt) => {
       attempts.push(attempt);
-      return 0;
+      return { rttMs: 0, lateMs: 0 };
     });
     expect(calibration.ok).toBe(false);
     expect(calibration.attempts).toBe(2);
@@ -31,5 +31,12 @@ describe('calibrateLink', () => {
         expect(Number.isInteger(derived) && derived >= 0 && derived < 2 ** 31).toBe(true);
       }
     }
+  });
+
+  test("the engine's lateness is the mean over the packets it released on a timer during the round, in ms", () => {
+    expect(meanLatenessMs({ timed: 100, lateness_us: 5_000 }, { timed: 500, lateness_us: 85_000 })).toBe(0.2);
+    // netem keeps no counters; a round with nothing held adds nothing.
+    expect(meanLatenessMs(undefined, undefined)).toBe(0);
+    expect(meanLatenessMs({ timed: 7, lateness_us: 9 }, { timed: 7, lateness_us: 9 })).toBe(0);
   });
 });

@@ -27,6 +27,11 @@ export interface ProbeStats {
 export interface Probe {
   readonly target: Endpoint;
   stats(): Promise<ProbeStats>;
+  /**
+   * The impairment engine's counters, where it keeps them (the userspace engine's `timed` and
+   * `lateness_us`: how late its timers released held packets); undefined for netem.
+   */
+  engineStats?(): Promise<Readonly<Record<string, number>> | undefined>;
 }
 
 export interface CalibrationCheck {
@@ -114,6 +119,17 @@ async function openSocket(): Promise<dgram.Socket> {
   return socket;
 }
 
+/**
+ * How late, on average, the engine's timers released the packets it held during a round, in ms:
+ * 0 without its counters (netem) or when it held nothing.
+ */
+export function meanLatenessMs(before: Readonly<Record<string, number>> | undefined, after: Readonly<Record<string, number>> | undefined): number {
+  if (!before || !after) return 0;
+  const timed = (after.timed ?? 0) - (before.timed ?? 0);
+  const lateUs = (after.lateness_us ?? 0) - (before.lateness_us ?? 0);
+  return timed > 0 && lateUs > 0 ? lateUs / timed / 1000 : 0;
+}
+
 /** Sends the echo probes; returns what came back. */
 async function echoRound(probe: Probe, link: LinkSpec, seqBase: number, count = PROBE_COUNT) {
   const socket = await openSocket();
@@ -142,6 +158,7 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number, count = 
     highest = Math.max(highest, seq);
   });
   const before = await probe.stats();
+  const engineBefore = await probe.engineStats?.();
   const started = performance.now();
   for (let i = 0; i < count; i++) {
     const seq = seqBase + i;
@@ -159,9 +176,11 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number, count = 
   await sleep(500 + 2 * (worstOneWayMs(link.ingress) + worstOneWayMs(link.egress)));
   await sleep(60); // the probe writes its counters every 20 ms
   const after = await probe.stats();
+  const engineAfter = await probe.engineStats?.();
   socket.close();
   return {
     rtts,
+    lateMs: meanLatenessMs(engineBefore, engineAfter),
     inversions,
     corrupted,
     atProbe: { datagrams: after.datagrams - before.datagrams, distinct: after.distinct - before.distinct, replies: after.replies - before.replies },
@@ -223,18 +242,34 @@ async function egressRate(probe: Probe, kbit: number): Promise<number> {
   return bytes === 0 ? 0 : (bytes * 8) / Math.max(1, last - first);
 }
 
-/** One measurement of the link against the profile. */
-/**
- * The round trip of the path itself (host, bridge, the backend passing packets untouched), to
- * be measured on a clean link just before a profile: on a loaded machine it grows, and the
- * profile's delays come on top of it.
- */
-export async function measureBaselineRttMs(probe: Probe, clean: LinkSpec): Promise<number> {
-  const echo = await echoRound(probe, clean, Math.floor(Math.random() * 2 ** 30), 100);
-  return echo.rtts.length === 0 ? 0 : median(echo.rtts);
+/** What the path itself adds to a round trip, measured just before a profile's round. */
+export interface Baseline {
+  /** The path's median round trip beyond its own delay (host, bridge, engine), in ms. */
+  readonly rttMs: number;
+  /** How late, on average, the engine's timers released each packet meanwhile, in ms. */
+  readonly lateMs: number;
 }
 
-async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, baselineMs: number): Promise<Omit<Calibration, 'attempts' | 'durationMs'>> {
+/** Each way's delay of the baseline link: enough for every packet to wait on the engine's timer. */
+export const BASELINE_DELAY_MS = 1;
+
+/**
+ * The round trip of the path itself (host, bridge, the engine holding each packet on a timer,
+ * as a profile's delay does), to be measured just before a profile: on a loaded machine it
+ * grows, and the profile's delays come on top of it. `timed` is a link of BASELINE_DELAY_MS
+ * each way and nothing else: a packet passed untouched never waits for the engine to wake on a
+ * timer, which is what a loaded machine makes slow.
+ */
+export async function measureBaseline(probe: Probe, timed: LinkSpec): Promise<Baseline> {
+  const echo = await echoRound(probe, timed, Math.floor(Math.random() * 2 ** 30), 100);
+  const ownMs = expectedMedianRttMs(timed);
+  return { rttMs: echo.rtts.length === 0 ? 0 : Math.max(0, median(echo.rtts) - ownMs), lateMs: echo.lateMs };
+}
+
+const NO_BASELINE: Baseline = { rttMs: 0, lateMs: 0 };
+
+/** One measurement of the link against the profile. */
+async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, baseline: Baseline): Promise<Omit<Calibration, 'attempts' | 'durationMs'>> {
   // A fresh sequence range per round: the probe counts copies per sequence number for as long as it lives.
   const echo = await echoRound(probe, link, Math.floor(Math.random() * 2 ** 30));
   const checks: CalibrationCheck[] = [];
@@ -263,12 +298,16 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
   if (echo.atHost.distinct > 0) {
     checks.push(rateCheck('egress duplication', echo.atHost.replies - echo.atHost.distinct, echo.atHost.distinct, link.egress.duplicatePercent / 100));
   }
-  figures.baselineRttMs = round(baselineMs, 2);
+  figures.baselineRttMs = round(baseline.rttMs, 2);
+  figures.engineLatenessMs = round(echo.lateMs, 3);
   if (echo.rtts.length >= 20) {
     // The path adds between nothing and its baseline to the simulated delay: a baseline taken
     // during a stall of the host (a CI run measured 21 ms once) must not move the lower bound.
+    // A held packet waits for the engine to wake on its timer (the baseline's link holds each
+    // packet too, for that reason): if the engine's timers ran later during the round than
+    // during the baseline, as the machine got busier, each way's extra lateness is expected too.
     const simulated = expectedMedianRttMs(link);
-    const expected = simulated + baselineMs;
+    const expected = simulated + baseline.rttMs + 2 * Math.max(0, echo.lateMs - baseline.lateMs);
     const low = Math.max(0, simulated - Math.max(2, 0.1 * simulated));
     const high = expected + Math.max(2, 0.1 * expected);
     const measured = figures.medianRttMs;
@@ -309,7 +348,7 @@ export function attemptSeed(seed: number, attempt: number): number {
  * (`prepare(attempt)` sets the link up and returns the baseline), and only a second failure
  * counts: by chance at most 1e-4 per check.
  */
-export async function calibrateLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, prepare: (attempt: number) => Promise<number> = async () => 0): Promise<Calibration> {
+export async function calibrateLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, prepare: (attempt: number) => Promise<Baseline> = async () => NO_BASELINE): Promise<Calibration> {
   const started = Date.now();
   log(`Calibrating ${link.name} on ${backend}...`);
   // The baseline is measured afresh for each attempt: a stall during one must not fail both.

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { limitsSchema } from '../../catalog/manifest.ts';
 import { InfrastructureError } from '../../errors.ts';
-import { attemptSeed, calibrateLink, measureBaselineRttMs, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
-import { loadProfile, type LinkSpec } from '../../impairment/profile.ts';
+import { attemptSeed, BASELINE_DELAY_MS, calibrateLink, measureBaseline, type Baseline, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
+import { parseProfile, type LinkSpec } from '../../impairment/profile.ts';
 import { SandboxedContainer } from './docker-runtime.ts';
 import { claimSlot, type EdgeInfo, type EdgeSlot } from './edge.ts';
 import type { DockerEngine } from './engine.ts';
@@ -67,7 +67,7 @@ export async function startProbeSession(options: DockerCalibrationOptions): Prom
     const probe: Probe = { target: slot?.udp ?? address, stats };
     sidecar = await ImpairmentSidecar.attach({ engine, targetId: id, backend: options.backend, image: options.impairImage, labels: options.labels, seed: options.seed });
     const attached = sidecar;
-    return { probe, sidecar: attached, close, [Symbol.asyncDispose]: close };
+    return { probe: { ...probe, engineStats: () => attached.stats() }, sidecar: attached, close, [Symbol.asyncDispose]: close };
   } catch (error) {
     await close();
     throw error;
@@ -83,13 +83,14 @@ export async function calibrateOnDocker(options: DockerCalibrationOptions, link:
   return await calibrateLink(session.probe, link, options.backend, (attempt) => baselineOf(session, link, attemptSeed(options.seed, attempt)));
 }
 
-/** The path's own round trip on a clean link, then the profile back in force from `seed`. */
-export async function baselineOf(session: ProbeSession, link: LinkSpec, seed?: number): Promise<number> {
-  const clean = loadProfile('clean');
-  await session.sidecar.apply(clean);
-  const baselineMs = await measureBaselineRttMs(session.probe, clean);
+const TIMED_BASELINE = parseProfile('baseline', { description: 'each packet held on the engine\'s timer, nothing else', delayMs: BASELINE_DELAY_MS });
+
+/** The path's own round trip (see measureBaseline), then the profile back in force from `seed`. */
+export async function baselineOf(session: ProbeSession, link: LinkSpec, seed?: number): Promise<Baseline> {
+  await session.sidecar.apply(TIMED_BASELINE);
+  const baseline = await measureBaseline(session.probe, TIMED_BASELINE);
   await session.sidecar.apply(link, seed);
-  return baselineMs;
+  return baseline;
 }
 
 async function waitFor(check: () => Promise<unknown>, timeoutMs: number): Promise<void> {
