@@ -2,13 +2,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
-// The project's own tests. Hidden suites (grader/suites) and fixtures are not run directly:
-// the tests here run them through the netkata CLI, as learners and instructors do.
+// The project's own tests, in two projects. Hidden suites (grader/suites) and fixtures are not
+// run directly: the tests here run them through the netkata CLI, as learners and instructors do.
+//
+// `fast`: what a contributor runs on every change (`npm run test:fast`), under a minute, with no
+// Docker engine: DOCKER_HOST points nowhere, so a test that reaches for one fails instead of
+// quietly slowing the project down. `integration`: everything else (grades in containers, the
+// local runtime end to end, the CLI's loops), with the leak check around it. A new test file is
+// integration until it is listed here.
+const FAST = [
+  'bytes',
+  'calibrate',
+  'harness-caps',
+  'hint',
+  'live-progress',
+  'load-balancer-backend',
+  'manifest',
+  'profiles',
+  'relay',
+  'repository',
+  'scoring',
+  'tls-zoo',
+].map((name) => `grader/test/${name}.test.ts`);
+
 export default defineConfig({
   test: {
-    include: ['grader/test/**/*.test.ts'],
-    // Fails the run if grading left anything behind.
-    globalSetup: ['grader/test/leak-check.global.ts'],
     exclude: ['grader/test/fixtures/**', 'node_modules/**'],
     testTimeout: 300_000,
     hookTimeout: 300_000,
@@ -16,5 +34,25 @@ export default defineConfig({
     maxWorkers: 2,
     // The tests grade exercises/ itself: their results are not the developer's progress.
     env: { NETKATA_PROGRESS_FILE: path.join(os.tmpdir(), `netkata-test-progress-${process.pid}.json`) },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'fast',
+          include: FAST,
+          env: { DOCKER_HOST: 'unix:///nonexistent/netkata-fast-tests-use-no-docker.sock' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['grader/test/**/*.test.ts'],
+          exclude: [...FAST, 'grader/test/fixtures/**', 'node_modules/**'],
+          // Fails the run if grading left anything behind.
+          globalSetup: ['grader/test/leak-check.global.ts'],
+        },
+      },
+    ],
   },
 });
