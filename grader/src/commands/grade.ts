@@ -8,7 +8,7 @@ import { resolveSubmission } from '../build/submission.ts';
 import { CalibrationError, ConfigError, SubmissionBuildError } from '../errors.ts';
 import type { BuildMode } from '../images/ensure-image.ts';
 import { notice } from '../log.ts';
-import { buildFailureReport, scoreRun, type GradeReport, type ImpairmentReport } from '../report/grade-report.ts';
+import { buildFailureReport, scoreRun, type GradeReport, type GradeTimings, type ImpairmentReport } from '../report/grade-report.ts';
 import { StartedRun, type RuntimeChoice } from '../runner/start-run.ts';
 import { runSuite } from '../runner/run-suite.ts';
 import { LiveProgress } from '../runner/live-progress.ts';
@@ -114,12 +114,14 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     notice(message);
     prepared.notices.push(message);
   }
+  let report: GradeReport;
   try {
-    return await gradeOn(prepared, exercise, manifest, suiteDir, steps, seed, frame, options);
+    report = await gradeOn(prepared, exercise, manifest, suiteDir, steps, seed, frame, options);
   } finally {
-    await prepared.dispose();
+    await prepared.phases.time('remove', () => prepared.dispose());
     options.lifetime.release(prepared);
   }
+  return { ...report, durationMs: Date.now() - startedAt.getTime(), timings: { runs: report.timings?.runs ?? [], phases: prepared.phases.figures } };
 }
 
 async function gradeOn(
@@ -140,6 +142,7 @@ async function gradeOn(
   /** Stages that did not run, each with the failed stage that stopped the grade before it. */
   const notRun = new Map<number, number>();
   const failed = new Set<number>();
+  const runs: Array<GradeTimings['runs'][number]> = [];
   const independent = (stage: number) => manifest.stages.find((s) => s.stage === stage)?.independent === true;
   try {
     for (const step of steps) {
@@ -153,7 +156,7 @@ async function gradeOn(
       let calibration = calibrations.get(step.link.name);
       if (!calibration && !isCleanLink(step.link)) {
         if (options.progress) notice(`calibrating the ${step.link.name} profile on ${prepared.backend}...`);
-        calibration = await prepared.calibrate(step.link);
+        calibration = await prepared.phases.time(`calibrate ${step.link.name}`, () => prepared.calibrate(step.link));
         if (!calibration.ok) {
           throw new CalibrationError(`the ${step.link.name} link measured outside its profile (${calibration.attempts === 1 ? 'once' : `${calibration.attempts} times`}), so no test ran under it:\n${describeCalibration(calibration)}`);
         }
@@ -162,6 +165,7 @@ async function gradeOn(
       const entry = profiles.find((p) => p.name === step.link.name);
       if (entry) profiles[profiles.indexOf(entry)] = { ...entry, files: [...entry.files, ...step.files] };
       else profiles.push({ name: step.link.name, files: step.files, ...(calibration ? { calibration } : {}) });
+      const runStarted = performance.now();
       const run = await runSuite({
         suiteDir,
         files: step.files,
@@ -173,6 +177,7 @@ async function gradeOn(
           onTest: (outcome) => live.end(progressLine(outcome, step.link.name)),
         }),
       });
+      runs.push({ link: step.link.name, stages: step.stages, wallMs: Math.round(performance.now() - runStarted), modules: run.modules ?? [] });
       // -t leaves the tests it filtered out as skipped; they were not graded, so not reported.
       const graded = options.testNamePattern ? run.tests.filter((t) => t.status !== 'skipped') : run.tests;
       tests.push(...graded.map((t) => ({ ...t, profile: step.link.name })));
@@ -187,7 +192,8 @@ async function gradeOn(
   const impairment: ImpairmentReport = { backend: prepared.backend, fidelity: prepared.backend === 'relay' ? relayFidelity : 'packet', seed, profiles };
   // The built-in hidden suite must carry the manifest's points exactly; visible tests, a filtered
   // run or an instructor's own suite (--suite) score by the points their tests carry.
-  return scoreRun(manifest, { tests, graderErrors }, { ...frame(prepared.runtime, prepared.notices), impairment }, !options.visible && !options.testNamePattern && !options.suite, notRun);
+  const report = scoreRun(manifest, { tests, graderErrors }, { ...frame(prepared.runtime, prepared.notices), impairment }, !options.visible && !options.testNamePattern && !options.suite, notRun);
+  return { ...report, timings: { phases: {}, runs } };
 }
 
 /** One vitest run: files of one or more stages under one link. */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
+import { timePhase } from './phases.ts';
 import { InfrastructureError } from '../errors.ts';
 import { loadProfile, parseProfile, type Profile } from '../impairment/profile.ts';
 import type { PeerSpec, StartedPeer } from '../runtime/docker/peer.ts';
@@ -37,15 +38,15 @@ export function usePeer(spec: PeerSpec): PeerHandle {
   const context = runContext();
   let started: StartedPeer | undefined;
 
-  beforeAll(async () => {
+  beforeAll(async ({}, suite) => {
     const { docker } = context;
     if (context.runtime !== 'docker' || !docker) throw new InfrastructureError(`peer ${spec.name} needs the docker runtime (--runtime docker)`);
     const [{ StartedPeer }, { DockerEngine }] = await Promise.all([import('../runtime/docker/peer.ts'), import('../runtime/docker/engine.ts')]);
-    started = await StartedPeer.start(await DockerEngine.connect(), { ...context, docker }, spec, loadProfile('clean'));
+    started = await timePhase(suite, 'peer start', async () => StartedPeer.start(await DockerEngine.connect(), { ...context, docker }, spec, loadProfile('clean')));
   }, 60_000);
 
-  afterAll(async () => {
-    await started?.stop();
+  afterAll(async ({}, suite) => {
+    await timePhase(suite, 'peer stop', async () => started?.stop());
   }, 30_000);
 
   const live = () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import { timePhase } from './phases.ts';
 import { InfrastructureError, isGraderFault } from '../errors.ts';
 import { integrityFault } from '../impairment/link-integrity.ts';
 import { CONTEXT_KEY, type RunContext } from '../runtime/context.ts';
@@ -23,6 +24,8 @@ declare module 'vitest' {
     serverLog?: string;
     /** Figures a test measured (bytes before a stall, RTTs...), reported pass or fail. */
     measurements?: Record<string, number>;
+    /** A test file's: how long its set-up and teardown steps took, in ms (see timePhase). */
+    phases?: Record<string, number>;
   }
 }
 
@@ -108,11 +111,11 @@ export function useSubmission(options: {
   let failFastReason: string | undefined;
   const context = runContext();
 
-  beforeAll(async () => {
+  beforeAll(async ({}, suite) => {
     const runtime = await createRuntime(context);
     try {
       const env = typeof options.env === 'function' ? options.env() : options.env;
-      started = await runtime.start({ env, files: options.files, limits: context.limits });
+      started = await timePhase(suite, 'submission start', () => runtime.start({ env, files: options.files, limits: context.limits }));
     } catch (error) {
       // Remember a learner's start failure so each test reports it, instead of one hook error.
       if (error instanceof SubmissionStartError) startError = error;
@@ -120,8 +123,8 @@ export function useSubmission(options: {
     }
   }, context.limits.startupTimeoutMs + 60_000);
 
-  afterAll(async () => {
-    await started?.stop();
+  afterAll(async ({}, suite) => {
+    await timePhase(suite, 'submission stop', async () => started?.stop());
   }, 30_000);
 
   beforeEach(async (test) => {

@@ -1,7 +1,7 @@
 import type { Manifest } from '../catalog/manifest.ts';
 import { ConfigError } from '../errors.ts';
 import type { RuntimeKind } from '../runtime/runtime.ts';
-import type { SuiteRun, TestOutcome } from '../runner/outcome.ts';
+import type { ModuleTimings, SuiteRun, TestOutcome } from '../runner/outcome.ts';
 import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
 import type { Calibration } from '../impairment/calibrate.ts';
 import { visibleStrings } from './sanitize.ts';
@@ -41,6 +41,17 @@ export interface ImpairmentReport {
   readonly profiles: ReadonlyArray<{ readonly name: string; readonly files: readonly string[]; readonly calibration?: Calibration }>;
 }
 
+/** Where a grade's time went, in ms: what `npm run bench` splits a grade into. */
+export interface GradeTimings {
+  /**
+   * The run's own steps: connect, bundle, image checks, network, host guard, submission image,
+   * `calibrate <profile>`, remove. Steps started together each count in full.
+   */
+  readonly phases: Readonly<Record<string, number>>;
+  /** Each test runner's run (one per stage and profile when gated): its wall time and its files'. */
+  readonly runs: ReadonlyArray<{ readonly link: string; readonly stages: readonly number[]; readonly wallMs: number; readonly modules: readonly ModuleTimings[] }>;
+}
+
 /**
  * The one report every reporter renders. Its JSON form is netkata's `--reporter json` output.
  * Its text is display text: whatever a submission printed arrives here already made visible
@@ -62,6 +73,7 @@ export interface GradeReport {
   readonly notices: readonly string[];
   readonly startedAt: string;
   readonly durationMs: number;
+  readonly timings?: GradeTimings;
 }
 
 type ReportFrame = Omit<GradeReport, 'status' | 'points' | 'maxPoints' | 'stages' | 'tests' | 'graderErrors' | 'buildError'>;

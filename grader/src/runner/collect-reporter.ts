@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Reporter, SerializedError, TestCase, TestModule } from 'vitest/node';
 import { isGraderFault } from '../errors.ts';
-import type { SuiteRun, TestOutcome } from './outcome.ts';
+import type { ModuleTimings, SuiteRun, TestOutcome } from './outcome.ts';
 
 function errorText(errors: ReadonlyArray<{ message?: string; name?: string }> | undefined): string | undefined {
   if (!errors || errors.length === 0) return undefined;
@@ -50,17 +50,22 @@ export class CollectReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
     const tests: TestOutcome[] = [];
     const graderErrors: string[] = [];
+    const modules: ModuleTimings[] = [];
     for (const module of testModules) {
       const file = path.relative(this.suiteDir, module.moduleId);
       for (const error of module.errors()) graderErrors.push(`${file}: ${error.message}`);
+      let testsMs = 0;
       for (const testCase of module.children.allTests()) {
         const outcome = this.outcome(testCase);
         tests.push(outcome);
+        testsMs += testCase.diagnostic()?.duration ?? 0;
         if (testCase.result().errors?.some(isGraderFault)) graderErrors.push(`${file} > ${outcome.name}: ${outcome.error}`);
       }
+      const diagnostic = module.diagnostic();
+      modules.push({ file, collectMs: Math.round(diagnostic.collectDuration), testsMs: Math.round(testsMs), hooksMs: Math.max(0, Math.round(diagnostic.duration - testsMs)), phases: module.meta().phases ?? {} });
     }
     for (const error of unhandledErrors) graderErrors.push(`unhandled error: ${error.message}`);
-    this.result = { tests, graderErrors };
+    this.result = { tests, graderErrors, modules };
   }
 
   get run(): SuiteRun | undefined {

@@ -15,8 +15,22 @@ export interface TestOutcome {
   readonly measurements?: Readonly<Record<string, number>>;
 }
 
+/** Where one test file's time went, in ms. */
+export interface ModuleTimings {
+  readonly file: string;
+  /** Importing the file and its top-level awaits (a TLS zoo's start, for one). */
+  readonly collectMs: number;
+  /** Its tests' bodies (with their beforeEach and afterEach hooks). */
+  readonly testsMs: number;
+  /** Its beforeAll and afterAll hooks: the file's duration beyond its tests. */
+  readonly hooksMs: number;
+  /** The harness's own steps inside those hooks: `submission start`, `peer stop`... */
+  readonly phases: Readonly<Record<string, number>>;
+}
+
 export interface SuiteRun {
   readonly tests: readonly TestOutcome[];
+  readonly modules?: readonly ModuleTimings[];
   /** Failures of the grader itself: unhandled errors, files that failed to load, infrastructure. */
   readonly graderErrors: readonly string[];
 }

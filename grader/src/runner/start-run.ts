@@ -26,6 +26,7 @@ import { guardHost, unguardHost, type HostGuardInfo } from '../runtime/docker/ho
 import { chooseEndpointMode, startEdge } from '../runtime/docker/edge.ts';
 import { Reaper } from './reaper.ts';
 import { WORK_DIR_OWNER_FILE } from '../commands/cleanup.ts';
+import { PhaseClock } from '../phase-clock.ts';
 
 const log = logger('run');
 
@@ -71,7 +72,10 @@ export class StartedRun implements AsyncDisposable {
   private guard: HostGuardInfo | undefined;
   private workDir: string | undefined;
   private readonly suites = new Set<() => Promise<void>>();
-  private step: Promise<unknown> | undefined;
+  /** Steps of the start under way (several at once: image checks, the bundle, the sweep). */
+  private readonly steps = new Set<Promise<unknown>>();
+  /** Where the start's time went, by step; grade adds calibrations, test runs and removal. */
+  readonly phases = new PhaseClock();
   private disposing: Promise<void> | undefined;
   // Set once started.
   context!: Omit<RunContext, 'impairment'>;
@@ -97,11 +101,15 @@ export class StartedRun implements AsyncDisposable {
     return run;
   }
 
-  /** Runs one step of the start; none begins once disposal has. */
-  private async at<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs one step of the start, timed as `phase`; none begins once disposal has. */
+  private async at<T>(phase: string, work: () => Promise<T>): Promise<T> {
     if (this.disposing) throw new InterruptedError('interrupted: the run is being removed');
-    const step = work();
-    this.step = step.catch(() => {});
+    const step = this.phases.time(phase, work);
+    const settled: Promise<unknown> = step.then(
+      () => this.steps.delete(settled),
+      () => this.steps.delete(settled),
+    );
+    this.steps.add(settled);
     return step;
   }
 
@@ -114,21 +122,22 @@ export class StartedRun implements AsyncDisposable {
 
   private async startWith(options: StartRunOptions): Promise<void> {
     const { exercise, submission } = options;
-    const engine = await this.at(() => connectRuntime(options, this.notices));
+    const engine = await this.at('connect', () => connectRuntime(options, this.notices));
     if (engine) {
       // The reaper first: from here on, a grader killed outright still leaves nothing behind.
       this.engine = engine;
       this.reaper = Reaper.start(this.id);
     }
-    this.workDir = await this.at(() => mkdtemp(path.join(os.tmpdir(), `netkata-${this.id}-`)));
+    this.workDir = await this.at('work folder', () => mkdtemp(path.join(os.tmpdir(), `netkata-${this.id}-`)));
     this.reaper?.tell({ workDir: this.workDir });
     const workDir = this.workDir;
     // `netkata cleanup` tells a dead grader's folder from a live one's by this.
     await writeFile(path.join(workDir, WORK_DIR_OWNER_FILE), JSON.stringify(runLabels(this.id)));
-    const bundle = submission.kind === 'typescript' ? await this.at(() => bundleSubmission(submission.entry, workDir)) : undefined;
+    const bundling = submission.kind === 'typescript' ? this.at('bundle', () => bundleSubmission(submission.entry, workDir)) : Promise.resolve(undefined);
     const base = { runId: this.id, exercise: { id: exercise.manifest.id, kind: exercise.manifest.kind, transport: exercise.manifest.transport }, limits: exercise.manifest.limits };
 
     if (!engine) {
+      const bundle = await bundling;
       if (!bundle) throw new ConfigError(`${submission.dir} is a Dockerfile submission; it needs a Docker engine (--runtime docker)`);
       if (options.impairment !== 'auto') throw new ConfigError(`--impairment ${options.impairment} needs a Docker engine; the local runtime impairs through its relay`);
       this.context = { ...base, runtime: 'local', local: { command: [process.execPath, bundle], cwd: workDir } };
@@ -139,34 +148,45 @@ export class StartedRun implements AsyncDisposable {
     }
 
     const labels = runLabels(this.id);
-    const swept = await this.at(() => engine.sweepStale());
+    // What does not depend on each other starts at once: the bundle (host CPU), the sweep, the
+    // image checks and the network (engine calls), the backend and endpoint probes.
+    const image = (name: string) => this.at(`image ${name}`, () => ensureImage(engine, name, options.buildMode));
+    const impairing = image('impair');
+    const [bundle, swept, runtimeImage, runtimeC, network, impair, backends, endpoints] = await Promise.all([
+      bundling,
+      this.at('sweep', () => engine.sweepStale()),
+      image('runtime'),
+      // Both of the grader's images for a Dockerfile: reading the learner's Dockerfile to choose
+      // would follow a link out of the folder before the build's own checks do.
+      submission.kind === 'dockerfile' ? image('runtime-c') : undefined,
+      this.at('network', () => engine.createRunNetwork(this.id)),
+      impairing,
+      impairing.then((impair) => this.at('backend', () => detectBackends(engine, impair.tag))),
+      this.at('endpoints', () => chooseEndpointMode(engine)),
+    ]);
     if (swept > 0) log(`Removed ${swept} stale runs`);
-    const images: Record<string, ImageDefinition> = { runtime: await this.at(() => ensureImage(engine, 'runtime', options.buildMode)) };
-    // Both of the grader's images for a Dockerfile: reading the learner's Dockerfile to choose
-    // would follow a link out of the folder before the build's own checks do.
-    if (submission.kind === 'dockerfile') images['runtime-c'] = await this.at(() => ensureImage(engine, 'runtime-c', options.buildMode));
+    const images: Record<string, ImageDefinition> = { runtime: runtimeImage, ...(runtimeC && { 'runtime-c': runtimeC }) };
     const tag = `netkata/submission:${this.id}`;
-    await this.at(() => buildSubmissionImage({ engine, submission, bundle, workDir, images, tag, labels, ...(options.allowBases && { allowBases: options.allowBases }) }));
-    const network = await this.at(() => engine.createRunNetwork(this.id));
-    const impair = await this.at(() => ensureImage(engine, 'impair', options.buildMode));
     // Announced before it is installed: a grader killed while installing it still has it removed.
     const guard: HostGuardInfo = { image: impair.tag, bridge: DockerEngine.bridgeName(this.id), runId: this.id };
     this.guard = guard;
     this.reaper?.tell({ guard });
-    await this.at(() => guardHost(engine, guard));
-    const backend = chooseBackend(options.impairment, await this.at(() => detectBackends(engine, impair.tag)));
-    const endpoints = await this.at(() => chooseEndpointMode(engine));
-    const edge = endpoints === 'published' ? await this.at(() => startEdge(engine, this.id, network, images.runtime!.tag)) : undefined;
+    await Promise.all([
+      this.at('submission image', () => buildSubmissionImage({ engine, submission, bundle, workDir, images, tag, labels, ...(options.allowBases && { allowBases: options.allowBases }) })),
+      this.at('host guard', () => guardHost(engine, guard)),
+    ]);
+    const backend = chooseBackend(options.impairment, backends);
+    const edge = endpoints === 'published' ? await this.at('edge', () => startEdge(engine, this.id, network, runtimeImage.tag)) : undefined;
     if (edge) {
       const message = `tests reach containers through published ports on ${edge.host}: Docker's userland proxy is in the path, so a client's TCP reset reaches the submission as a plain close`;
       notice(message);
       this.notices.push(message);
     }
-    this.context = { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag, runtimeImage: images.runtime!.tag, ...(edge ? { edge } : {}) } };
+    this.context = { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag, runtimeImage: runtimeImage.tag, ...(edge ? { edge } : {}) } };
     this.backend = backend;
     this.runtime = { kind: 'docker', version: engine.serverVersion, isolated: true, endpoints };
     this.calibrate = (link) =>
-      calibrateOnDocker({ engine, network, runtimeImage: images.runtime!.tag, impairImage: impair.tag, labels, backend, seed: options.seed, ...(edge ? { edge } : {}) }, link);
+      calibrateOnDocker({ engine, network, runtimeImage: runtimeImage.tag, impairImage: impair.tag, labels, backend, seed: options.seed, ...(edge ? { edge } : {}) }, link);
   }
 
   dispose(): Promise<void> {
@@ -200,7 +220,7 @@ export class StartedRun implements AsyncDisposable {
     };
     await attempt('stop the tests', () => Promise.all([...this.suites].map((close) => close())));
     // A create already sent (an image build, a network) lands before we remove around it.
-    if (this.step) await Promise.race([this.step, sleep(SETTLE_MS, undefined, { ref: false })]);
+    if (this.steps.size > 0) await Promise.race([Promise.all(this.steps), sleep(SETTLE_MS, undefined, { ref: false })]);
     let removed = true;
     if (this.engine) {
       const engine = this.engine;
