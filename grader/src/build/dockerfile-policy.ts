@@ -195,7 +195,7 @@ function sourcesAndDestination(rest: string): string[] {
   if (rest.startsWith('[') && rest.endsWith(']')) {
     try {
       const parsed: unknown = JSON.parse(rest);
-      if (Array.isArray(parsed) && parsed.every((p) => typeof p === 'string')) return parsed as string[];
+      if (Array.isArray(parsed) && parsed.every((p) => typeof p === 'string')) return parsed;
     } catch {
       // The builder falls back to the shell form too.
     }

@@ -13,7 +13,7 @@ async function git(cwd: string, args: string[], what: string): Promise<string> {
     const { stdout } = await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 });
     return stdout;
   } catch (error) {
-    const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim().split('\n')[0];
+    const stderr = String((error as { stderr?: string | Buffer }).stderr ?? '').trim().split('\n')[0];
     throw new ConfigError(`${what}: git says "${stderr || (error as Error).message}"`);
   }
 }

@@ -15,7 +15,7 @@ export function seededRandom(seed: number): () => number {
 /** Deterministic pseudo-random bytes (every value 0x00-0xff appears, invalid UTF-8 included). */
 export function randomBytes(length: number, seed: number): Buffer {
   const out = Buffer.alloc(length);
-  let block = Buffer.alloc(0);
+  let block: Buffer;
   let counter = 0;
   for (let offset = 0; offset < length; offset += block.length) {
     block = createHash('sha256').update(`${seed}:${counter++}`).digest();

@@ -5,7 +5,7 @@ import type { ModuleTimings, SuiteRun, TestOutcome } from './outcome.ts';
 
 function errorText(errors: ReadonlyArray<{ message?: string; name?: string }> | undefined): string | undefined {
   if (!errors || errors.length === 0) return undefined;
-  return errors.map((e) => (e.name && e.name !== 'Error' && e.name !== 'AssertionError' ? `${e.name}: ${e.message}` : e.message ?? String(e))).join('\n');
+  return errors.map((e) => (e.name && e.name !== 'Error' && e.name !== 'AssertionError' ? `${e.name}: ${e.message}` : e.message ?? JSON.stringify(e))).join('\n');
 }
 
 /**

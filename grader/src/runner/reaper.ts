@@ -36,7 +36,7 @@ export class Reaper {
     // Neither the process nor the pipe may keep the grader alive.
     child.unref();
     (child.stdin as unknown as { unref?: () => void }).unref?.();
-    child.stdin!.on('error', () => {});
+    child.stdin.on('error', () => {});
     log(`Started reaper ${child.pid} for run ${runId}`);
     return new Reaper(child);
   }

@@ -12,7 +12,7 @@ export function dockerodeOf(container: StartedTestContainer): Dockerode.Containe
 export async function tailLogs(handle: Dockerode.Container, maxLines: number): Promise<string> {
   try {
     const raw = await handle.logs({ stdout: true, stderr: true, tail: maxLines, follow: false });
-    return demultiplexLogs(raw as unknown as Buffer).lines(maxLines);
+    return demultiplexLogs(raw).lines(maxLines);
   } catch {
     return '';
   }

@@ -26,10 +26,10 @@ const CACHE_FILE = path.join(os.tmpdir(), 'netkata-backend-support.json');
  * Probed once per engine, kernel and sidecar image; the answer is cached on disk.
  */
 export async function detectBackends(engine: DockerEngine, impairImage: string): Promise<BackendSupport> {
-  const info = await engine.dockerode.info();
+  const info = (await engine.dockerode.info()) as { ID?: string; KernelVersion?: string };
   // Bump the version when the probes change, so a cached answer to other questions is not reused.
   const key = `v2|${info.ID}|${info.KernelVersion}|${impairImage}`;
-  const cache = await readFile(CACHE_FILE, 'utf8').then((text) => JSON.parse(text) as Record<string, BackendSupport>, () => ({}) as Record<string, BackendSupport>);
+  const cache: Record<string, BackendSupport> = await readFile(CACHE_FILE, 'utf8').then((text) => JSON.parse(text) as Record<string, BackendSupport>, () => ({}));
   if (cache[key]) return cache[key];
   log(`Probing kernel ${info.KernelVersion} for netem and NFQUEUE...`);
   const [netem, nfqueue] = await Promise.all([
@@ -54,7 +54,7 @@ async function tryIn(engine: DockerEngine, image: string, script: string): Promi
   try {
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    const output = demultiplexLogs((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer).lines(5).trim();
+    const output = demultiplexLogs(await container.logs({ stdout: true, stderr: true })).lines(5).trim();
     return { ok: StatusCode === 0, output };
   } finally {
     await container.remove({ force: true }).catch(() => {});

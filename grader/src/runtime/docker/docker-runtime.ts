@@ -9,7 +9,6 @@ import { dockerodeOf, exitStatusOf, tailLogs } from './container-handle.ts';
 import { claimSlot, EDGE_SETTLE_MS, type EdgeSlot } from './edge.ts';
 import { CONTAINER_FILES_DIR, CONTAINER_PORT, CONTAINER_STATE_DIR, MAX_RUN_OUTPUT_BYTES, type Endpoint, type RunOptions, type RunResult, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from '../wait-for-port.ts';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { tarOf } from './tar.ts';
 import { DockerLink } from './docker-link.ts';
@@ -124,6 +123,7 @@ export class DockerRuntime implements SubmissionRuntime {
       },
       impairment.link,
     );
+    link.prepare();
     const address = { host: container.getIpAddress(this.docker.network), port: CONTAINER_PORT };
     const slot = this.docker.edge ? await claimSlot(this.engine, this.docker.edge, address) : undefined;
     const udp = this.context.exercise.transport === 'udp';
@@ -164,7 +164,7 @@ export class DockerRuntime implements SubmissionRuntime {
       const durationMs = performance.now() - startedAt;
       const info = await handle.inspect();
       const output = async (stream: 'stdout' | 'stderr') =>
-        demultiplexBytes((await handle.logs({ stdout: stream === 'stdout', stderr: stream === 'stderr', follow: false })) as unknown as Buffer, MAX_RUN_OUTPUT_BYTES);
+        demultiplexBytes(await handle.logs({ stdout: stream === 'stdout', stderr: stream === 'stderr', follow: false }), MAX_RUN_OUTPUT_BYTES);
       return {
         exitCode: timedOut || info.State.OOMKilled ? null : info.State.ExitCode,
         timedOut,
@@ -315,10 +315,13 @@ class StartedDockerSubmission implements StartedSubmission {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.finalLogs = await this.logs();
-      await this.link.close();
-      await this.slot?.release();
-      // A submission that already exited (a test asked it to) is removed all the same.
-      await this.container.stop({ timeout: 2_000, remove: true }).catch(() => this.dockerContainer.remove({ force: true, v: true }).catch(() => {}));
+      // The sidecar and the submission go together: each is removed whatever the other does.
+      await Promise.all([
+        this.link.close(),
+        this.slot?.release(),
+        // A submission that already exited (a test asked it to) is removed all the same.
+        this.container.stop({ timeout: 2_000, remove: true }).catch(() => this.dockerContainer.remove({ force: true, v: true }).catch(() => {})),
+      ]);
     })();
     return this.stopped;
   }

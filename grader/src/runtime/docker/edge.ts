@@ -39,7 +39,7 @@ export async function chooseEndpointMode(engine: DockerEngine): Promise<Endpoint
   const dockerHost = process.env.DOCKER_HOST ?? '';
   if (dockerHost !== '' && !dockerHost.startsWith('unix://')) return 'published';
   if (process.platform !== 'linux') return 'published';
-  const info = await engine.dockerode.info();
+  const info = (await engine.dockerode.info()) as { OperatingSystem?: string };
   return /Docker Desktop/i.test(String(info.OperatingSystem)) ? 'published' : 'direct';
 }
 

@@ -430,7 +430,7 @@ async function explicitHost(): Promise<Dockerode | undefined> {
   try {
     await dockerode.ping();
   } catch (error) {
-    throw new Error(`DOCKER_HOST=${process.env.DOCKER_HOST} does not answer: ${(error as Error).message}`);
+    throw new Error(`DOCKER_HOST=${process.env.DOCKER_HOST} does not answer: ${(error as Error).message}`, { cause: error });
   }
   return dockerode;
 }

@@ -41,10 +41,10 @@ async function onHost(engine: DockerEngine, image: string, runId: string, script
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
     if (StatusCode !== 0) {
-      const output = demultiplexLogs((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer).lines(10);
+      const output = demultiplexLogs(await container.logs({ stdout: true, stderr: true })).lines(10);
       throw new InfrastructureError(`could not change the host's firewall for run ${runId} (exit ${StatusCode}): ${output}`);
     }
-    return demultiplexLogs((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer).lines(200);
+    return demultiplexLogs(await container.logs({ stdout: true, stderr: true })).lines(200);
   } finally {
     await container.remove({ force: true }).catch(() => {});
   }

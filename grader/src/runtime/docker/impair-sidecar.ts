@@ -183,7 +183,7 @@ export class ImpairmentSidecar {
       await sleep(50);
     }
     const logs = await this.options.engine.dockerode.getContainer(this.id).logs({ stdout: true, stderr: true, tail: 20 }).catch(() => Buffer.alloc(0));
-    throw new InfrastructureError(`the userspace impairment engine did not start within ${timeoutMs} ms (${last.trim()}): ${demultiplexLogs(logs as unknown as Buffer).lines(20)}`);
+    throw new InfrastructureError(`the userspace impairment engine did not start within ${timeoutMs} ms (${last.trim()}): ${demultiplexLogs(logs).lines(20)}`);
   }
 
   private async run(command: readonly string[]): Promise<{ output: string }> {
