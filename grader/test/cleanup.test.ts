@@ -185,7 +185,7 @@ describe('cleanup', () => {
     await new Promise((resolve) => dead.once('exit', resolve));
     const deadRun = `deadrun-${Date.now().toString(36)}`;
     const liveRun = `liverun-${Date.now().toString(36)}`;
-    const deadLabels = runLabels(deadRun, dead.pid!);
+    const deadLabels = runLabels(deadRun, dead.pid);
     await engine.dockerode.createNetwork({ Name: `netkata-${deadRun}`, Internal: true, Labels: deadLabels });
     await engine.dockerode.createVolume({ Name: `netkata-${deadRun}-state`, Labels: deadLabels });
     const deadDir = path.join(os.tmpdir(), `netkata-${Date.now().toString(36)}-abcdef-cleanup`);

@@ -49,7 +49,7 @@ async function startTcpFlooder(): Promise<{ port: number; child: ChildProcess }>
   `;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   cleanups.push(() => void child.kill('SIGKILL'));
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   return { port: Number(line), child };
 }
 

@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeEach, expect, test } from 'vitest';
 import { listExercises } from '../src/catalog/catalog.ts';
-import type { Stage } from '../src/catalog/manifest.ts';
 import { loadProgress, recordResult } from '../src/learner/progress-state.ts';
 import type { GradeReport } from '../src/report/grade-report.ts';
 import { netkata } from './helpers/cli.ts';
@@ -124,7 +123,7 @@ test('every stage of every exercise has a nudge and at least two more rungs, the
   expect(exercises.length).toBeGreaterThanOrEqual(7);
   const problems: string[] = [];
   for (const { manifest } of exercises) {
-    for (const stage of manifest.stages as Stage[]) {
+    for (const stage of manifest.stages) {
       const where = `${manifest.id} stage ${stage.stage}`;
       const ladder = [stage.hint, ...(stage.hints ?? [])];
       if (!stage.hint?.trim()) problems.push(`${where}: no hint (rung 1)`);

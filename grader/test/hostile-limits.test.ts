@@ -32,7 +32,7 @@ function sampler(sample: (pid: number) => Promise<number | undefined>, everyMs =
         // The container may be gone between listing and sampling: that sample is skipped.
         const value = await sample(pid).catch(() => undefined);
         if (value !== undefined) max = Math.max(max, value);
-        timer = setTimeout(tick, everyMs);
+        timer = setTimeout(() => void tick(), everyMs);
       };
       void tick();
     },

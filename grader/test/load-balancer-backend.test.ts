@@ -133,8 +133,8 @@ describe('the backend without a secret', () => {
       if (value !== undefined) env[CONTROL_SECRET_ENV] = value;
       const started = spawn(process.execPath, [SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'], env });
       let output = '';
-      started.stdout.on('data', (chunk: Buffer) => (output += chunk));
-      started.stderr.on('data', (chunk: Buffer) => (output += chunk));
+      started.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      started.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       // One that starts anyway would serve until killed: give it 5 s.
       const timer = setTimeout(() => started.kill('SIGKILL'), 5_000);
       const [code] = (await once(started, 'close')) as [number | null];

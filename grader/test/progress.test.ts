@@ -233,7 +233,7 @@ test('reset on a terminal asks first: N keeps the learner\'s files, y puts the s
   const onTerminal = (answer: string) =>
     new Promise<{ code: number | null; output: string }>((resolve, reject) => {
       const child = execFile('script', ['-qec', `${JSON.stringify(process.execPath)} bin/netkata.js reset echo-server`, '/dev/null'], { cwd: repoRoot, env: { ...process.env, ...env } }, (error, stdout) =>
-        error && typeof error.code !== 'number' ? reject(error) : resolve({ code: error ? Number(error.code) : 0, output: stdout }),
+        error && typeof error.code !== 'number' ? reject(new Error(`script(1) did not run: ${error.message}`, { cause: error })) : resolve({ code: error ? Number(error.code) : 0, output: stdout }),
       );
       child.stdin!.end(answer);
     });

@@ -374,8 +374,8 @@ describe('the zoo\'s control port answers the tests only', () => {
       if (secret !== undefined) env[CONTROL_SECRET_ENV] = secret;
       const child = spawn(process.execPath, [zooServerScript, configPath], { stdio: ['ignore', 'pipe', 'pipe'], env });
       let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       // A zoo that starts anyway would serve until killed: give it 5 s.
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
       const [code] = (await once(child, 'close')) as [number | null];

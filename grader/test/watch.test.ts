@@ -15,7 +15,7 @@ test('test --watch reruns when a source file changes and stops cleanly on Ctrl-C
   let stdout = '';
   const result = await netkata(['test', 'echo-server', '--submission', submission, '--watch'], {
     signalAfter: (child) => {
-      child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
+      child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       void (async () => {
         while (!/(PASS|FAIL) /.test(stdout)) await sleep(100);
         expect(stdout).toMatch(/FAIL /); // the starter
@@ -41,8 +41,8 @@ test('watch falls back to polling when asked, takes keys from a piped stdin (l l
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
   const until = async (what: () => boolean) => {
     while (!what()) await sleep(100);

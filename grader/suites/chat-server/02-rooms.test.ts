@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { stage, useSubmission } from 'netkata/harness';
-import { ChatClient, joinAll, loginAll } from './chat.ts';
+import { joinAll, loginAll } from './chat.ts';
 
 const server = useSubmission();
 

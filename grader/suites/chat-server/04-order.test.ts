@@ -1,7 +1,7 @@
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { expect, test } from 'vitest';
 import { seededRandom, stage, useSubmission } from 'netkata/harness';
-import { ChatClient, joinAll, loginAll } from './chat.ts';
+import { type ChatClient, joinAll, loginAll } from './chat.ts';
 
 const server = useSubmission();
 

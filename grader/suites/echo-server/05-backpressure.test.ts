@@ -33,7 +33,7 @@ test('a client that stops reading is held back by TCP flow control', stage(5, 15
   } catch (error) {
     await server.assertRunning();
     task.meta.measurements = { writtenBeforeFailureBytes: written };
-    throw new Error(`the connection failed after the client wrote ${(written / MiB).toFixed(1)} MiB without reading: ${(error as Error).message}`);
+    throw new Error(`the connection failed after the client wrote ${(written / MiB).toFixed(1)} MiB without reading: ${(error as Error).message}`, { cause: error });
   }
   task.meta.measurements = { writtenBeforeStallBytes: written };
   await server.assertRunning();

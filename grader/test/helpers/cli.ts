@@ -36,9 +36,9 @@ export function netkata(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
+      stderr += chunk.toString();
       options.onStderr?.(chunk.toString());
     });
     options.signalAfter?.(child);

@@ -33,7 +33,8 @@ export class Backend {
    */
   startHealthChecks(healthPath: string, intervalMs: number): void {
     const check = () => {
-      this.probe(healthPath).then((ok) => {
+      // probe never rejects: a failed check resolves false.
+      void this.probe(healthPath).then((ok) => {
         this.record(ok);
         this.timer = setTimeout(check, intervalMs);
       });

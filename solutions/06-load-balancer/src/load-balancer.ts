@@ -104,7 +104,7 @@ export function createLoadBalancer(config: Config, options: Options = {}): http.
     const method = req.method ?? 'GET';
     const headers = stripHopByHop(req.headers);
     const client = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${req.headers['x-forwarded-for']}, ${client}` : client;
+    headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${String(req.headers['x-forwarded-for'])}, ${client}` : client;
 
     // What the body has sent so far, for a retry; undefined once a retry is impossible.
     let sent: Buffer[] | undefined = retriable(method) ? [] : undefined;
