@@ -5,7 +5,7 @@ import { SubmissionBuildError } from '../errors.ts';
 
 /** A Dockerfile submission's build context, all files together: a program's sources, not a disk image. */
 export const MAX_CONTEXT_BYTES = 64 * 1024 * 1024;
-export const MAX_CONTEXT_FILES = 10_000;
+const MAX_CONTEXT_FILES = 10_000;
 
 const SKIPPED = new Set(['.git', 'node_modules']);
 const BLOCK = 512;

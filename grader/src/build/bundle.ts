@@ -24,7 +24,7 @@ const PROBE = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 const TS_FOR_JS: Readonly<Record<string, string>> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };
 
 /** One source file of a submission; a bigger one is not a hand-written program. */
-export const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
+const MAX_SOURCE_BYTES = 4 * 1024 * 1024;
 
 const NAMESPACE = 'netkata-submission';
 const ONLY = "a submission may import only its own .ts/.js files and Node's built-in modules";

@@ -38,7 +38,7 @@ const STAGE_NAME = /^[a-z][a-z0-9_.-]*$/;
 const ALLOWED_BASES = "build FROM ${NETKATA_RUNTIME} or ${NETKATA_RUNTIME_C} (the grader's images, declared with ARG before the first FROM); an instructor can allow more with --allow-base";
 
 /** The instructions of a Dockerfile, as the classic builder splits them. */
-export function parseDockerfile(text: string): { instructions: Instruction[]; escape: string; errors: string[] } {
+function parseDockerfile(text: string): { instructions: Instruction[]; escape: string; errors: string[] } {
   const lines = text.replace(/^\uFEFF/, '').split('\n').map((l) => l.replace(/\r$/, ''));
   const errors: string[] = [];
   const instructions: Instruction[] = [];
@@ -129,7 +129,7 @@ function extractFlags(text: string): { flags: string[]; rest: string } {
  * the next one literally, and $NAME, ${NAME}, ${NAME:-x}, ${NAME-x}, ${NAME:+x}, ${NAME+x}
  * replaced from `vars`. Undefined when the word holds anything else (the caller refuses).
  */
-export function expandWord(word: string, vars: ReadonlyMap<string, string>, escape: string): string | undefined {
+function expandWord(word: string, vars: ReadonlyMap<string, string>, escape: string): string | undefined {
   let out = '';
   let i = 0;
   const variable = (): string | undefined => {

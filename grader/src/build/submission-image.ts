@@ -9,7 +9,7 @@ import { checkDockerfile } from './dockerfile-policy.ts';
 import type { Submission } from './submission.ts';
 
 /** A Dockerfile submission's build, as every learner gets it (NETKATA_BUILD_TIMEOUT_MS shortens the time for tests). */
-export const DEFAULT_BUILD_LIMITS = {
+const DEFAULT_BUILD_LIMITS = {
   memoryBytes: 1024 * 1024 * 1024,
   cpus: 1,
   timeoutMs: 120_000,

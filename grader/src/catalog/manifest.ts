@@ -7,7 +7,7 @@ export const MANIFEST_FILE = 'manifest.json';
 
 const slug = z.string().regex(/^[a-z][a-z0-9-]*$/, 'lowercase letters, digits and dashes');
 
-export const stageSchema = z.strictObject({
+const stageSchema = z.strictObject({
   stage: z.int().positive(),
   title: z.string().min(1),
   /** Points for the whole stage; the hidden tests tagged with this stage must add up to it. */
@@ -53,7 +53,6 @@ export const manifestSchema = z.strictObject({
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
-export type Stage = z.infer<typeof stageSchema>;
 export type Limits = z.infer<typeof limitsSchema>;
 
 export function parseManifest(data: unknown, source: string): Manifest {

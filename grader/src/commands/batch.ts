@@ -25,7 +25,7 @@ export interface BatchOptions {
   readonly lifetime: Lifetime;
 }
 
-export interface BatchEntry {
+interface BatchEntry {
   readonly submission: string;
   readonly status: 'pass' | 'fail' | 'error';
   readonly points: number;

@@ -28,7 +28,7 @@ export interface CleanupResult {
 }
 
 /** Every run id that has a container, network, volume or image on the engine. */
-export async function runsOnEngine(engine: DockerEngine): Promise<string[]> {
+async function runsOnEngine(engine: DockerEngine): Promise<string[]> {
   const filters = { label: [LABEL_RUN] };
   const d = engine.dockerode;
   const [containers, networks, volumes, images] = await Promise.all([

@@ -6,7 +6,7 @@ import { visibleLine } from '../report/sanitize.ts';
 type Entry = Progress['exercises'][string] | undefined;
 
 /** The visible tests' column: "not run", "pass", or "2/6 stages" of the last run. */
-export function visibleStatus(entry: Entry): string {
+function visibleStatus(entry: Entry): string {
   const last = entry?.test?.last;
   if (!last) return 'not run';
   return last.status === 'pass' ? 'pass' : `${last.stagesPassed.length}/${last.stageCount} stages`;
@@ -15,7 +15,7 @@ export function visibleStatus(entry: Entry): string {
 const points = (r: ProgressResult) => `${r.points}/${r.maxPoints}`;
 
 /** The hidden grade's column: "not run", "done 120/120", or "2/6 stages, 30/120" of the best grade (and the last, when worse). */
-export function gradeStatus(exercise: Exercise, entry: Entry): string {
+function gradeStatus(exercise: Exercise, entry: Entry): string {
   const grade = entry?.grade;
   if (entry?.completed) return `done ${grade ? points(grade.best) : ''}`.trimEnd();
   if (!grade) return 'not run';
@@ -32,7 +32,7 @@ export function statusOf(exercise: Exercise, entry: Entry): string {
 }
 
 /** The exact next command for the first exercise not done. */
-export function nextCommand(exercises: readonly Exercise[], progress: Progress): string {
+function nextCommand(exercises: readonly Exercise[], progress: Progress): string {
   const next = exercises.find((e) => !progress.exercises[e.manifest.id]?.completed);
   if (!next) return 'every exercise is done: try  npx netkata grade <exercise> --profile chaos  or an instructor\'s suite with --suite';
   const id = next.manifest.id;

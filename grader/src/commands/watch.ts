@@ -10,11 +10,11 @@ const POLL_MS = 500;
 const IGNORED = /(^|[/\\])(node_modules|\.git|\.netkata)([/\\]|$)/;
 
 /** What a key asks the loop to do; `run` runs the visible tests again. */
-export type WatchAction = 'run' | 'hint' | 'grade' | 'list' | 'quit';
+type WatchAction = 'run' | 'hint' | 'grade' | 'list' | 'quit';
 
 const KEYS: Record<string, WatchAction> = { h: 'hint', g: 'grade', l: 'list', q: 'quit', r: 'run', return: 'run' };
 
-export const KEY_HELP = 'keys: h hint · g grade in Docker · l list · r run again · q quit';
+const KEY_HELP = 'keys: h hint · g grade in Docker · l list · r run again · q quit';
 
 export interface WatchOptions {
   /** Called for each key but `run` and `quit`; it may move the loop to other folders (see `dirs`). */

@@ -6,7 +6,7 @@ import { ConfigError, formatIssues } from '../errors.ts';
 import { containersDir } from '../paths.ts';
 
 /** What the offline path needs to build the same image its Dockerfile describes. */
-export const imageSpecSchema = z.strictObject({
+const imageSpecSchema = z.strictObject({
   description: z.string(),
   debian: z.strictObject({
     suite: z.string().default('bookworm'),
@@ -23,7 +23,7 @@ export const imageSpecSchema = z.strictObject({
   run: z.array(z.array(z.string()).min(1)).default([]),
 });
 
-export type ImageSpec = z.infer<typeof imageSpecSchema>;
+type ImageSpec = z.infer<typeof imageSpecSchema>;
 
 export interface ImageDefinition {
   readonly name: string;
@@ -36,7 +36,6 @@ export interface ImageDefinition {
 }
 
 export const IMAGE_NAMES = ['runtime', 'runtime-c', 'impair'] as const;
-export type ImageName = (typeof IMAGE_NAMES)[number];
 
 export async function loadImage(name: string): Promise<ImageDefinition> {
   const dir = path.join(containersDir, name);

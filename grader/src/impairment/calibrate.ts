@@ -56,7 +56,7 @@ export interface Calibration {
   readonly durationMs: number;
 }
 
-export const PROBE_COUNT = 400;
+const PROBE_COUNT = 400;
 const PROBE_SPACING_MS = 2.5;
 const PROBE_BYTES = 64;
 const RATE_PHASE_MS = 1_000;

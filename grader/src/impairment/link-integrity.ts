@@ -6,7 +6,7 @@
  */
 
 /** Unrequested drops allowed per packet the link carried: far below any profile's loss, and below what a test can tell apart. */
-export const UNREQUESTED_DROP_TOLERANCE = 0.001;
+const UNREQUESTED_DROP_TOLERANCE = 0.001;
 
 /**
  * Packets the engine released over 10 ms after their time (it was starved of CPU: a flood, or a
@@ -14,7 +14,7 @@ export const UNREQUESTED_DROP_TOLERANCE = 0.001;
  * (up to 3 % of a test's packets here, under other grades' load); past both bounds the engine
  * was overloaded.
  */
-export const LATE_TOLERANCE = 0.05;
+const LATE_TOLERANCE = 0.05;
 export const LATE_MIN_PACKETS = 100;
 
 /**
@@ -23,7 +23,7 @@ export const LATE_MIN_PACKETS = 100;
  * segment) and every test of this repository stay far below.
  */
 export const FLOOD_MIN_PACKETS = 10_000;
-export const FLOOD_RATIO = 8;
+const FLOOD_RATIO = 8;
 
 export interface IntegrityFault {
   /** `submission`: its own flood overloaded the link (the learner's failure); `grader`: anything else. */

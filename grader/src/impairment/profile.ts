@@ -8,7 +8,7 @@ const durationMs = z.number().min(0).max(30_000);
  * Gilbert-Elliott burst loss (netem's `loss gemodel p r 1-h 1-k`): a good and a bad state,
  * each with its own loss, and the chances of switching between them per packet.
  */
-export const burstLossSchema = z.strictObject({
+const burstLossSchema = z.strictObject({
   /** Chance per packet of going from the good state to the bad one. */
   enterBadPercent: percent,
   /** Chance per packet of going back from bad to good. */
@@ -31,13 +31,13 @@ const directionFields = {
   rateKbit: z.int().min(8).max(10_000_000),
 };
 
-export const directionSchema = z.strictObject(directionFields).partial();
+const directionSchema = z.strictObject(directionFields).partial();
 
 /**
  * An impairment profile. Fields at the top apply to both directions; `egress` (packets leaving
  * the submission) and `ingress` (packets reaching it) override them one direction at a time.
  */
-export const profileSchema = z
+const profileSchema = z
   .strictObject({
     description: z.string().optional(),
     ...directionFields,
@@ -96,7 +96,7 @@ function pickDirection(profile: Profile): z.infer<typeof directionSchema> {
   return fields;
 }
 
-export function resolveLink(name: string, profile: Profile): LinkSpec {
+function resolveLink(name: string, profile: Profile): LinkSpec {
   return { name, egress: resolveDirection(profile, 'egress'), ingress: resolveDirection(profile, 'ingress') };
 }
 
@@ -133,7 +133,7 @@ export function dropProbability(direction: LinkDirection): number {
  * The built-in profiles. Delays are one-way and apply in both directions, so a round trip
  * takes twice `delayMs`: `wan` is a 40 ms round trip.
  */
-export const BUILTIN_PROFILES: Readonly<Record<string, Profile>> = {
+const BUILTIN_PROFILES: Readonly<Record<string, Profile>> = {
   clean: { description: 'no impairment' },
   lan: { description: 'a switched LAN: 1 ms round trip, a little jitter', delayMs: 0.5, jitterMs: 0.1, distribution: 'normal' },
   wan: { description: 'a continent away: 40 ms ± 10 ms round trip', delayMs: 20, jitterMs: 5, distribution: 'normal' },

@@ -21,7 +21,7 @@ const resultSchema = z.strictObject({
 
 const entrySchema = z.strictObject({ best: resultSchema, last: resultSchema });
 
-export const progressSchema = z.strictObject({
+const progressSchema = z.strictObject({
   version: z.literal(1),
   exercises: z.record(
     z.string(),
@@ -40,7 +40,7 @@ export type Progress = z.infer<typeof progressSchema>;
 export type ProgressResult = z.infer<typeof resultSchema>;
 
 /** The state file; NETKATA_PROGRESS_FILE moves it (the project's tests use a scratch one). */
-export function progressFile(): string {
+function progressFile(): string {
   return process.env.NETKATA_PROGRESS_FILE ?? path.join(repoRoot, '.netkata', 'progress.json');
 }
 

@@ -52,7 +52,7 @@ function socketAddress(hex: string): string {
 }
 
 /** Listening TCP sockets in /proc/net/tcp and tcp6 text (state 0A), as address and port. */
-export function listeningSockets(tables: string): Array<{ address: string; port: number }> {
+function listeningSockets(tables: string): Array<{ address: string; port: number }> {
   const found: Array<{ address: string; port: number }> = [];
   for (const line of tables.split('\n')) {
     const match = /^\s*\d+:\s+([0-9A-F]+):([0-9A-F]{4})\s+[0-9A-F]+:[0-9A-F]{4}\s+0A\s/.exec(line);
@@ -63,7 +63,7 @@ export function listeningSockets(tables: string): Array<{ address: string; port:
 }
 
 /** What a server that did not get ready listens on instead, in words for the learner. */
-export function explainListening(all: ReadonlyArray<{ address: string; port: number }>, port: number): string | undefined {
+function explainListening(all: ReadonlyArray<{ address: string; port: number }>, port: number): string | undefined {
   // Docker's embedded DNS listens in every container's namespace, on 127.0.0.11.
   const sockets = all.filter((s) => s.address !== '127.0.0.11');
   if (sockets.length === 0) return 'it has no listening TCP socket at all';
@@ -130,7 +130,7 @@ export async function waitForListening(options: WaitOptions): Promise<void> {
   );
 }
 
-export function formatLogTail(logs: string): string {
+function formatLogTail(logs: string): string {
   const text = logs.trimEnd();
   return text === '' ? ' (it printed nothing)' : `; its last output:\n${text}`;
 }

@@ -9,11 +9,11 @@ export const LABEL_OWNER = 'netkata.owner';
  * Which process, exactly: its PID namespace and start time. A pid alone is ambiguous across PID
  * namespaces (two graders in two CI containers) and after the pid is reused.
  */
-export const LABEL_OWNER_PROCESS = 'netkata.owner.process';
+const LABEL_OWNER_PROCESS = 'netkata.owner.process';
 export const LABEL_ROLE = 'netkata.role';
 
 /** `pid:[4026531836]` and the start time in clock ticks since boot; undefined off Linux. */
-export function processIdentity(pid: number): { namespace: string; startTicks: string } | undefined {
+function processIdentity(pid: number): { namespace: string; startTicks: string } | undefined {
   try {
     const namespace = readlinkSync(`/proc/${pid}/ns/pid`);
     // Field 22 of stat; the command name (field 2) may hold spaces and parentheses, so count from the last ')'.

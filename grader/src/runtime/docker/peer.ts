@@ -17,7 +17,7 @@ import { dockerodeOf, exitStatusOf, tailLogs } from './container-handle.ts';
 const log = logger('peer');
 
 /** Where a peer finds PeerSpec.files. */
-export const PEER_FILES_DIR = '/srv/peer';
+const PEER_FILES_DIR = '/srv/peer';
 
 /** A grader-owned host on the run network: a backend, a TLS server, anything a test needs beside the submission. */
 export interface PeerSpec {

@@ -46,8 +46,3 @@ export function tarOf(files: Readonly<Record<string, Uint8Array>>): Buffer {
   parts.push(Buffer.alloc(2 * BLOCK));
   return Buffer.concat(parts);
 }
-
-/** A tar holding one empty directory owned by `owner` (uid and gid), mode 0700. */
-export function tarOfDirectory(name: string, owner: number): Buffer {
-  return Buffer.concat([header(`${name.replace(/\/$/, '')}/`, 0, '5', 0o700, owner), Buffer.alloc(2 * BLOCK)]);
-}
