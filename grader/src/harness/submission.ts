@@ -112,7 +112,7 @@ export function useSubmission(options: {
   const context = runContext();
 
   beforeAll(async ({}, suite) => {
-    const runtime = await createRuntime(context);
+    const runtime = await timePhase(suite, 'runtime connect', () => createRuntime(context));
     try {
       const env = typeof options.env === 'function' ? options.env() : options.env;
       started = await timePhase(suite, 'submission start', () => runtime.start({ env, files: options.files, limits: context.limits }));

@@ -94,11 +94,13 @@ export class TcpConnection implements AsyncDisposable {
     });
     socket.on('end', () => {
       this.ended = true;
+      transcript.serverHungUp = true;
       transcript.record(label, 'note', 'server closed its side (EOF)');
       this.wake();
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.failure ??= error;
+      if (error.code === 'ECONNRESET' || error.code === 'EPIPE') transcript.serverHungUp = true;
       transcript.record(label, 'note', `error: ${error.code ?? error.message}`);
       this.wake();
     });
@@ -116,6 +118,8 @@ export class TcpConnection implements AsyncDisposable {
       }, timeoutMs);
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        // Refused: nothing listens any more, perhaps because the server died.
+        if (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET') transcript.serverHungUp = true;
         transcript.record(options.label, 'note', `connect failed: ${error.code ?? error.message}`);
         reject(new ExpectationError(`could not connect to ${endpoint.host}:${endpoint.port}: ${error.code ?? error.message}`));
       });

@@ -35,6 +35,16 @@ export class DockerLink implements LinkControl {
     return this.current;
   }
 
+  /**
+   * Starts attaching the sidecar an impaired initial profile will need, with nothing in force
+   * yet (the engine passes every packet until told otherwise), so its start overlaps the wait
+   * for the submission to listen; init() then brings the profile into force.
+   */
+  prepare(): void {
+    // A failed attach is init()'s to report: it awaits the same attempt.
+    if (!isCleanLink(this.current)) this.attached().catch(() => {});
+  }
+
   /** Brings the initial profile into force (a no-op for a clean link). */
   async init(): Promise<void> {
     if (!isCleanLink(this.current)) await (await this.attached()).apply(this.current);
@@ -62,7 +72,8 @@ export class DockerLink implements LinkControl {
   async close(): Promise<void> {
     const sidecar = this.sidecar;
     this.sidecar = undefined;
-    if (sidecar) await (await sidecar).stop();
+    // One that never attached (prepare()'s attempt failed) has nothing to stop; init() said why.
+    if (sidecar) await (await sidecar.catch(() => undefined))?.stop();
   }
 
   private attached(): Promise<ImpairmentSidecar> {

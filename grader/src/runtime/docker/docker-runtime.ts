@@ -123,6 +123,7 @@ export class DockerRuntime implements SubmissionRuntime {
       },
       impairment.link,
     );
+    link.prepare();
     const address = { host: container.getIpAddress(this.docker.network), port: CONTAINER_PORT };
     const slot = this.docker.edge ? await claimSlot(this.engine, this.docker.edge, address) : undefined;
     const udp = this.context.exercise.transport === 'udp';
@@ -314,10 +315,13 @@ class StartedDockerSubmission implements StartedSubmission {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.finalLogs = await this.logs();
-      await this.link.close();
-      await this.slot?.release();
-      // A submission that already exited (a test asked it to) is removed all the same.
-      await this.container.stop({ timeout: 2_000, remove: true }).catch(() => this.dockerContainer.remove({ force: true, v: true }).catch(() => {}));
+      // The sidecar and the submission go together: each is removed whatever the other does.
+      await Promise.all([
+        this.link.close(),
+        this.slot?.release(),
+        // A submission that already exited (a test asked it to) is removed all the same.
+        this.container.stop({ timeout: 2_000, remove: true }).catch(() => this.dockerContainer.remove({ force: true, v: true }).catch(() => {})),
+      ]);
     })();
     return this.stopped;
   }
