@@ -1,4 +1,4 @@
-import { visibleText } from './report/sanitize.ts';
+import { visibleText } from './sanitize.ts';
 
 /**
  * Namespaced diagnostics on stderr, enabled with DEBUG=netkata* (or a list such as

@@ -3,8 +3,7 @@ import { engineConfig, netemApplyCommands, netemArguments } from '../src/impairm
 import { binomialInterval } from '../src/impairment/binomial.ts';
 import { expectedMedianRttMs } from '../src/impairment/calibrate.ts';
 import { BUILTIN_PROFILE_NAMES, dropProbability, loadProfile, parseProfile } from '../src/impairment/profile.ts';
-import { LossModel } from '../src/impairment/sampling.ts';
-import { seededRandom } from '../src/harness/data.ts';
+import { LossModel, seededRandom } from '../src/impairment/sampling.ts';
 import { parseManifest } from '../src/catalog/manifest.ts';
 
 describe('impairment profiles', () => {

@@ -9,7 +9,7 @@ import { renderBatch } from '../src/commands/batch.ts';
 import { Transcript } from '../src/harness/transcript.ts';
 import { buildFailureReport, scoreRun, type GradeReport } from '../src/report/grade-report.ts';
 import { render } from '../src/report/reporters.ts';
-import { visibleLine, visibleText } from '../src/report/sanitize.ts';
+import { visibleLine, visibleText } from '../src/sanitize.ts';
 import { fixture, netkata } from './helpers/cli.ts';
 import { allStrings, expectActionsSafe, expectTerminalSafe, UNSAFE_CHAR, xmlErrors } from './helpers/untrusted-output.ts';
 

@@ -5,7 +5,7 @@ import type { BackendChoice } from '../impairment/backend-commands.ts';
 import type { BuildMode } from '../images/ensure-image.ts';
 import { notice } from '../log.ts';
 import { render, type ReporterName } from '../report/reporters.ts';
-import { visibleLine } from '../report/sanitize.ts';
+import { visibleLine } from '../sanitize.ts';
 import type { Lifetime } from '../lifetime.ts';
 import { grade } from './grade.ts';
 

@@ -3,12 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { DockerEngine } from '../runtime/docker/engine.ts';
 import { sweepHostRules } from '../runtime/docker/host-guard.ts';
-import { LABEL_RUN, ownerState } from '../runtime/docker/labels.ts';
+import { LABEL_RUN, ownerState, WORK_DIR_OWNER_FILE } from '../runtime/docker/labels.ts';
 import { loadImage } from '../images/image-spec.ts';
 import { notice } from '../log.ts';
 
-/** In a run's work folder (`netkata-<run id>-XXXXXX` in the temporary folder): its owner's labels. */
-export const WORK_DIR_OWNER_FILE = 'owner.json';
 const RUN_DIR = /^netkata-([0-9a-z]+-[0-9a-f]{6})-/;
 
 /** Work folders of graders on another host or in another PID namespace are stale only this old. */

@@ -1,7 +1,7 @@
 import { findExercise } from '../catalog/catalog.ts';
 import { ConfigError } from '../errors.ts';
 import { loadProgress, saveProgress } from '../learner/progress-state.ts';
-import { visibleLine, visibleText } from '../report/sanitize.ts';
+import { visibleLine, visibleText } from '../sanitize.ts';
 
 /**
  * `netkata hint <exercise> [stage]`: the stage's hint ladder one rung per call (the nudge under

@@ -1,6 +1,6 @@
 import { listExercises } from '../catalog/catalog.ts';
 import { loadProgress } from '../learner/progress-state.ts';
-import { visibleLine } from '../report/sanitize.ts';
+import { visibleLine } from '../sanitize.ts';
 import { columns, statusOf } from './overview.ts';
 
 /** `netkata list`: the exercises, in order, with the learner's status of each (`--json`: with the progress entries). */

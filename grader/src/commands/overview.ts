@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { listExercises, type Exercise } from '../catalog/catalog.ts';
 import { loadProgress, type Progress, type ProgressResult } from '../learner/progress-state.ts';
-import { visibleLine } from '../report/sanitize.ts';
+import { visibleLine } from '../sanitize.ts';
 
 type Entry = Progress['exercises'][string] | undefined;
 

@@ -1,16 +1,5 @@
 import { createHash } from 'node:crypto';
-
-/** A small, fast seeded PRNG (mulberry32), so a failing test can be replayed byte for byte. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { seededRandom } from '../impairment/sampling.ts';
 
 /** Deterministic pseudo-random bytes (every value 0x00-0xff appears, invalid UTF-8 included). */
 export function randomBytes(length: number, seed: number): Buffer {

@@ -11,7 +11,8 @@ export { TcpConnection, ExpectationError, DEFAULT_IO_TIMEOUT_MS, type ConnectOpt
 export { UdpSocket, type UdpOptions } from './udp.ts';
 export { Transcript, previewBytes } from './transcript.ts';
 export { stage } from './stage.ts';
-export { randomBytes, seededRandom, pieceSizes } from './data.ts';
+export { randomBytes, pieceSizes } from './data.ts';
+export { seededRandom } from '../impairment/sampling.ts';
 export { expectBytes, describeDifference, firstDifference } from './bytes.ts';
 // Grader-owned peers' control channels answer only with the secret the test worker gave them.
 export { CONTROL_HEADER, CONTROL_SECRET_ENV, controlHeaders, newControlSecret } from '../peers/control-secret.ts';

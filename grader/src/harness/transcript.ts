@@ -1,4 +1,4 @@
-import { visibleLine, visibleText } from '../report/sanitize.ts';
+import { visibleLine, visibleText } from '../sanitize.ts';
 
 /**
  * A byte-level record of what a test sent and received, printed when the test fails, so a

@@ -1,13 +1,12 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { seededRandom } from '../harness/data.ts';
 import { logger } from '../log.ts';
-import type { Endpoint } from '../runtime/runtime.ts';
+import type { Endpoint } from '../endpoint.ts';
 import type { ImpairmentBackend } from './backend-commands.ts';
 import { binomialInterval, inflatedInterval } from './binomial.ts';
 import { dropProbability, type DirectionName, type LinkDirection, type LinkSpec } from './profile.ts';
-import { sampleDelayMs } from './sampling.ts';
+import { sampleDelayMs, seededRandom } from './sampling.ts';
 
 const log = logger('calibrate');
 

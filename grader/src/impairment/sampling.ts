@@ -2,6 +2,18 @@ import type { LinkDirection } from './profile.ts';
 
 export type Uniform = () => number;
 
+/** A small, fast seeded PRNG (mulberry32), so a failing test can be replayed byte for byte. */
+export function seededRandom(seed: number): Uniform {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
 function standardNormal(random: Uniform): number {
   // Box-Muller; 1 - u keeps log() away from 0.
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());

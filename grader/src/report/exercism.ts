@@ -1,5 +1,5 @@
 import type { GradeReport } from './grade-report.ts';
-import { cutAt, visibleStrings } from './sanitize.ts';
+import { cutAt, visibleStrings } from '../sanitize.ts';
 
 /**
  * Exercism's test-runner interface, results.json version 3: `status` pass | fail | error,

@@ -1,6 +1,6 @@
 import type { GradeReport } from './grade-report.ts';
 import { renderPretty } from './pretty.ts';
-import { actionsLog, commandData, commandProperty, visibleStrings } from './sanitize.ts';
+import { actionsLog, commandData, commandProperty, visibleStrings } from '../sanitize.ts';
 
 /** An annotation shows a short message; the log above it has the whole story. */
 const ANNOTATION_BOUNDS = { maxLines: 20, maxLineChars: 500 } as const;

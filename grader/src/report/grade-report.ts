@@ -1,14 +1,13 @@
 import type { Manifest } from '../catalog/manifest.ts';
 import { ConfigError } from '../errors.ts';
-import type { RuntimeKind } from '../runtime/runtime.ts';
-import type { ModuleTimings, SuiteRun, TestOutcome } from '../runner/outcome.ts';
+import type { ModuleTimings, RuntimeReport, SuiteRun, TestOutcome } from '../runner/outcome.ts';
 import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
 import type { Calibration } from '../impairment/calibrate.ts';
-import { visibleStrings } from './sanitize.ts';
+import { visibleStrings } from '../sanitize.ts';
 
-export type GradeStatus = 'pass' | 'fail' | 'error';
+type GradeStatus = 'pass' | 'fail' | 'error';
 
-export interface StageReport {
+interface StageReport {
   readonly stage: number;
   readonly title: string;
   /** not-run: an earlier stage failed and the grade stopped there (run again with `--all`). */
@@ -19,15 +18,6 @@ export interface StageReport {
   readonly hint?: string;
   /** Why the stage's passed tests earned nothing, or why it did not run: "stage 1 first". */
   readonly blockedBy?: number;
-}
-
-export interface RuntimeReport {
-  readonly kind: RuntimeKind;
-  /** Docker server version, or the Node version of the local runtime. */
-  readonly version: string;
-  readonly isolated: boolean;
-  /** How tests reached the containers: by address, or through published ports (remote engines). */
-  readonly endpoints?: 'direct' | 'published';
 }
 
 /** How the network was made bad, and the proof that it was. */

@@ -1,5 +1,5 @@
 import type { GradeReport } from './grade-report.ts';
-import { visibleLine, visibleStrings, xmlAttribute, xmlText } from './sanitize.ts';
+import { visibleLine, visibleStrings, xmlAttribute, xmlText } from '../sanitize.ts';
 
 /**
  * JUnit XML, what CI systems (GitLab, Jenkins, GitHub test reporters) read: one testsuite per

@@ -1,5 +1,5 @@
 import type { GradeReport } from './grade-report.ts';
-import { quoted, visibleLine, visibleStrings, visibleText } from './sanitize.ts';
+import { quoted, visibleLine, visibleStrings, visibleText } from '../sanitize.ts';
 
 const paint = (color: boolean) => (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
 

@@ -4,7 +4,7 @@ import { renderExercism } from './exercism.ts';
 import { renderGithub } from './github.ts';
 import { renderJunit } from './junit.ts';
 import { renderPretty, type PrettyOptions } from './pretty.ts';
-import { visibleStrings } from './sanitize.ts';
+import { visibleStrings } from '../sanitize.ts';
 
 export const REPORTERS = ['pretty', 'json', 'junit', 'exercism', 'github'] as const;
 export type ReporterName = (typeof REPORTERS)[number];

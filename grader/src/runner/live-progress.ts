@@ -1,4 +1,4 @@
-import { visibleLine } from '../report/sanitize.ts';
+import { visibleLine } from '../sanitize.ts';
 
 /** How long a test runs before the terminal says which it is. */
 const SHOW_AFTER_MS = 1_000;

@@ -1,3 +1,5 @@
+import type { RuntimeKind } from '../runtime/runtime.ts';
+
 /** One hidden or visible test as the runner saw it: plain data, ready for scoring and reports. */
 export interface TestOutcome {
   readonly name: string;
@@ -33,4 +35,14 @@ export interface SuiteRun {
   readonly modules?: readonly ModuleTimings[];
   /** Failures of the grader itself: unhandled errors, files that failed to load, infrastructure. */
   readonly graderErrors: readonly string[];
+}
+
+/** Which runtime ran the tests, as the report states it. */
+export interface RuntimeReport {
+  readonly kind: RuntimeKind;
+  /** Docker server version, or the Node version of the local runtime. */
+  readonly version: string;
+  readonly isolated: boolean;
+  /** How tests reached the containers: by address, or through published ports (remote engines). */
+  readonly endpoints?: 'direct' | 'published';
 }

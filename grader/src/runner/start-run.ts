@@ -12,10 +12,9 @@ import { ensureImage, type BuildMode } from '../images/ensure-image.ts';
 import type { ImageDefinition } from '../images/image-spec.ts';
 import { InterruptedError, type Lifetime } from '../lifetime.ts';
 import { logger, notice } from '../log.ts';
-import type { RuntimeReport } from '../report/grade-report.ts';
 import type { RunContext } from '../runtime/context.ts';
 import { DockerEngine } from '../runtime/docker/engine.ts';
-import { runLabels } from '../runtime/docker/labels.ts';
+import { runLabels, WORK_DIR_OWNER_FILE } from '../runtime/docker/labels.ts';
 import type { BackendChoice, ImpairmentBackend } from '../impairment/backend-commands.ts';
 import type { Calibration } from '../impairment/calibrate.ts';
 import type { LinkSpec } from '../impairment/profile.ts';
@@ -25,7 +24,7 @@ import { chooseBackend, detectBackends } from '../runtime/docker/detect-backend.
 import { guardHost, unguardHost, type HostGuardInfo } from '../runtime/docker/host-guard.ts';
 import { chooseEndpointMode, startEdge } from '../runtime/docker/edge.ts';
 import { Reaper } from './reaper.ts';
-import { WORK_DIR_OWNER_FILE } from '../commands/cleanup.ts';
+import type { RuntimeReport } from './outcome.ts';
 import { PhaseClock } from '../phase-clock.ts';
 
 const log = logger('run');

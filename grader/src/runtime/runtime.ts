@@ -1,14 +1,12 @@
 import os from 'node:os';
 import type { Limits } from '../catalog/manifest.ts';
-import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
-import type { LinkSpec } from '../impairment/profile.ts';
+import type { Endpoint } from '../endpoint.ts';
+import type { LinkControl } from '../impairment/link-control.ts';
+
+// The runtime's interfaces are stated in these; its users take them from here.
+export type { Endpoint, LinkControl };
 
 export type RuntimeKind = 'docker' | 'local';
-
-export interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
 
 export interface StartOptions {
   /** Extra environment for the submission (PORT is set by the runtime). */
@@ -55,20 +53,6 @@ export interface StartedSubmission extends AsyncDisposable {
   stop(): Promise<void>;
   /** The impaired link between the tests and the submission. */
   readonly link: LinkControl;
-}
-
-/** Changes the link while a test runs: a new profile, a partition, a heal. */
-export interface LinkControl {
-  readonly backend: ImpairmentBackend;
-  /** The profile in force (a partition keeps it, to heal back to). */
-  readonly profile: LinkSpec;
-  set(link: LinkSpec): Promise<void>;
-  /** Nothing gets through, either way, until heal(). */
-  partition(): Promise<void>;
-  heal(): Promise<void>;
-  /** What the backend counted (userspace engine: packets seen, dropped...); undefined if it counts nothing. */
-  stats(): Promise<Record<string, number> | undefined>;
-  close(): Promise<void>;
 }
 
 /** One run of a command-line submission (a client): arguments in, exit code and output out. */

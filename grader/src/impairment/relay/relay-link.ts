@@ -1,6 +1,6 @@
-import type { LinkControl } from '../../runtime/runtime.ts';
+import type { Endpoint } from '../../endpoint.ts';
+import type { LinkControl } from '../link-control.ts';
 import type { LinkSpec } from '../profile.ts';
-import type { Endpoint } from '../../runtime/runtime.ts';
 
 /** What the TCP and the UDP relay share: a front endpoint and a link that changes at once. */
 export interface Relay {

@@ -1,10 +1,9 @@
 import net from 'node:net';
 import { once } from 'node:events';
-import { seededRandom } from '../../harness/data.ts';
 import { logger } from '../../log.ts';
-import type { Endpoint } from '../../runtime/runtime.ts';
+import type { Endpoint } from '../../endpoint.ts';
 import { dropProbability, isClean, type DirectionName, type LinkDirection, type LinkSpec } from '../profile.ts';
-import { LossModel, sampleDelayMs, type Uniform } from '../sampling.ts';
+import { LossModel, sampleDelayMs, seededRandom, type Uniform } from '../sampling.ts';
 
 const log = logger('relay');
 

@@ -1,9 +1,8 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { seededRandom } from '../../harness/data.ts';
-import type { Endpoint } from '../../runtime/runtime.ts';
+import type { Endpoint } from '../../endpoint.ts';
 import type { DirectionName, LinkDirection, LinkSpec } from '../profile.ts';
-import { LossModel, sampleDelayMs, type Uniform } from '../sampling.ts';
+import { LossModel, sampleDelayMs, seededRandom, type Uniform } from '../sampling.ts';
 
 /**
  * Runs `action` at `deadline` (performance.now() time), never before: a timer armed from a

@@ -12,6 +12,9 @@ export const LABEL_OWNER = 'netkata.owner';
 const LABEL_OWNER_PROCESS = 'netkata.owner.process';
 export const LABEL_ROLE = 'netkata.role';
 
+/** In a run's work folder (`netkata-<run id>-XXXXXX` in the temporary folder): its owner's labels. */
+export const WORK_DIR_OWNER_FILE = 'owner.json';
+
 /** `pid:[4026531836]` and the start time in clock ticks since boot; undefined off Linux. */
 function processIdentity(pid: number): { namespace: string; startTicks: string } | undefined {
   try {

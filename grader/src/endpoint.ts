@@ -1,0 +1,5 @@
+/** Where a test connects, or where a relay forwards to. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
