@@ -82,7 +82,7 @@ export interface SubmissionHandle {
  * A test a gated grade did not run because an earlier test of the file showed the submission
  * silent or gone: the learner's failure, with the first test's reason.
  */
-export class SilentSubmissionError extends Error {}
+class SilentSubmissionError extends Error {}
 
 /** How long a failing test that saw the server hang up waits for the engine to report an exit. */
 const EXIT_NOTICE_MS = 3_000;

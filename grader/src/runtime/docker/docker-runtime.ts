@@ -18,14 +18,14 @@ import { LABEL_ROLE } from './labels.ts';
 const log = logger('docker');
 
 /** The submission's name on the run network. */
-export const SUBMISSION_HOST = 'submission';
+const SUBMISSION_HOST = 'submission';
 
 /** The submission's user inside the container: not root, no entry in any privileged group. */
 export const SANDBOX_USER = '1000:1000';
 const SANDBOX_UID = 1000;
 
 /** What a client's STATE_DIR may hold (a tmpfs: writing more fails with ENOSPC). Stated in tls-client's README. */
-export const STATE_DIR_BYTES = 16 * 1024 * 1024;
+const STATE_DIR_BYTES = 16 * 1024 * 1024;
 
 /**
  * A GenericContainer with the sandbox testcontainers has no builder methods for: read-only root,
