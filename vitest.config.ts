@@ -23,6 +23,7 @@ const FAST = [
   'repository',
   'scoring',
   'tls-zoo',
+  'verify',
 ].map((name) => `grader/test/${name}.test.ts`);
 
 export default defineConfig({

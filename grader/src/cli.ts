@@ -23,6 +23,8 @@ Usage:
   netkata batch <exercise> <dir>...           grade many submissions, sandboxed only (a class, a workshop)
   netkata doctor [--json]                     what this machine can grade with (engine, images, netem, NFQUEUE)
   netkata calibrate --profile NAME [--json]   measure a profile's link on this machine and compare
+  netkata verify <exercise> [--runs N]        grade the reference N times (default 5): each test's
+                 [--profile P] [--json]       pass rate and its figures' margins to their limits
   netkata cleanup [--all] [--json]            remove what graders that died left (--all: every run)
 
 Options for test and grade:
@@ -118,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
       profile: { type: 'string' },
       impairment: { type: 'string' },
       seed: { type: 'string' },
+      runs: { type: 'string' },
       json: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
       'allow-base': { type: 'string', multiple: true },
@@ -205,6 +208,24 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : renderBatch(summary));
       const statuses = summary.submissions.map((e) => e.status);
       return statuses.includes('error') ? 2 : statuses.includes('fail') ? 1 : 0;
+    }
+    case 'verify': {
+      const named = rest[0];
+      if (!named || rest.length > 1) throw new ConfigError('usage: netkata verify <exercise> [--runs N] [--profile NAME] [--stages LIST] [-t PATTERN] [--json] [--output FILE]');
+      const runs = values.runs === undefined ? 5 : Number(values.runs);
+      const runtime = values.runtime ?? 'docker';
+      if (runtime !== 'docker' && runtime !== 'local') throw new ConfigError(`verify --runtime must be docker or local, not "${runtime}"`);
+      const { verify, renderVerify } = await import('./commands/verify.ts');
+      const report = await withLifetime((lifetime) =>
+        verify({ exercise: named, runs, runtime, buildMode, impairment, lifetime, progress: true, ...(values.profile && { profile: values.profile }), ...(values.stages && { stages: values.stages }), ...(values.test && { testNamePattern: values.test }) }),
+      );
+      const text = values.json ? `${JSON.stringify(report, null, 2)}\n` : renderVerify(report);
+      if (values.output) {
+        const { writeFile } = await import('node:fs/promises');
+        await writeFile(values.output, text);
+        notice(`verify: report written to ${values.output}`);
+      } else process.stdout.write(text);
+      return report.stable ? 0 : 1;
     }
     case 'watch':
     case 'grade':

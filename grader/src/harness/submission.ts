@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { timePhase } from './phases.ts';
+import type { FigureLimit } from './figures.ts';
 import { InfrastructureError, isGraderFault } from '../errors.ts';
 import { integrityFault } from '../impairment/link-integrity.ts';
 import { CONTEXT_KEY, type RunContext } from '../runtime/context.ts';
@@ -24,6 +25,8 @@ declare module 'vitest' {
     serverLog?: string;
     /** Figures a test measured (bytes before a stall, RTTs...), reported pass or fail. */
     measurements?: Record<string, number>;
+    /** The limit each of `measurements` is held to, where the test declares one (see figure()). */
+    limits?: Record<string, FigureLimit>;
     /** A test file's: how long its set-up and teardown steps took, in ms (see timePhase). */
     phases?: Record<string, number>;
   }

@@ -40,6 +40,7 @@ export class CollectReporter implements Reporter {
       transcript: meta.transcript,
       serverLog: meta.serverLog,
       measurements: meta.measurements,
+      limits: meta.limits,
     };
   }
 

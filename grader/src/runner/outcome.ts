@@ -1,3 +1,4 @@
+import type { FigureLimit } from '../harness/figures.ts';
 import type { RuntimeKind } from '../runtime/runtime.ts';
 
 /** One hidden or visible test as the runner saw it: plain data, ready for scoring and reports. */
@@ -15,6 +16,8 @@ export interface TestOutcome {
   readonly transcript?: string;
   readonly serverLog?: string;
   readonly measurements?: Readonly<Record<string, number>>;
+  /** The limits the test held some of its measurements to. */
+  readonly limits?: Readonly<Record<string, FigureLimit>>;
 }
 
 /** Where one test file's time went, in ms. */
@@ -46,3 +49,5 @@ export interface RuntimeReport {
   /** How tests reached the containers: by address, or through published ports (remote engines). */
   readonly endpoints?: 'direct' | 'published';
 }
+
+export type { FigureLimit };
