@@ -1,10 +1,5 @@
 import type { TaskMeta } from 'vitest';
-
-/** The bound a test holds a figure to: at most `max`, at least `min`, or both. */
-export interface FigureLimit {
-  readonly min?: number;
-  readonly max?: number;
-}
+import type { FigureLimit } from '../runtime/context.ts';
 
 /**
  * Records a figure the test measured (a round trip, a share of requests, bytes before a stall)

@@ -11,7 +11,8 @@ export { TcpConnection, ExpectationError, DEFAULT_IO_TIMEOUT_MS, type ConnectOpt
 export { UdpSocket, type UdpOptions } from './udp.ts';
 export { Transcript, previewBytes } from './transcript.ts';
 export { stage } from './stage.ts';
-export { figure, type FigureLimit } from './figures.ts';
+export { figure } from './figures.ts';
+export type { FigureLimit } from '../runtime/context.ts';
 export { randomBytes, pieceSizes } from './data.ts';
 export { seededRandom } from '../impairment/sampling.ts';
 export { expectBytes, describeDifference, firstDifference } from './bytes.ts';

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
 import { timePhase } from './phases.ts';
-import type { FigureLimit } from './figures.ts';
 import { InfrastructureError, isGraderFault } from '../errors.ts';
 import { integrityFault } from '../impairment/link-integrity.ts';
-import { CONTEXT_KEY, type RunContext } from '../runtime/context.ts';
+import { CONTEXT_KEY, type FigureLimit, type RunContext } from '../runtime/context.ts';
 import { createRuntime } from '../runtime/create-runtime.ts';
 import type { Endpoint, ExitStatus, ProcessStats, StartedSubmission } from '../runtime/runtime.ts';
 import { setTimeout as sleep } from 'node:timers/promises';

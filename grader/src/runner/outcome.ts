@@ -1,4 +1,4 @@
-import type { FigureLimit } from '../harness/figures.ts';
+import type { FigureLimit } from '../runtime/context.ts';
 import type { RuntimeKind } from '../runtime/runtime.ts';
 
 /** One hidden or visible test as the runner saw it: plain data, ready for scoring and reports. */

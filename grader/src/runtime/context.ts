@@ -50,6 +50,16 @@ export interface RunContext {
 
 export const CONTEXT_KEY = 'netkata';
 
+/**
+ * The bound a test holds a figure to: at most `max`, at least `min`, or both. Recorded by the
+ * harness's figure() in TaskMeta.limits and reported by the runner, so it lives here, beside the
+ * rest of what the main process and its tests share.
+ */
+export interface FigureLimit {
+  readonly min?: number;
+  readonly max?: number;
+}
+
 declare module 'vitest' {
   export interface ProvidedContext {
     netkata: RunContext;
