@@ -13,6 +13,7 @@ import { defineConfig } from 'vitest/config';
 const FAST = [
   'bytes',
   'calibrate',
+  'calibration-cache',
   'harness-caps',
   'hint',
   'live-progress',
@@ -34,7 +35,12 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     // The tests grade exercises/ itself: their results are not the developer's progress.
-    env: { NETKATA_PROGRESS_FILE: path.join(os.tmpdir(), `netkata-test-progress-${process.pid}.json`) },
+    // Calibrations: a scratch cache per test run, shared by its grades (the first of a profile
+    // calibrates in full, later ones re-verify), never the developer's.
+    env: {
+      NETKATA_PROGRESS_FILE: path.join(os.tmpdir(), `netkata-test-progress-${process.pid}.json`),
+      NETKATA_CACHE_DIR: path.join(os.tmpdir(), `netkata-test-cache-${process.pid}`),
+    },
     projects: [
       {
         extends: true,

@@ -1,9 +1,13 @@
 // The impairment issue's promises as a user types them: doctor says what this machine has,
 // calibrate proves a profile on it.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { expect, test } from 'vitest';
 import type { DoctorReport } from '../src/commands/doctor.ts';
 import type { Calibration } from '../src/impairment/calibrate.ts';
-import { netkata } from './helpers/cli.ts';
+import type { GradeReport } from '../src/report/grade-report.ts';
+import { gradeJson, netkata } from './helpers/cli.ts';
 
 test('doctor --json: engine, images, backends and the one auto picks', async () => {
   const result = await netkata(['doctor', '--json']);
@@ -25,3 +29,28 @@ test.each(['wan', 'lossy'])('calibrate --profile %s --json measures the link wit
   expect(calibration.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['median RTT', 'ingress loss', 'egress loss']));
   expect(['netem', 'userspace']).toContain(calibration.backend);
 }, 120_000);
+
+test("a profile is calibrated in full once per machine and engine: the next grade re-verifies it (fewer probes) against that calibration, and says so", async () => {
+  const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'netkata-calibration-cache-'));
+  try {
+    const args = ['framing', '--solution', '--stages', '6', '--all'];
+    const first = await gradeJson(args, { NETKATA_CACHE_DIR: cacheDir });
+    const second = await gradeJson(args, { NETKATA_CACHE_DIR: cacheDir });
+    for (const { report, stderr } of [first, second]) expect(report.status, stderr).toBe('pass');
+    const calibrations = (report: GradeReport) => Object.fromEntries(report.impairment!.profiles.map((p) => [p.name, p.calibration!]));
+    const [full, quick] = [calibrations(first.report), calibrations(second.report)];
+    for (const profile of ['wan', 'lossy']) {
+      expect(full[profile]).toMatchObject({ ok: true, method: 'full', probes: 400 });
+      expect(full[profile]!.reference).toBeUndefined();
+      expect(quick[profile]).toMatchObject({ ok: true, method: 'reverified', probes: 100 });
+      // The reference is the first grade's calibration, figure for figure.
+      expect(quick[profile]!.reference?.figures).toEqual(full[profile]!.figures);
+      // What this run measured is its own, checked against the same bounds.
+      expect(quick[profile]!.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['median RTT', 'ingress loss', 'egress loss']));
+    }
+    const pretty = await netkata(['grade', ...args], { env: { NETKATA_CACHE_DIR: cacheDir } });
+    expect(pretty.stdout).toMatch(/wan: re-verified in [\d.]+ s against this machine's full calibration of \d{4}-\d\d-\d\d \d\d:\d\d UTC, median RTT/);
+  } finally {
+    await rm(cacheDir, { recursive: true, force: true });
+  }
+}, 240_000);

@@ -25,7 +25,7 @@ export interface VerifyOptions {
 }
 
 /** One figure a test measured, over every run: its spread, and how close it came to its limit. */
-export interface FigureSpread {
+interface FigureSpread {
   readonly min: number;
   readonly median: number;
   readonly max: number;

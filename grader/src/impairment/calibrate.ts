@@ -53,10 +53,21 @@ export interface Calibration {
   readonly figures: Readonly<Record<string, number>>;
   readonly checks: readonly CalibrationCheck[];
   readonly durationMs: number;
+  /**
+   * `full`: PROBE_COUNT probes and the rate phases. `reverified`: this machine and engine were
+   * calibrated in full for this profile before (`reference`), and this run only checked, with
+   * REVERIFY_PROBES probes, that its link still measures the same.
+   */
+  readonly method?: 'full' | 'reverified';
+  readonly reference?: { readonly calibratedAt: string; readonly probes: number; readonly figures: Readonly<Record<string, number>> };
 }
 
 const PROBE_COUNT = 400;
+/** A re-verification's probes: enough for the median RTT within a millisecond and gross loss. */
+const REVERIFY_PROBES = 100;
 const PROBE_SPACING_MS = 2.5;
+/** After the worst round trip, the wait for stragglers ends once no reply came for this long. */
+const QUIET_MS = 150;
 const PROBE_BYTES = 64;
 const RATE_PHASE_MS = 1_000;
 const RATE_DATAGRAM_BYTES = 1_200;
@@ -139,6 +150,7 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number, count = 
   let inversions = 0;
   let corrupted = 0;
   let highest = -1;
+  let lastReplyAt = 0;
   socket.on('message', (message) => {
     if (message.length < 10 || message.toString('latin1', 0, 4) !== 'NKCP') return;
     const seq = message.readUInt32BE(4);
@@ -150,14 +162,14 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number, count = 
     const key = `${seq}:${message.readUInt16BE(8)}`;
     if (firstReply.has(key)) return;
     const now = performance.now();
+    lastReplyAt = now;
     firstReply.set(key, now);
     if (message.readUInt16BE(8) !== 1) return;
     rtts.push(now - sent);
     if (seq < highest) inversions++;
     highest = Math.max(highest, seq);
   });
-  const before = await probe.stats();
-  const engineBefore = await probe.engineStats?.();
+  const [before, engineBefore] = await Promise.all([probe.stats(), probe.engineStats?.()]);
   const started = performance.now();
   for (let i = 0; i < count; i++) {
     const seq = seqBase + i;
@@ -172,10 +184,23 @@ async function echoRound(probe: Probe, link: LinkSpec, seqBase: number, count = 
     if (wait > 0) await sleep(wait);
   }
   const worstOneWayMs = (d: LinkDirection) => d.delayMs + 6 * d.jitterMs + (d.rateKbit ? (count * PROBE_BYTES * 8) / d.rateKbit : 0);
-  await sleep(500 + 2 * (worstOneWayMs(link.ingress) + worstOneWayMs(link.egress)));
+  // Replies get the worst round trip after the last probe; stragglers (a stalled host) up to
+  // half a second more, for as long as any reply came in the last QUIET_MS. Every original in
+  // ends the wait at once: duplicates leave with their originals.
+  const worstRoundTripMs = 2 * (worstOneWayMs(link.ingress) + worstOneWayMs(link.egress));
+  const lastSent = performance.now();
+  for (;;) {
+    const now = performance.now();
+    if (rtts.length >= count) {
+      await sleep(20);
+      break;
+    }
+    if (now >= lastSent + worstRoundTripMs + 500) break;
+    if (now >= lastSent + worstRoundTripMs && now - lastReplyAt >= QUIET_MS) break;
+    await sleep(10);
+  }
   await sleep(60); // the probe writes its counters every 20 ms
-  const after = await probe.stats();
-  const engineAfter = await probe.engineStats?.();
+  const [after, engineAfter] = await Promise.all([probe.stats(), probe.engineStats?.()]);
   socket.close();
   return {
     rtts,
@@ -268,15 +293,15 @@ export async function measureBaseline(probe: Probe, timed: LinkSpec): Promise<Ba
 const NO_BASELINE: Baseline = { rttMs: 0, lateMs: 0 };
 
 /** One measurement of the link against the profile. */
-async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, baseline: Baseline): Promise<Omit<Calibration, 'attempts' | 'durationMs'>> {
+async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, baseline: Baseline, count = PROBE_COUNT, rates = true): Promise<Omit<Calibration, 'attempts' | 'durationMs'>> {
   // A fresh sequence range per round: the probe counts copies per sequence number for as long as it lives.
-  const echo = await echoRound(probe, link, Math.floor(Math.random() * 2 ** 30));
+  const echo = await echoRound(probe, link, Math.floor(Math.random() * 2 ** 30), count);
   const checks: CalibrationCheck[] = [];
   const figures: Record<string, number> = {};
   const dropIn = dropProbability(link.ingress);
   const dropOut = dropProbability(link.egress);
 
-  figures.probesSent = PROBE_COUNT;
+  figures.probesSent = count;
   figures.probesArrived = echo.atProbe.distinct;
   figures.repliesSent = echo.atProbe.replies;
   figures.repliesArrived = echo.atHost.distinct;
@@ -287,7 +312,7 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
   figures.corruptedReplies = echo.corrupted;
   checks.push({ name: 'corrupted datagrams delivered', measured: echo.corrupted, expected: 0, accepted: [0, 0], ok: echo.corrupted === 0, unit: 'datagrams' });
 
-  checks.push(rateCheck('ingress loss', PROBE_COUNT - echo.atProbe.distinct, PROBE_COUNT, dropIn, link.ingress));
+  checks.push(rateCheck('ingress loss', count - echo.atProbe.distinct, count, dropIn, link.ingress));
   if (echo.atProbe.distinct > 0) {
     checks.push(rateCheck('ingress duplication', echo.atProbe.datagrams - echo.atProbe.distinct, echo.atProbe.distinct, link.ingress.duplicatePercent / 100));
   }
@@ -315,19 +340,19 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
   const reorders = link.ingress.reorderPercent + link.egress.reorderPercent > 0 || link.ingress.jitterMs + link.egress.jitterMs > 0;
   if (!reorders && echo.rtts.length > 0) {
     checks.push({ name: 'replies out of order', measured: echo.inversions, expected: 0, accepted: [0, 0], ok: echo.inversions === 0, unit: 'replies' });
-  } else if (link.ingress.reorderPercent + link.egress.reorderPercent >= 1 && echo.rtts.length >= 100) {
+  } else if (link.ingress.reorderPercent + link.egress.reorderPercent >= 1 && count === PROBE_COUNT && echo.rtts.length >= 100) {
     // Reordered packets overtake the ones held back; with a few % of 400 the chance of none is below 1e-4.
-    checks.push({ name: 'replies out of order', measured: echo.inversions, expected: 1, accepted: [1, PROBE_COUNT], ok: echo.inversions >= 1, unit: 'replies' });
+    checks.push({ name: 'replies out of order', measured: echo.inversions, expected: 1, accepted: [1, count], ok: echo.inversions >= 1, unit: 'replies' });
   }
   for (const name of ['ingress', 'egress'] as const satisfies readonly DirectionName[]) {
     const kbit = link[name].rateKbit;
-    if (!kbit) continue;
+    if (!kbit || !rates) continue;
     const measured = name === 'ingress' ? await ingressRate(probe, kbit) : await egressRate(probe, kbit);
     const expected = kbit * (1 - dropProbability(link[name]));
     // Filler is counted as UDP payload (1,200 of 1,242 bytes on the wire); tbf's burst lets a little extra through.
     checks.push({ name: `${name} rate`, measured: Math.round(measured), expected: Math.round(expected), accepted: [Math.round(0.75 * expected), Math.round(1.1 * expected)], ok: measured >= 0.75 * expected && measured <= 1.1 * expected, unit: 'kbit/s' });
   }
-  return { profile: link.name, backend, ok: checks.every((c) => c.ok), probes: PROBE_COUNT, figures, checks };
+  return { profile: link.name, backend, ok: checks.every((c) => c.ok), probes: count, figures, checks, method: rates && count === PROBE_COUNT ? 'full' : 'reverified' };
 }
 
 /**
@@ -354,6 +379,20 @@ export async function calibrateLink(probe: Probe, link: LinkSpec, backend: Impai
   const result = await measureTwice(link.name, async (attempt) => measure(probe, link, backend, await prepare(attempt)));
   log(`Calibrated ${link.name}: ${result.ok ? 'ok' : 'FAILED'}`);
   return { ...result, durationMs: Date.now() - started };
+}
+
+/**
+ * Checks a link this machine and engine calibrated in full before (`reference`): one round of
+ * REVERIFY_PROBES probes against the same bounds, without the rate phases (a profile's rate is
+ * the engine's arithmetic, which the full calibration proved for this engine build). Not ok
+ * means: calibrate in full again, not that the run fails.
+ */
+export async function reverifyLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, prepare: (attempt: number) => Promise<Baseline>, reference: NonNullable<Calibration['reference']>): Promise<Calibration> {
+  const started = Date.now();
+  log(`Re-verifying ${link.name} on ${backend} against its calibration of ${reference.calibratedAt}...`);
+  const result = await measure(probe, link, backend, await prepare(1), REVERIFY_PROBES, false);
+  log(`Re-verified ${link.name}: ${result.ok ? 'ok' : 'differs'}`);
+  return { ...result, method: 'reverified', reference, attempts: 1, durationMs: Date.now() - started };
 }
 
 /**

@@ -48,7 +48,10 @@ export function renderPretty(untrusted: GradeReport, options: PrettyOptions = {}
       const arrived = calibration.figures.probesArrived;
       const figures = `median RTT ${rtt} ms` + (arrived === undefined ? '' : `, ${arrived}/${calibration.figures.probesSent} probes in, ${calibration.figures.repliesArrived}/${calibration.figures.repliesSent} replies back`);
       calibrations.set(profile.name, figures);
-      out.push(`  ${visibleLine(profile.name)}: calibrated in ${(calibration.durationMs / 1000).toFixed(1)} s, ${figures}`);
+      const how = calibration.reference
+        ? `re-verified in ${(calibration.durationMs / 1000).toFixed(1)} s against this machine's full calibration of ${calibration.reference.calibratedAt.slice(0, 16).replace('T', ' ')} UTC`
+        : `calibrated in ${(calibration.durationMs / 1000).toFixed(1)} s`;
+      out.push(`  ${visibleLine(profile.name)}: ${how}, ${figures}`);
     }
   }
   for (const notice of report.notices) out.push(c(33, `note: ${visibleText(notice).replace(/\n/g, '\n      | ')}`));

@@ -19,7 +19,7 @@ import type { BackendChoice, ImpairmentBackend } from '../impairment/backend-com
 import type { Calibration } from '../impairment/calibrate.ts';
 import type { LinkSpec } from '../impairment/profile.ts';
 import { calibrateRelay } from '../impairment/relay/calibrate-relay.ts';
-import { calibrateOnDocker } from '../runtime/docker/calibration-probe.ts';
+import { DockerCalibrator } from '../runtime/docker/calibration-probe.ts';
 import { chooseBackend, detectBackends } from '../runtime/docker/detect-backend.ts';
 import { guardHost, unguardHost, type HostGuardInfo } from '../runtime/docker/host-guard.ts';
 import { chooseEndpointMode, startEdge } from '../runtime/docker/edge.ts';
@@ -70,6 +70,7 @@ export class StartedRun implements AsyncDisposable {
   private reaper: Reaper | undefined;
   private guard: HostGuardInfo | undefined;
   private workDir: string | undefined;
+  private calibrator: DockerCalibrator | undefined;
   private readonly suites = new Set<() => Promise<void>>();
   /** Steps of the start under way (several at once: image checks, the bundle, the sweep). */
   private readonly steps = new Set<Promise<unknown>>();
@@ -184,8 +185,9 @@ export class StartedRun implements AsyncDisposable {
     this.context = { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag, runtimeImage: runtimeImage.tag, ...(edge ? { edge } : {}) } };
     this.backend = backend;
     this.runtime = { kind: 'docker', version: engine.serverVersion, isolated: true, endpoints };
-    this.calibrate = (link) =>
-      calibrateOnDocker({ engine, network, runtimeImage: runtimeImage.tag, impairImage: impair.tag, labels, backend, seed: options.seed, ...(edge ? { edge } : {}) }, link);
+    const calibrator = new DockerCalibrator({ engine, network, runtimeImage: runtimeImage.tag, impairImage: impair.tag, labels, backend, seed: options.seed, ...(edge ? { edge } : {}) });
+    this.calibrator = calibrator;
+    this.calibrate = (link) => calibrator.calibrate(link);
   }
 
   dispose(): Promise<void> {
@@ -218,6 +220,7 @@ export class StartedRun implements AsyncDisposable {
       return true;
     };
     await attempt('stop the tests', () => Promise.all([...this.suites].map((close) => close())));
+    if (this.calibrator) await attempt('stop the calibration probe', () => this.calibrator!.close());
     // A create already sent (an image build, a network) lands before we remove around it.
     if (this.steps.size > 0) await Promise.race([Promise.all(this.steps), sleep(SETTLE_MS, undefined, { ref: false })]);
     let removed = true;

@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { limitsSchema } from '../../catalog/manifest.ts';
 import { InfrastructureError } from '../../errors.ts';
-import { attemptSeed, BASELINE_DELAY_MS, calibrateLink, measureBaseline, type Baseline, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
+import { attemptSeed, BASELINE_DELAY_MS, calibrateLink, measureBaseline, reverifyLink, type Baseline, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
+import { CalibrationCache, calibrationKey } from '../../impairment/calibration-cache.ts';
+import { logger } from '../../log.ts';
 import { parseProfile, type LinkSpec } from '../../impairment/profile.ts';
 import { SandboxedContainer } from './docker-runtime.ts';
 import { claimSlot, type EdgeInfo, type EdgeSlot } from './edge.ts';
@@ -15,6 +17,7 @@ import { LABEL_ROLE } from './labels.ts';
 
 const PROBE_SOURCE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'impairment', 'probe', 'probe.cjs');
 const PROBE_PORT = 7001;
+const log = logger('calibrate');
 
 export interface DockerCalibrationOptions {
   readonly engine: DockerEngine;
@@ -81,6 +84,59 @@ export async function startProbeSession(options: DockerCalibrationOptions): Prom
 export async function calibrateOnDocker(options: DockerCalibrationOptions, link: LinkSpec): Promise<Calibration> {
   await using session = await startProbeSession(options);
   return await calibrateLink(session.probe, link, options.backend, (attempt) => baselineOf(session, link, attemptSeed(options.seed, attempt)));
+}
+
+/**
+ * A run's calibrations: one probe session for every profile the run needs (started on the
+ * first), and a full calibration only when this machine and engine have none of the profile
+ * that is recent: otherwise a re-verification of REVERIFY_PROBES probes against the same
+ * bounds, and a full calibration after all if the link no longer measures the same.
+ */
+export class DockerCalibrator implements AsyncDisposable {
+  private session: Promise<ProbeSession> | undefined;
+  private machine: Promise<Record<string, unknown>> | undefined;
+
+  constructor(
+    private readonly options: DockerCalibrationOptions,
+    private readonly cache: CalibrationCache | undefined = new CalibrationCache(),
+  ) {}
+
+  async calibrate(link: LinkSpec): Promise<Calibration> {
+    this.session ??= startProbeSession(this.options);
+    const session = await this.session;
+    const prepare = (attempt: number) => baselineOf(session, link, attemptSeed(this.options.seed, attempt));
+    const key = this.cache && calibrationKey({ ...(await this.machineParts()), link: { ingress: link.ingress, egress: link.egress } });
+    const reference = key ? await this.cache?.get(key) : undefined;
+    if (reference) {
+      const reverified = await reverifyLink(session.probe, link, this.options.backend, prepare, reference);
+      if (reverified.ok) return reverified;
+      log(`${link.name} no longer measures as calibrated on ${reference.calibratedAt}; calibrating in full`);
+    }
+    const full = await calibrateLink(session.probe, link, this.options.backend, prepare);
+    if (key) await this.cache?.put(key, full);
+    return full;
+  }
+
+  /** What decides how a link measures here, besides the profile. */
+  private machineParts(): Promise<Record<string, unknown>> {
+    this.machine ??= (async () => {
+      const info = (await this.options.engine.dockerode.info()) as { ID?: string; KernelVersion?: string; NCPU?: number };
+      const { backend, impairImage, runtimeImage } = this.options;
+      // Bump `v` when the calibration's method changes, so older entries are not reused.
+      return { v: 1, engine: info.ID, host: process.env.DOCKER_HOST ?? '', kernel: info.KernelVersion, cpus: info.NCPU, docker: this.options.engine.serverVersion, backend, impairImage, runtimeImage, edge: Boolean(this.options.edge) };
+    })();
+    return this.machine;
+  }
+
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await (await session?.catch(() => undefined))?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }
 
 const TIMED_BASELINE = parseProfile('baseline', { description: 'each packet held on the engine\'s timer, nothing else', delayMs: BASELINE_DELAY_MS });
