@@ -27,7 +27,7 @@ function timed(args: string[]): Promise<{ wallMs: number; code: number | null; s
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] });
     let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.once('error', reject);
     child.once('close', (code) => resolve({ wallMs: performance.now() - startedAt, code, stdout }));
   });
@@ -48,7 +48,7 @@ async function saveToResult(): Promise<{ solution: number[]; starter: number[] }
   const solution = await readFile(path.join(repoRoot, 'solutions', '01-echo-server', 'src', 'main.ts'), 'utf8');
   const child = spawn(process.execPath, [bin, 'watch', 'echo-server', '--submission', submission, '--runtime', 'local'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'ignore'] });
   let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const verdicts = () => stdout.match(/^(PASS|FAIL) \d+\/\d+ points/gm) ?? [];
   const waitForVerdict = async (count: number) => {
     while (verdicts().length < count) await sleep(10);
@@ -92,7 +92,7 @@ for (let i = 0; i < runs; i++) {
   const result = await timed(['grade', 'echo-server', '--runtime', 'docker', '--reporter', 'json']);
   if (result.code !== 1) throw new Error(`the starter's grade should exit 1, not ${result.code}`);
   hidden.push(result.wallMs);
-  reported.push(JSON.parse(result.stdout).durationMs);
+  reported.push((JSON.parse(result.stdout) as { durationMs: number }).durationMs);
 }
 summary('hidden grade of the starter (process, Docker)', hidden);
 summary('hidden grade of the starter (report duration)', reported);

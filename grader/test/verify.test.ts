@@ -4,7 +4,7 @@ import type { GradeReport } from '../src/report/grade-report.ts';
 import type { TestOutcome } from '../src/runner/outcome.ts';
 
 function report(seed: number, tests: Partial<TestOutcome>[]): GradeReport {
-  const outcomes = tests.map((t) => ({ name: 'a', file: '01-a.test.ts', stage: 1, points: 1, status: 'passed', durationMs: 10, ...t }) as TestOutcome);
+  const outcomes = tests.map((t): TestOutcome => ({ name: 'a', file: '01-a.test.ts', stage: 1, points: 1, status: 'passed', durationMs: 10, ...t }));
   return {
     schemaVersion: 1,
     exercise: { id: 'x', title: 'X' },

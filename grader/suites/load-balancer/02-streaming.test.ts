@@ -93,13 +93,15 @@ async function upload(method: 'POST' | 'PUT', sizeBytes: number, task: { meta: {
       res.on('end', () => resolve(got));
     });
     req.setTimeout(30_000, () => req.destroy(new Error('no progress for 30 s')));
-    req.on('error', async (error) => {
+    req.on('error', (error) => {
       const answered = early ? `the proxy answered ${early.status} ${JSON.stringify(early.text.slice(0, 200))} and closed` : "the proxy's connection broke (OOM-killed for holding the body?)";
-      const seen = await logs(backends).then(
-        (all) => all.map((log) => `${log.name}: ${log.requests.filter((r) => r.url === '/sink').map((r) => `${r.bodyBytes ?? 'unfinished'} bytes`).join(', ') || 'no upload'}`).join('; '),
-        (failure: Error) => `backend logs unavailable: ${failure.message}`,
-      );
-      reject(new Error(`${method} /sink: ${error.message} after ${produced} bytes: ${answered} (backends saw ${seen})`));
+      // Never rejects: a failure to read the logs is part of the message.
+      void logs(backends)
+        .then(
+          (all) => all.map((log) => `${log.name}: ${log.requests.filter((r) => r.url === '/sink').map((r) => `${r.bodyBytes ?? 'unfinished'} bytes`).join(', ') || 'no upload'}`).join('; '),
+          (failure: Error) => `backend logs unavailable: ${failure.message}`,
+        )
+        .then((seen) => reject(new Error(`${method} /sink: ${error.message} after ${produced} bytes: ${answered} (backends saw ${seen})`)));
     });
     body.pipe(req);
   });

@@ -202,7 +202,7 @@ export const echo = (response: ProxyResponse): Echo => JSON.parse(response.body.
 
 /** Runs `count` requests, at most `concurrency` at once. */
 export async function many(count: number, concurrency: number, one: (n: number) => Promise<ProxyResponse>): Promise<ProxyResponse[]> {
-  const results: ProxyResponse[] = new Array(count);
+  const results = new Array<ProxyResponse>(count);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, async () => {

@@ -76,7 +76,7 @@ export async function startLocalZoo(config: ZooServerConfig): Promise<StartedLoc
   const control = async (method: string, route: string) => {
     const response = await fetch(`http://${host}:${ready.controlPort}${route}`, { method, headers: controlHeaders(secret) });
     if (!response.ok) throw new InfrastructureError(`TLS zoo control ${method} ${route}: HTTP ${response.status}`);
-    return response.json() as Promise<unknown>;
+    return response.json();
   };
   return {
     host,

@@ -138,7 +138,7 @@ function window(validity: LeafValidity, nowMs: number): [string, string] {
 
 /** Runs the tasks at most `limit` at a time: openssl is CPU-bound and the machines have two cores. */
 async function inBatches<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
+  const results = new Array<T>(tasks.length);
   let next = 0;
   const worker = async () => {
     while (next < tasks.length) {
@@ -196,7 +196,7 @@ export async function makePki(leafSpecs: readonly LeafSpec[]): Promise<ZooPki> {
     ], 4);
 
     // Signing goes through one database, so it is sequential (about 5 ms each).
-    const sign = (name: string, issuer: string | 'self', extensions: string, validity: LeafValidity) => {
+    const sign = (name: string, issuer: string, extensions: string, validity: LeafValidity) => {
       const [start, end] = window(validity, nowMs);
       return run([
         'ca', '-batch', '-config', 'openssl.cnf', '-notext', '-in', `${name}.csr`, '-out', `${name}.crt`,
