@@ -10,10 +10,10 @@ const log = logger('tls-pki');
 const DAY_MS = 86_400_000;
 
 /** Who signs a leaf: the test CA's intermediate, an unrelated CA, or the leaf itself. */
-export type LeafIssuer = 'intermediate' | 'other-ca' | 'self';
+type LeafIssuer = 'intermediate' | 'other-ca' | 'self';
 
 /** When a leaf is valid, relative to now. */
-export type LeafValidity = 'current' | 'expired' | 'not-yet-valid';
+type LeafValidity = 'current' | 'expired' | 'not-yet-valid';
 
 export interface LeafSpec {
   /** Key in `ZooPki.leaves`. */
@@ -33,12 +33,12 @@ export interface LeafSpec {
 }
 
 /** A CA certificate and its key, PEM. */
-export interface CaCredential {
+interface CaCredential {
   cert: Buffer;
   key: Buffer;
 }
 
-export interface IssuedLeaf {
+interface IssuedLeaf {
   spec: LeafSpec;
   /** The leaf alone, PEM. */
   cert: Buffer;

@@ -14,7 +14,7 @@ export const tlsClientExit = {
   networkOrHttp: 20,
 } as const;
 
-export const zooMemberKinds = [
+const zooMemberKinds = [
   'valid', 'missing-intermediate', 'expired', 'not-yet-valid', 'wrong-host', 'wildcard', 'self-signed',
   'other-ca', 'tls10-only', 'tls11-only', 'sni', 'alpn', 'tls12-tickets', 'tls13-tickets', 'ocsp-good',
   'ocsp-revoked', 'ocsp-unknown', 'http-404',
@@ -23,7 +23,7 @@ export const zooMemberKinds = [
 export type ZooMemberKind = (typeof zooMemberKinds)[number];
 
 /** What the zoo server does differently for a member; everything else is a plain good server. */
-export interface ZooMemberTraits {
+interface ZooMemberTraits {
   /** Send the leaf alone, without the intermediate a correct server sends. */
   omitIntermediate?: boolean;
   /** Only this protocol version; TLS 1.0/1.1 also need OpenSSL's security level 0 (see zoo-server.cjs). */
