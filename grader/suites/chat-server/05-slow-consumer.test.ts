@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, test } from 'vitest';
-import { stage, useSubmission } from 'netkata/harness';
+import { figure, stage, useSubmission } from 'netkata/harness';
 import { type ChatClient, joinAll, loginAll } from './chat.ts';
 
 const MiB = 1024 * 1024;
@@ -112,7 +112,8 @@ test('a client that stops reading is dropped once its queue passes MAX_QUEUE_BYT
     heardQuit = count;
   }
   const sentBeforeDropBytes = heardQuit * LINE_BYTES;
-  task.meta.measurements = { sentBeforeDropBytes, floodBytes: count * LINE_BYTES, floodMs: Math.round(floodMs) };
+  task.meta.measurements = { floodBytes: count * LINE_BYTES, floodMs: Math.round(floodMs) };
+  figure(task, 'sentBeforeDropBytes', sentBeforeDropBytes, { min: MAX_QUEUE_BYTES, max: DROP_BOUND_BYTES });
   expect(sentBeforeDropBytes, `slow was dropped after ${sentBeforeDropBytes} bytes had been sent toward it: too early, its queue in the server cannot have passed MAX_QUEUE_BYTES (${MAX_QUEUE_BYTES})`).toBeGreaterThan(MAX_QUEUE_BYTES);
   expect(sentBeforeDropBytes, `slow was dropped only after ${(sentBeforeDropBytes / MiB).toFixed(1)} MiB had been sent toward it; MAX_QUEUE_BYTES (${MAX_QUEUE_BYTES}) plus the kernel's buffers stay under ${DROP_BOUND_BYTES / MiB} MiB`).toBeLessThan(DROP_BOUND_BYTES);
   slow!.conn.resume();

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, test } from 'vitest';
-import { stage, useSubmission } from 'netkata/harness';
+import { figure, stage, useSubmission } from 'netkata/harness';
 import { ChatClient, joinAll, loginAll, percentile } from './chat.ts';
 
 // Stage 6 runs under the manifest's bad-network profile (wan: 20 ms ± 5 ms each way). The
@@ -54,9 +54,9 @@ test('fan-out to 200 members across the link: p99 delivery within 1 s of the sen
   task.meta.measurements = {
     deliveries: latencies.length,
     p50Ms: Math.round(percentile(latencies, 50)),
-    p99Ms: Math.round(p99),
     maxMs: Math.round(Math.max(...latencies)),
   };
+  figure(task, 'p99Ms', Math.round(p99), { max: P99_BOUND_MS });
   expect(p99, `p99 of ${latencies.length} deliveries (send to arrival), ms`).toBeLessThan(P99_BOUND_MS);
 });
 

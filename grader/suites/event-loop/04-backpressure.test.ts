@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, test } from 'vitest';
-import { stage, useSubmission } from 'netkata/harness';
+import { figure, stage, useSubmission } from 'netkata/harness';
 import { expectAlive, GiB, MiB, patternMismatch } from './lines.ts';
 
 const server = useSubmission();
@@ -26,6 +26,7 @@ test('STREAM of 1 GiB to a client that does not read: production stops, memory s
   const paused = await server.processStats();
   const measurements = { memoryBeforeBytes: before.memoryBytes, memoryPausedBytes: paused.memoryBytes, limitBytes: server.context.limits.memoryMb * MiB };
   task.meta.measurements = measurements;
+  figure(task, 'memoryGrowthPausedBytes', paused.memoryBytes - before.memoryBytes, { max: GROWTH_BOUND_BYTES });
   expect(
     paused.memoryBytes - before.memoryBytes,
     `memory grew from ${(before.memoryBytes / MiB).toFixed(1)} to ${(paused.memoryBytes / MiB).toFixed(1)} MiB while the client did not read a 1 GiB STREAM; a server that waits for the socket to drain grows by a chunk or two`,
@@ -48,7 +49,7 @@ test('STREAM of 1 GiB to a client that does not read: production stops, memory s
   );
   expect(mismatch, 'the first 64 MiB of the stream, read after the pause').toBeUndefined();
   const after = await server.processStats();
-  task.meta.measurements = { ...measurements, memoryAfterResumeBytes: after.memoryBytes };
+  task.meta.measurements = { ...task.meta.measurements, memoryAfterResumeBytes: after.memoryBytes };
   // Hanging up in the middle of a stream is this client's business only.
   await reader.close();
   await expectAlive(other);
@@ -73,7 +74,9 @@ test('a client that pipelines ECHOs without reading the answers is held back', s
     pending = undefined;
   }
   const held = await server.processStats();
-  task.meta.measurements = { writtenBeforeStallBytes: written, memoryBeforeBytes: before.memoryBytes, memoryHeldBytes: held.memoryBytes };
+  task.meta.measurements = { memoryBeforeBytes: before.memoryBytes, memoryHeldBytes: held.memoryBytes };
+  figure(task, 'writtenBeforeStallBytes', written, { max: stallBound });
+  figure(task, 'memoryGrowthHeldBytes', held.memoryBytes - before.memoryBytes, { max: GROWTH_BOUND_BYTES });
   expect(written, `the client wrote ${(written / MiB).toFixed(1)} MiB of ECHOs without reading an answer; a server that stops reading when it cannot write holds it back below ${stallBound / MiB} MiB`).toBeLessThan(stallBound);
   expect(held.memoryBytes - before.memoryBytes, 'memory growth while the client was held back').toBeLessThan(GROWTH_BOUND_BYTES);
 
