@@ -10,7 +10,7 @@ import type { BuildMode } from '../images/ensure-image.ts';
 import { notice } from '../log.ts';
 import { buildFailureReport, scoreRun, type GradeReport, type GradeTimings, type ImpairmentReport } from '../report/grade-report.ts';
 import { StartedRun, type RuntimeChoice } from '../runner/start-run.ts';
-import { runSuite } from '../runner/run-suite.ts';
+import { preloadRunner, runSuite } from '../runner/run-suite.ts';
 import { LiveProgress } from '../runner/live-progress.ts';
 import { visibleLine } from '../report/sanitize.ts';
 import type { TestOutcome } from '../runner/outcome.ts';
@@ -67,6 +67,7 @@ function progressLine(outcome: TestOutcome, profile: string): string {
 /** Builds and grades a submission against an exercise's hidden suite (or its visible tests). */
 export async function grade(options: GradeOptions): Promise<GradeReport> {
   const startedAt = new Date();
+  preloadRunner();
   const exercise = await findExercise(options.exercise);
   const suiteDir = path.resolve(options.suite ?? (options.visible ? exercise.visibleTestDir : exercise.suiteDir));
   if (!(await isDirectory(suiteDir))) throw new ConfigError(`test suite folder ${suiteDir} does not exist`);

@@ -1,13 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createVitest, type Vitest } from 'vitest/node';
+import type { Vitest } from 'vitest/node';
 import { GraderError, InfrastructureError } from '../errors.ts';
 import { logger } from '../log.ts';
 import { harnessEntry } from '../paths.ts';
 import type { RunContext } from '../runtime/context.ts';
 import { CollectReporter } from './collect-reporter.ts';
-import { StageOrderSequencer } from './file-order.ts';
 import type { SuiteRun, TestOutcome } from './outcome.ts';
 import type { StartedRun } from './start-run.ts';
 
@@ -59,7 +58,22 @@ async function interrupt(vitest: Vitest): Promise<void> {
  * Runs a hidden (or visible) vitest suite programmatically: one file at a time, so timing
  * tests do not compete for the two cores, with the run context provided to the workers.
  */
+/**
+ * Starts loading the test runner (vitest's node API: 1.3 s of imports here) while the caller
+ * waits on other things, the engine and image checks for one; runSuite uses the same load.
+ */
+export function preloadRunner(): void {
+  loadRunner().catch(() => {});
+}
+
+let runner: Promise<[typeof import('vitest/node'), typeof import('./file-order.ts')]> | undefined;
+function loadRunner(): Promise<[typeof import('vitest/node'), typeof import('./file-order.ts')]> {
+  runner ??= Promise.all([import('vitest/node'), import('./file-order.ts')]);
+  return runner;
+}
+
 export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
+  const [{ createVitest }, { StageOrderSequencer }] = await loadRunner();
   const reporter = new CollectReporter(options.suiteDir, options.onTest, options.onTestStart);
   const exitCodeBefore = process.exitCode;
   log(`Running suite ${options.suiteDir}...`);
