@@ -219,6 +219,8 @@ export class StartedRun implements AsyncDisposable {
       }
       return true;
     };
+    // Test runs and start steps still under way may have a create in flight: removal then looks twice.
+    const settled = this.suites.size === 0 && this.steps.size === 0;
     await attempt('stop the tests', () => Promise.all([...this.suites].map((close) => close())));
     if (this.calibrator) await attempt('stop the calibration probe', () => this.calibrator!.close());
     // A create already sent (an image build, a network) lands before we remove around it.
@@ -226,7 +228,7 @@ export class StartedRun implements AsyncDisposable {
     let removed = true;
     if (this.engine) {
       const engine = this.engine;
-      removed = await attempt(`remove run ${this.id}`, () => engine.removeRun(this.id));
+      removed = await attempt(`remove run ${this.id}`, () => engine.removeRun(this.id, settled));
       // The host opens to the run's bridge again only once nothing of the run is left on it.
       if (removed && this.guard) {
         const guard = this.guard;

@@ -71,13 +71,18 @@ export class DockerEngine {
   }
 
   /** Removes every container, network and image a run created, found by its label. */
-  async removeRun(runId: string): Promise<void> {
-    // Done after two empty passes in a row: a create sent just before Ctrl-C can land between
-    // one pass and the next (a CI run under load left a run network behind so).
+  /**
+   * `settled`: nothing of the run can still be being created (every step and test run ended
+   * before), so one empty pass after the removals is enough.
+   */
+  async removeRun(runId: string, settled = false): Promise<void> {
+    // Otherwise done after two empty passes in a row: a create sent just before Ctrl-C can land
+    // between one pass and the next (a CI run under load left a run network behind so).
+    const needed = settled ? 1 : 2;
     let empty = 0;
-    for (let pass = 0; pass < 8 && empty < 2; pass++) {
+    for (let pass = 0; pass < 8 && empty < needed; pass++) {
       empty = (await this.removeByFilter([`${LABEL_RUN}=${runId}`])) === 0 ? empty + 1 : 0;
-      if (empty < 2) await sleep(250);
+      if (empty < needed && (!settled || pass > 0)) await sleep(250);
     }
   }
 
