@@ -1,5 +1,4 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { SubmissionBuildError } from '../errors.ts';
 import type { ImageDefinition } from '../images/image-spec.ts';
 import { BuildFailure, type BuildLimits, type DockerEngine } from '../runtime/docker/engine.ts';
@@ -49,17 +48,14 @@ export async function buildSubmissionImage(options: SubmissionImageOptions): Pro
   const { engine, submission } = options;
   const runtime = options.images.runtime!;
   if (submission.kind === 'typescript') {
-    // An ENTRYPOINT, so that a client's arguments (the container's command) follow the program.
-    await writeFile(
-      path.join(options.workDir, 'Dockerfile'),
-      [`FROM ${runtime.tag}`, 'COPY main.mjs /app/main.mjs', `USER ${SANDBOX_USER}`, 'ENTRYPOINT ["node", "/app/main.mjs"]', 'CMD []', ''].join('\n'),
-    );
-    await engine.build({
-      contextDir: options.workDir,
-      files: ['Dockerfile', path.basename(options.bundle!)],
+    // The bundle, root's and read-only, on the runtime image; an ENTRYPOINT, so that a client's
+    // arguments (the container's command) follow the program.
+    await engine.commitImage({
+      base: runtime.tag,
+      files: { 'app/main.mjs': await readFile(options.bundle!) },
       tag: options.tag,
       labels: options.labels,
-      networkMode: 'none',
+      changes: [`USER ${SANDBOX_USER}`, 'ENTRYPOINT ["node", "/app/main.mjs"]', 'CMD []'],
     });
     return;
   }
