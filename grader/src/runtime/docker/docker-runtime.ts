@@ -107,6 +107,7 @@ export class DockerRuntime implements SubmissionRuntime {
       // Peers (a TLS zoo, a load balancer's backends' checks) find it by this name.
       container = await this.submissionContainer('submission', options, [SUBMISSION_HOST])
         .withEnvironment({ PORT: String(CONTAINER_PORT) })
+        .withExtraHosts(await this.peerHosts())
         .start();
     } catch (error) {
       throw new InfrastructureError(`could not start the submission container: ${(error as Error).message}`, { cause: error });
@@ -177,6 +178,28 @@ export class DockerRuntime implements SubmissionRuntime {
       clearTimeout(timer);
       await container.stop({ timeout: 0, remove: true }).catch(() => {});
     }
+  }
+
+  /**
+   * The names of the peers already running, each with its address, for the submission's
+   * /etc/hosts: a killed peer's name then still resolves (at once) and the submission sees a dead
+   * host. Through Docker's DNS alone a name no running container holds is forwarded upstream
+   * (Dns is 127.0.0.1, withSandbox) and fails only after 10 s. A restarted peer keeps its address
+   * (StartedPeer.restart checks that).
+   */
+  private async peerHosts(): Promise<{ host: string; ipAddress: string }[]> {
+    const { dockerode } = this.engine;
+    const label = Object.entries({ ...this.docker.labels, [LABEL_ROLE]: 'peer' }).map(([key, value]) => `${key}=${value}`);
+    const peers = await dockerode.listContainers({ filters: { label, network: [this.docker.network] } });
+    const hosts = await Promise.all(
+      peers.map(async ({ Id }) => {
+        const endpoint = (await dockerode.getContainer(Id).inspect()).NetworkSettings.Networks[this.docker.network];
+        // Aliases hold the peer's names and, from the engine, its short id: not a name of ours.
+        const names: string[] = (endpoint?.Aliases ?? []).filter((alias: string) => !Id.startsWith(alias));
+        return endpoint?.IPAddress ? names.map((host: string) => ({ host, ipAddress: endpoint.IPAddress })) : [];
+      }),
+    );
+    return hosts.flat();
   }
 
   /** The submission's image, sandboxed on the run network, with its environment and read-only files. */

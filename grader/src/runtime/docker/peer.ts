@@ -134,11 +134,16 @@ export class StartedPeer {
     await this.dockerContainer.unpause();
   }
 
-  /** Starts a killed peer again, under the same name, and waits until it is ready. */
+  /** Starts a killed peer again, under the same name and address, and waits until it is ready. */
   async restart(): Promise<void> {
     await this.dockerContainer.start();
     const info = await this.dockerContainer.inspect();
-    this.address = info.NetworkSettings.Networks[this.context.docker.network]?.IPAddress ?? this.address;
+    const address = info.NetworkSettings.Networks[this.context.docker.network]?.IPAddress;
+    // The submission's /etc/hosts holds the first address (DockerRuntime.peerHosts); the engine
+    // gives the lowest free one, which is ours unless another container took it meanwhile.
+    if (address !== this.address) {
+      throw new InfrastructureError(`peer ${this.spec.name} came back at ${address ?? 'no address'}, not ${this.address}, where the submission's hosts file points`);
+    }
     await this.claimEdgeSlot();
     await this.waitReady();
   }
