@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { randomBytes, stage, useSubmission } from 'netkata/harness';
+import { figure, randomBytes, stage, useSubmission } from 'netkata/harness';
 import { fetchFile } from './client.ts';
 
 const files = {
@@ -23,15 +23,35 @@ test('goodput on a 10 Mbit/s link with 50 ms each way is at least half the link 
   expect(Math.round(goodputKbit), `goodput in kbit/s (${size} bytes in ${Math.round(result.elapsedMs)} ms; a window of at least one bandwidth-delay product, 125 KB, keeps the link full)`).toBeGreaterThanOrEqual(LINK_KBIT / 2);
 });
 
-test('with 10 % of segments lost, the server resends at most twice what was lost', stage(5, 10), async ({ task }) => {
+/**
+ * Resends a server may make beyond one per DATA datagram the client dropped. On this clean link
+ * a server that uses the SACK bits resends each lost segment once (a lost resend is one more
+ * loss) and needs no slack; the 8 are for a timer that fires while the last ACKs are on their way.
+ * Measured on this machine (clean link, client seed 7; the drops are the client's, so exact):
+ * - the reference, 12 grades: 49 lost, 49 resent, every time (excess 0; min = median = max), so
+ *   its worst is 8 below the bound. Its excess is not 0 only if the server stalls longer than
+ *   its 200 ms RTO floor while ACKs wait unread; no grade did, with other grades running at once.
+ * - a server that ignores the SACK bits, NewReno style (grader/test/fixtures/reliable-udp/
+ *   ignores-sack), 6 grades: 52 lost, 79 resent, every time (excess 27), its best 19 above the
+ *   bound; the old bound, 2 x 52 + 4 = 108, let it pass.
+ * A learner's timer can be less careful than the reference's; 8 is that allowance, and the
+ * blind server's excess is three times it. False failures of the reference: 12 grades without a
+ * single spurious resend put the chance of even one below 25 % (rule of three, 95 %); failing
+ * takes 9, so at least one stall of over 200 ms with 9 or more segments unacknowledged, which
+ * the docker test's exact check (resent = lost on every reference grade) would show first.
+ */
+const EXTRA_RESENDS = 8;
+
+test('with 10 % of segments lost, the server resends only what was lost', stage(5, 10), async ({ task }) => {
   await using client = await server.udp();
   // Losses happen in the client, counted exactly; the link itself is clean, so every DATA the
   // server sent arrives and the count of retransmissions is exact too.
   const result = await fetchFile(client, 'sack.bin', { deadlineMs: 20_000, dropPercent: 10, seed: 7 });
   const retransmissions = result.dataDatagrams - result.total;
-  task.meta.measurements = { segments: result.total, lost: result.droppedData, retransmissions, elapsedMs: Math.round(result.elapsedMs) };
+  task.meta.measurements = { segments: result.total, lost: result.droppedData, elapsedMs: Math.round(result.elapsedMs) };
+  figure(task, 'retransmissions', retransmissions, { max: result.droppedData + EXTRA_RESENDS });
   expect(result.data.equals(files['sack.bin'])).toBe(true);
-  // Each lost segment needs one more transmission; allow twice that, plus 4 for a timer that fires
-  // early at the tail. A server without SACK resends whole windows and ends far above.
-  expect(retransmissions, `segments sent more than once (${result.droppedData} of ${result.dataDatagrams} DATA datagrams were lost)`).toBeLessThanOrEqual(2 * result.droppedData + 4);
+  // Each lost segment needs exactly one more transmission. A server that ignores the SACK bits
+  // repairs blind past the first hole, and its repairs overlap.
+  expect(retransmissions, `segments sent more than once (${result.droppedData} of ${result.dataDatagrams} DATA datagrams were lost; the SACK bits say which)`).toBeLessThanOrEqual(result.droppedData + EXTRA_RESENDS);
 });
