@@ -23,34 +23,52 @@ test('doctor --json: engine, images, backends and the one auto picks', async () 
 
 test.each(['wan', 'lossy'])('calibrate --profile %s --json measures the link within tolerance and exits 0', async (profile) => {
   const result = await netkata(['calibrate', '--profile', profile, '--json']);
-  expect(result.code, result.stderr).toBe(0);
+  // The checks and figures are on stdout, pass or fail: what a failure needs to be understood.
+  expect(result.code, `${result.stderr}\n${result.stdout}`).toBe(0);
   const calibration: Calibration = JSON.parse(result.stdout);
   expect(calibration.ok, JSON.stringify(calibration.checks)).toBe(true);
   expect(calibration.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['median RTT', 'ingress loss', 'egress loss']));
   expect(['netem', 'userspace']).toContain(calibration.backend);
 }, 120_000);
 
+// A re-verification falls back to a full calibration when a check fails by chance (each at
+// most 1 %; about 1.4 % in all for lossy, 0.5 % for wan): so the later grades are taken up to
+// three times each until every profile was re-verified, which fails by chance below 1e-5.
 test("a profile is calibrated in full once per machine and engine: the next grade re-verifies it (fewer probes) against that calibration, and says so", async () => {
   const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'netkata-calibration-cache-'));
   try {
     const args = ['framing', '--solution', '--stages', '6', '--all'];
     const first = await gradeJson(args, { NETKATA_CACHE_DIR: cacheDir });
-    const second = await gradeJson(args, { NETKATA_CACHE_DIR: cacheDir });
-    for (const { report, stderr } of [first, second]) expect(report.status, stderr).toBe('pass');
+    const reverified = (r: GradeReport) => r.impairment!.profiles.every((p) => p.calibration?.method === 'reverified');
     const calibrations = (report: GradeReport) => Object.fromEntries(report.impairment!.profiles.map((p) => [p.name, p.calibration!]));
+    // Every full calibration of a profile in this test, in order: a fallback stores a newer one.
+    const fulls: Record<string, Array<Record<string, number>>> = { wan: [], lossy: [] };
+    const collect = (report: GradeReport) => {
+      for (const [name, c] of Object.entries(calibrations(report))) if (c.method === 'full') fulls[name]?.push({ ...c.figures });
+    };
+    collect(first.report);
+    let second = await gradeJson(args, { NETKATA_CACHE_DIR: cacheDir });
+    collect(second.report);
+    for (let retry = 0; retry < 2 && !reverified(second.report); retry++) {
+      second = await gradeJson(args, { NETKATA_CACHE_DIR: cacheDir });
+      collect(second.report);
+    }
+    for (const { report, stderr } of [first, second]) expect(report.status, stderr).toBe('pass');
     const [full, quick] = [calibrations(first.report), calibrations(second.report)];
     for (const profile of ['wan', 'lossy']) {
       expect(full[profile]).toMatchObject({ ok: true, method: 'full', probes: 400 });
       expect(full[profile]!.reference).toBeUndefined();
       expect(quick[profile]).toMatchObject({ ok: true, method: 'reverified', probes: 100 });
-      // The reference is the first grade's calibration, figure for figure.
-      expect(quick[profile]!.reference?.figures).toEqual(full[profile]!.figures);
+      // The reference is the latest full calibration of the profile, figure for figure.
+      expect(quick[profile]!.reference?.figures).toEqual(fulls[profile]!.at(-1));
       // What this run measured is its own, checked against the same bounds.
       expect(quick[profile]!.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['median RTT', 'ingress loss', 'egress loss']));
     }
-    const pretty = await netkata(['grade', ...args], { env: { NETKATA_CACHE_DIR: cacheDir } });
-    expect(pretty.stdout).toMatch(/wan: re-verified in [\d.]+ s against this machine's full calibration of \d{4}-\d\d-\d\d \d\d:\d\d UTC, median RTT/);
+    const shown = /wan: re-verified in [\d.]+ s \(100 probes/;
+    let pretty = await netkata(['grade', ...args], { env: { NETKATA_CACHE_DIR: cacheDir } });
+    for (let retry = 0; retry < 2 && !shown.test(pretty.stdout); retry++) pretty = await netkata(['grade', ...args], { env: { NETKATA_CACHE_DIR: cacheDir } });
+    expect(pretty.stdout).toMatch(/wan: re-verified in [\d.]+ s \(100 probes, coarser bounds; this machine's full calibration: \d{4}-\d\d-\d\d \d\d:\d\d UTC\), median RTT/);
   } finally {
     await rm(cacheDir, { recursive: true, force: true });
   }
-}, 240_000);
+}, 600_000);

@@ -157,7 +157,7 @@ async function gradeOn(
       let calibration = calibrations.get(step.link.name);
       if (!calibration && !isCleanLink(step.link)) {
         if (options.progress) notice(`calibrating the ${step.link.name} profile on ${prepared.backend}...`);
-        calibration = await prepared.phases.time(`calibrate ${step.link.name}`, () => prepared.calibrate(step.link));
+        calibration = await prepared.calibrate(step.link);
         if (!calibration.ok) {
           throw new CalibrationError(`the ${step.link.name} link measured outside its profile (${calibration.attempts === 1 ? 'once' : `${calibration.attempts} times`}), so no test ran under it:\n${describeCalibration(calibration)}`);
         }

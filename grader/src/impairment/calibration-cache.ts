@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,7 @@ function cacheDir(): string {
 
 // Only what a re-verification reads back is checked; the rest is shown as it was measured.
 const entrySchema = z.object({
-  calibratedAt: z.string(),
+  calibratedAt: z.iso.datetime(),
   probes: z.number(),
   figures: z.record(z.string(), z.number()),
 });
@@ -75,7 +75,7 @@ export class CalibrationCache {
     const entries = { ...fresh, [key]: { calibratedAt: new Date(this.now()).toISOString(), probes: calibration.probes, figures: calibration.figures } };
     try {
       await mkdir(path.dirname(this.file), { recursive: true });
-      const temporary = `${this.file}.${process.pid}.tmp`;
+      const temporary = `${this.file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
       await writeFile(temporary, `${JSON.stringify({ version: 1, entries } satisfies CacheFile)}\n`);
       await rename(temporary, this.file);
     } catch (error) {

@@ -49,7 +49,7 @@ export function renderPretty(untrusted: GradeReport, options: PrettyOptions = {}
       const figures = `median RTT ${rtt} ms` + (arrived === undefined ? '' : `, ${arrived}/${calibration.figures.probesSent} probes in, ${calibration.figures.repliesArrived}/${calibration.figures.repliesSent} replies back`);
       calibrations.set(profile.name, figures);
       const how = calibration.reference
-        ? `re-verified in ${(calibration.durationMs / 1000).toFixed(1)} s against this machine's full calibration of ${calibration.reference.calibratedAt.slice(0, 16).replace('T', ' ')} UTC`
+        ? `re-verified in ${(calibration.durationMs / 1000).toFixed(1)} s (${calibration.probes} probes, coarser bounds; this machine's full calibration: ${calibration.reference.calibratedAt.slice(0, 16).replace('T', ' ')} UTC)`
         : `calibrated in ${(calibration.durationMs / 1000).toFixed(1)} s`;
       out.push(`  ${visibleLine(profile.name)}: ${how}, ${figures}`);
     }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -5,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { StartedTestContainer } from 'testcontainers';
 import { limitsSchema } from '../../catalog/manifest.ts';
 import { InfrastructureError } from '../../errors.ts';
+import { InterruptedError } from '../../lifetime.ts';
 import { attemptSeed, BASELINE_DELAY_MS, calibrateLink, measureBaseline, reverifyLink, type Baseline, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
 import { CalibrationCache, calibrationKey } from '../../impairment/calibration-cache.ts';
 import { logger } from '../../log.ts';
@@ -86,15 +88,22 @@ export async function calibrateOnDocker(options: DockerCalibrationOptions, link:
   return await calibrateLink(session.probe, link, options.backend, (attempt) => baselineOf(session, link, attemptSeed(options.seed, attempt)));
 }
 
+/** The grader's files that decide how a profile is measured and turned into engine settings. */
+const CALIBRATION_SOURCES = ['../../impairment/calibrate.ts', '../../impairment/backend-commands.ts', '../../impairment/profile.ts', '../../impairment/probe/probe.cjs', './impair-sidecar.ts', './calibration-probe.ts'].map((file) =>
+  fileURLToPath(new URL(file, import.meta.url)),
+);
+
 /**
- * A run's calibrations: one probe session for every profile the run needs (started on the
- * first), and a full calibration only when this machine and engine have none of the profile
- * that is recent: otherwise a re-verification of REVERIFY_PROBES probes against the same
- * bounds, and a full calibration after all if the link no longer measures the same.
+ * A run's calibrations, each in a probe session of its own that is closed when it ends (the
+ * probe answers anyone on the run network, so it never runs beside a submission). A profile is
+ * calibrated in full only when this machine and engine have no recent full calibration of it:
+ * otherwise a re-verification of REVERIFY_PROBES probes against the same bounds, and a full
+ * calibration after all if the link no longer measures within them.
  */
 export class DockerCalibrator implements AsyncDisposable {
   private session: Promise<ProbeSession> | undefined;
   private machine: Promise<Record<string, unknown>> | undefined;
+  private closed = false;
 
   constructor(
     private readonly options: DockerCalibrationOptions,
@@ -102,36 +111,65 @@ export class DockerCalibrator implements AsyncDisposable {
   ) {}
 
   async calibrate(link: LinkSpec): Promise<Calibration> {
-    this.session ??= startProbeSession(this.options);
-    const session = await this.session;
-    const prepare = (attempt: number) => baselineOf(session, link, attemptSeed(this.options.seed, attempt));
-    const key = this.cache && calibrationKey({ ...(await this.machineParts()), link: { ingress: link.ingress, egress: link.egress } });
-    const reference = key ? await this.cache?.get(key) : undefined;
-    if (reference) {
-      const reverified = await reverifyLink(session.probe, link, this.options.backend, prepare, reference);
-      if (reverified.ok) return reverified;
-      log(`${link.name} no longer measures as calibrated on ${reference.calibratedAt}; calibrating in full`);
+    if (this.closed) throw new InterruptedError('interrupted: the run is being removed');
+    this.session = startProbeSession(this.options);
+    try {
+      const session = await this.session;
+      const prepare = (attempt: number) => baselineOf(session, link, attemptSeed(this.options.seed, attempt));
+      const key = this.cache && calibrationKey({ ...(await this.machineParts()), link: { ingress: link.ingress, egress: link.egress } });
+      const reference = key ? await this.cache?.get(key) : undefined;
+      if (reference) {
+        // A seed of its own (attempt 3): a full calibration after it starts from attempt 1's.
+        const reverified = await reverifyLink(session.probe, link, this.options.backend, () => prepare(3), reference);
+        if (reverified.ok) return reverified;
+        log(`${link.name} no longer measures within its bounds (${reverified.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}); calibrating in full`);
+      }
+      const full = await calibrateLink(session.probe, link, this.options.backend, prepare);
+      if (key) await this.cache?.put(key, full);
+      return full;
+    } finally {
+      await this.closeSession();
     }
-    const full = await calibrateLink(session.probe, link, this.options.backend, prepare);
-    if (key) await this.cache?.put(key, full);
-    return full;
   }
 
-  /** What decides how a link measures here, besides the profile. */
+  /**
+   * What decides how a link measures here, besides the profile: the engine (its ID, kernel,
+   * cores, version, DOCKER_HOST), the backend, the images by content (an online and an offline
+   * build of one folder share a tag, not an ID) and the grader's own calibration sources.
+   */
   private machineParts(): Promise<Record<string, unknown>> {
     this.machine ??= (async () => {
-      const info = (await this.options.engine.dockerode.info()) as { ID?: string; KernelVersion?: string; NCPU?: number };
-      const { backend, impairImage, runtimeImage } = this.options;
-      // Bump `v` when the calibration's method changes, so older entries are not reused.
-      return { v: 1, engine: info.ID, host: process.env.DOCKER_HOST ?? '', kernel: info.KernelVersion, cpus: info.NCPU, docker: this.options.engine.serverVersion, backend, impairImage, runtimeImage, edge: Boolean(this.options.edge) };
+      const { engine, backend, impairImage, runtimeImage } = this.options;
+      const info = (await engine.dockerode.info()) as { ID?: string; KernelVersion?: string; NCPU?: number };
+      const imageId = async (tag: string) => ((await engine.dockerode.getImage(tag).inspect()) as { Id: string }).Id;
+      const sources = createHash('sha256');
+      for (const file of CALIBRATION_SOURCES) sources.update(await readFile(file));
+      return {
+        engine: info.ID,
+        host: process.env.DOCKER_HOST ?? '',
+        kernel: info.KernelVersion,
+        cpus: info.NCPU,
+        docker: engine.serverVersion,
+        backend,
+        impairImage: await imageId(impairImage),
+        runtimeImage: await imageId(runtimeImage),
+        sources: sources.digest('hex'),
+        edge: Boolean(this.options.edge),
+      };
     })();
     return this.machine;
   }
 
-  async close(): Promise<void> {
+  private async closeSession(): Promise<void> {
     const session = this.session;
     this.session = undefined;
     await (await session?.catch(() => undefined))?.close();
+  }
+
+  /** Ends the session under way, if any; no calibration starts after. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.closeSession();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
