@@ -225,7 +225,7 @@ async function main(argv: string[]): Promise<number> {
         await writeFile(values.output, text);
         notice(`verify: report written to ${values.output}`);
       } else process.stdout.write(text);
-      return report.stable ? 0 : 1;
+      return report.graderErrors.length > 0 ? 2 : report.stable ? 0 : 1;
     }
     case 'watch':
     case 'grade':

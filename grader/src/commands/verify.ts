@@ -1,9 +1,9 @@
 import os from 'node:os';
 import { findExercise } from '../catalog/catalog.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, GraderError } from '../errors.ts';
 import type { BackendChoice } from '../impairment/backend-commands.ts';
 import type { BuildMode } from '../images/ensure-image.ts';
-import type { Lifetime } from '../lifetime.ts';
+import { InterruptedError, type Lifetime } from '../lifetime.ts';
 import { notice } from '../log.ts';
 import type { GradeReport } from '../report/grade-report.ts';
 import type { FigureLimit, TestOutcome } from '../runner/outcome.ts';
@@ -67,6 +67,7 @@ export interface VerifyReport {
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 function spread(values: readonly number[], limit: FigureLimit | undefined): FigureSpread {
+  if (values.length === 0) return { min: NaN, median: NaN, max: NaN, ...(limit && { limit }) };
   const min = Math.min(...values);
   const max = Math.max(...values);
   const base = { min, median: median(values), max };
@@ -75,6 +76,7 @@ function spread(values: readonly number[], limit: FigureLimit | undefined): Figu
   const margins: Array<[number, number]> = [];
   if (limit.max !== undefined) margins.push([limit.max - max, limit.max]);
   if (limit.min !== undefined) margins.push([min - limit.min, limit.min]);
+  if (margins.length === 0) return { ...base, limit };
   const [margin, bound] = margins.sort((a, b) => a[0] - b[0])[0]!;
   return { ...base, limit, margin: round(margin), ...(bound !== 0 && { relativeMargin: round(margin / Math.abs(bound), 3) }) };
 }
@@ -139,19 +141,34 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   const startedAt = new Date().toISOString();
   const reports: GradeReport[] = [];
   const graderErrors: string[] = [];
+  const seeds: number[] = [];
   for (let run = 1; run <= options.runs; run++) {
-    const report = await grade({
-      exercise: exercise.manifest.id,
-      solution: true,
-      all: true,
-      runtime: options.runtime,
-      buildMode: options.buildMode,
-      lifetime: options.lifetime,
-      ...(options.profile && { profile: options.profile }),
-      ...(options.impairment && { impairment: options.impairment }),
-      ...(options.stages && { stages: options.stages }),
-      ...(options.testNamePattern && { testNamePattern: options.testNamePattern }),
-    });
+    // Each run's seed is chosen here, so a run the grader failed in can still be replayed.
+    const seed = Math.floor(Math.random() * 2 ** 31);
+    seeds.push(seed);
+    let report: GradeReport;
+    try {
+      report = await grade({
+        seed,
+        exercise: exercise.manifest.id,
+        solution: true,
+        all: true,
+        runtime: options.runtime,
+        buildMode: options.buildMode,
+        lifetime: options.lifetime,
+        ...(options.profile && { profile: options.profile }),
+        ...(options.impairment && { impairment: options.impairment }),
+        ...(options.stages && { stages: options.stages }),
+        ...(options.testNamePattern && { testNamePattern: options.testNamePattern }),
+      });
+    } catch (error) {
+      // A run the grader could not finish (a calibration out of bounds, the engine) counts
+      // against stability like a failed test, and the runs go on.
+      if (!(error instanceof GraderError) || error instanceof InterruptedError) throw error;
+      graderErrors.push(`run ${run} (seed ${seed}): ${error.message.split('\n')[0]}`);
+      if (options.progress) notice(`run ${run}/${options.runs}: grader error (seed ${seed}): ${error.message.split('\n')[0]}`);
+      continue;
+    }
     reports.push(report);
     graderErrors.push(...report.graderErrors.map((e) => `run ${run}: ${e}`), ...(report.buildError ? [`run ${run}: the reference did not build: ${report.buildError}`] : []));
     const failed = report.tests.filter((t) => t.status !== 'passed').length;
@@ -167,7 +184,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     grades: reports.map((r) => ({ status: r.status, points: r.points, maxPoints: r.maxPoints, durationMs: r.durationMs, seed: r.impairment?.seed })),
     tests,
     graderErrors,
-    stable: reports.every((r) => r.status === 'pass') && tests.every((t) => t.passed === t.runs),
+    stable: graderErrors.length === 0 && reports.length === options.runs && reports.every((r) => r.status === 'pass') && tests.every((t) => t.passed === t.runs),
   };
 }
 
@@ -192,7 +209,7 @@ export function renderVerify(report: VerifyReport): string {
     for (const failure of t.failures) lines.push(`           failed ${failure.count}x: ${failure.message}${failure.seed === undefined ? '' : ` (replay: --seed ${failure.seed})`}`);
   }
   for (const error of report.graderErrors) lines.push(`grader error: ${error}`);
-  const durations = report.grades.map((g) => g.durationMs);
+  const durations = report.grades.length > 0 ? report.grades.map((g) => g.durationMs) : [0];
   lines.push(`${report.stable ? 'STABLE' : 'UNSTABLE'}: ${report.grades.filter((g) => g.status === 'pass').length}/${report.runs} grades passed; a grade took ${seconds(median(durations))} (${seconds(Math.min(...durations))}-${seconds(Math.max(...durations))})`);
   return `${lines.join('\n')}\n`;
 }

@@ -2,6 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Vitest } from 'vitest/node';
+import type * as VitestNode from 'vitest/node';
+import type * as FileOrder from './file-order.ts';
 import { GraderError, InfrastructureError } from '../errors.ts';
 import { logger } from '../log.ts';
 import { harnessEntry } from '../paths.ts';
@@ -66,8 +68,8 @@ export function preloadRunner(): void {
   loadRunner().catch(() => {});
 }
 
-let runner: Promise<[typeof import('vitest/node'), typeof import('./file-order.ts')]> | undefined;
-function loadRunner(): Promise<[typeof import('vitest/node'), typeof import('./file-order.ts')]> {
+let runner: Promise<[typeof VitestNode, typeof FileOrder]> | undefined;
+function loadRunner(): Promise<[typeof VitestNode, typeof FileOrder]> {
   runner ??= Promise.all([import('vitest/node'), import('./file-order.ts')]);
   return runner;
 }

@@ -143,7 +143,7 @@ export class StartedRun implements AsyncDisposable {
       this.context = { ...base, runtime: 'local', local: { command: [process.execPath, bundle], cwd: workDir } };
       this.backend = 'relay';
       this.runtime = { kind: 'local', version: process.version, isolated: false };
-      this.calibrate = (link) => calibrateRelay(link, options.seed);
+      this.calibrate = (link) => this.at(`calibrate ${link.name}`, () => calibrateRelay(link, options.seed));
       return;
     }
 
@@ -152,7 +152,7 @@ export class StartedRun implements AsyncDisposable {
     // image checks and the network (engine calls), the backend and endpoint probes.
     const image = (name: string) => this.at(`image ${name}`, () => ensureImage(engine, name, options.buildMode));
     const impairing = image('impair');
-    const [bundle, swept, runtimeImage, runtimeC, network, impair, backends, endpoints] = await Promise.all([
+    const [bundle, swept, runtimeImage, runtimeC, network, impair, backends, endpoints] = await allOrFirstError([
       bundling,
       this.at('sweep', () => engine.sweepStale()),
       image('runtime'),
@@ -171,7 +171,7 @@ export class StartedRun implements AsyncDisposable {
     const guard: HostGuardInfo = { image: impair.tag, bridge: DockerEngine.bridgeName(this.id), runId: this.id };
     this.guard = guard;
     this.reaper?.tell({ guard });
-    await Promise.all([
+    await allOrFirstError([
       this.at('submission image', () => buildSubmissionImage({ engine, submission, bundle, workDir, images, tag, labels, ...(options.allowBases && { allowBases: options.allowBases }) })),
       this.at('host guard', () => guardHost(engine, guard)),
     ]);
@@ -187,7 +187,8 @@ export class StartedRun implements AsyncDisposable {
     this.runtime = { kind: 'docker', version: engine.serverVersion, isolated: true, endpoints };
     const calibrator = new DockerCalibrator({ engine, network, runtimeImage: runtimeImage.tag, impairImage: impair.tag, labels, backend, seed: options.seed, ...(edge ? { edge } : {}) });
     this.calibrator = calibrator;
-    this.calibrate = (link) => calibrator.calibrate(link);
+    // A step like the start's: none begins once removal has, and removal waits for one under way.
+    this.calibrate = (link) => this.at(`calibrate ${link.name}`, () => calibrator.calibrate(link));
   }
 
   dispose(): Promise<void> {
@@ -240,6 +241,18 @@ export class StartedRun implements AsyncDisposable {
     if (removed) this.reaper?.release();
     else this.reaper?.handOver();
   }
+}
+
+/**
+ * Waits for every one of `steps`, then throws the first failure in their order (the bundle is
+ * first, so a learner's syntax error wins over an engine's): a step that failed early must not
+ * leave its siblings creating things while the run is removed around them.
+ */
+async function allOrFirstError<T extends readonly unknown[]>(steps: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(steps);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
 /** Docker when asked for or reachable; the local runtime otherwise (own code only), and says so. */
