@@ -2,8 +2,9 @@
 // created may remain: no container, network, volume or image with a run label, no host firewall
 // rule, no work folder. Runs of unrelated graders on the same machine (another developer's) are
 // not ours to judge; everything started under this test process is.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findLeftovers, type Leftovers } from '../src/commands/cleanup.ts';
 import { DockerEngine } from '../src/runtime/docker/engine.ts';
@@ -72,6 +73,8 @@ export async function setup(): Promise<() => Promise<void>> {
   before = await findLeftovers(engine);
   statesBefore = stateFolders();
   return async () => {
+    // The run's scratch calibration cache (vitest.config.ts names it by this process's pid).
+    rmSync(path.join(os.tmpdir(), `netkata-test-cache-${process.pid}`), { recursive: true, force: true });
     const fresh = (leftovers: Leftovers, owners: Map<string, number>) => ({
       runs: leftovers.runs.filter((r) => !before!.runs.includes(r) && ours(owners.get(r) ?? 0)),
       firewallRules: leftovers.firewallRules.filter((rule) => !before!.firewallRules.includes(rule) && ours(owners.get(/--comment netkata-(\S+)/.exec(rule)?.[1] ?? '') ?? 0)),
