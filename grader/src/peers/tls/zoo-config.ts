@@ -30,7 +30,7 @@ export interface ZooServerMemberConfig extends ServedCredential {
 export interface ZooServerConfig {
   /** Address every member and the control port listen on. */
   host: string;
-  /** Plain HTTP: GET /stats, POST /reset, with the zoo's control secret only (zoo-server.cjs). 0: any free port. */
+  /** Plain HTTP: GET /stats, POST /reset, GET /ping, with the zoo's control secret only (zoo-server.cjs). 0: any free port. */
   controlPort: number;
   members: ZooServerMemberConfig[];
 }

@@ -12,7 +12,8 @@
 //
 // Every member answers any HTTP/1.1 request with `status` and a short body naming it, then
 // closes. What a test must confirm from the server's side is kept per member and served as JSON
-// on the plain-HTTP control port: GET /stats (see zoo-stats.ts, ZooStats), POST /reset. The
+// on the plain-HTTP control port: GET /stats (see zoo-stats.ts, ZooStats), POST /reset, and
+// GET /ping, an empty answer the tests time for the round trip of the zoo's link. The
 // client under test reaches that port too, so both need the secret the tests gave the zoo in
 // NETKATA_CONTROL_SECRET, in an x-netkata-control header (see ../control-secret.ts); any
 // other request, and one without the secret, gets the same bare 404. Nothing else is served:
@@ -202,6 +203,9 @@ function startControl() {
     const allowed = authorized(request);
     if (allowed && request.method === 'GET' && request.url === '/stats') {
       send(200, { members: stats });
+    } else if (allowed && request.method === 'GET' && request.url === '/ping') {
+      // One segment each way and no work: on a kept-alive connection its time is the link's round trip.
+      send(200, {});
     } else if (allowed && request.method === 'POST' && request.url === '/reset') {
       for (const name of Object.keys(stats)) stats[name] = emptyStats(stats[name].port);
       send(200, { reset: true });
