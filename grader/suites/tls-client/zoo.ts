@@ -75,6 +75,12 @@ export interface Zoo {
   memberStats(kind: ZooMemberKind): Promise<ZooMemberStats>;
   lastConnection(kind: ZooMemberKind): Promise<ZooConnectionRecord>;
   reset(): Promise<void>;
+  /**
+   * The round trip of the zoo's link as it is now, measured from here: the median of `samples`
+   * GET /ping exchanges on one kept-alive connection (after one that may open it). The control
+   * port is behind the same link as every member, so this is the client's round trip too.
+   */
+  roundTripMs(samples?: number): Promise<number>;
   /** The run's STATE_DIR as the submission sees it: shared by the runs of one test, empty at its start. */
   readonly stateDir: string;
   /** The zoo's own link (all members), e.g. `wan`. */
@@ -130,12 +136,25 @@ export async function useZoo(): Promise<Zoo> {
       return connections.at(-1)!;
     },
     reset: async () => { await control('POST', '/reset'); },
+    async roundTripMs(samples = 15) {
+      await control('GET', '/ping');
+      const times: number[] = [];
+      for (let i = 0; i < samples; i++) {
+        const started = performance.now();
+        await control('GET', '/ping');
+        times.push(performance.now() - started);
+      }
+      return Math.round(median(times) * 10) / 10;
+    },
     get stateDir() {
       return client.stateDir;
     },
     link: peer.link,
   };
 }
+
+/** The middle value (the upper one of an even count). */
+export const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** The body every good member answers with. */
 export const bodyOf = (kind: ZooMemberKind) => `netkata tls zoo: ${kind}\n`;
