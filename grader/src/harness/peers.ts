@@ -28,6 +28,11 @@ export interface PeerHandle {
     stats(): Promise<Record<string, number> | undefined>;
   };
   logs(maxLines?: number): Promise<string>;
+  /**
+   * Running, unpaused, its link healed and clean, whatever a test did (for a beforeEach). True
+   * if anything had to be undone. Throws InfrastructureError when it cannot.
+   */
+  restore(): Promise<boolean>;
 }
 
 /**
@@ -53,6 +58,20 @@ export function usePeer(spec: PeerSpec): PeerHandle {
     if (!started) throw new Error(`peer ${spec.name} is not running (usePeer() is used inside tests only)`);
     return started;
   };
+  // Whether a test changed the link since the last restore: a clean link has no sidecar, and
+  // healing one would attach it for nothing.
+  let linkChanged = false;
+  const restoreLink = async () => {
+    if (!linkChanged) return false;
+    try {
+      await live().link.heal();
+      await live().link.set(loadProfile('clean'));
+    } catch (error) {
+      throw new InfrastructureError(`could not restore the link of peer ${spec.name}: ${(error as Error).message}`, { cause: error });
+    }
+    linkChanged = false;
+    return true;
+  };
   return {
     name: spec.name,
     endpoint: (port) => live().endpoint(port),
@@ -61,11 +80,21 @@ export function usePeer(spec: PeerSpec): PeerHandle {
     pause: () => live().pause(),
     unpause: () => live().unpause(),
     link: {
-      set: (profile) => live().link.set(typeof profile === 'string' ? loadProfile(profile) : parseProfile('custom', profile)),
-      partition: () => live().link.partition(),
+      set: (profile) => {
+        linkChanged = true;
+        return live().link.set(typeof profile === 'string' ? loadProfile(profile) : parseProfile('custom', profile));
+      },
+      partition: () => {
+        linkChanged = true;
+        return live().link.partition();
+      },
       heal: () => live().link.heal(),
       stats: () => live().link.stats(),
     },
     logs: (maxLines) => live().logs(maxLines),
+    restore: async () => {
+      const restarted = await live().restore();
+      return (await restoreLink()) || restarted;
+    },
   };
 }

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { beforeEach } from 'vitest';
 import { CONTROL_SECRET_ENV, controlHeaders, newControlSecret, usePeer, useSubmission, type PeerHandle, type SubmissionHandle } from 'netkata/harness';
+import { InfrastructureError } from '../../src/errors.ts';
 
 export const BACKEND_PORT = 8080;
 const BACKEND_SCRIPT = readFileSync(new URL('./backend.cjs', import.meta.url));
@@ -56,8 +58,28 @@ export function useFleet(env: Record<string, string> = {}, count = 3): Fleet {
       ...env,
     },
   });
-  return { server, backends };
+  const fleet = { server, backends };
+  // Every test starts from the same fleet, whatever the one before did to it and whether it got
+  // as far as undoing it: running, unpaused, its links healed and clean, answering normally, its
+  // logs empty. Registered before the file's own hooks, so it runs first. A fleet that cannot be
+  // restored is the grader's failure (InfrastructureError), not the test's.
+  beforeEach(async () => {
+    const restored = await Promise.all(backends.map((b) => b.restore()));
+    try {
+      await Promise.all(backends.map((b) => setMode(b, 'ok')));
+      // One brought back is down in the proxy's eyes until it passes 2 checks: give the proxy
+      // that long, without judging it (that is the tests' to do), then start with empty logs.
+      if (restored.some(Boolean)) await fleetWhole(fleet, FLEET_RESTORE_MS);
+      await clearBackends(backends);
+    } catch (error) {
+      throw new InfrastructureError(`could not restore the backend fleet before the test: ${(error as Error).message}`, { cause: error });
+    }
+  }, 60_000);
+  return fleet;
 }
+
+/** How long a test's set-up waits for the proxy to see a restored backend again: 2 checks and slack. */
+const FLEET_RESTORE_MS = 3_000;
 
 export interface LoggedRequest {
   id: string | null;

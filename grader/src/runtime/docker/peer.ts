@@ -148,6 +148,29 @@ export class StartedPeer {
     await this.waitReady();
   }
 
+  /**
+   * Back to running and unpaused, whatever a test did to the process (the link is the
+   * harness's to restore): a killed peer is started again, a paused one unpaused, and either is
+   * waited for on readyPort. True if anything had to be done. A peer that cannot be brought back
+   * is the grader's failure, never the submission's.
+   */
+  async restore(): Promise<boolean> {
+    try {
+      const { State } = await this.dockerContainer.inspect();
+      if (State.Running && !State.Paused) return false;
+      if (State.Paused) {
+        await this.unpause();
+        await this.waitReady();
+      } else {
+        await this.restart();
+      }
+      return true;
+    } catch (error) {
+      if (error instanceof InfrastructureError) throw error;
+      throw new InfrastructureError(`could not restore peer ${this.spec.name}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
   logs(maxLines = 40): Promise<string> {
     return tailLogs(this.dockerContainer, maxLines);
   }
