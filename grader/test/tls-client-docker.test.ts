@@ -11,9 +11,10 @@ describe('tls-client on the docker runtime', () => {
     expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.points).toBe(100);
     const wan = report.tests.find((t) => t.name.startsWith('under wan, resuming at tls12-tickets'));
-    const { fullMs, resumedMs } = wan?.measurements as { fullMs: number; resumedMs: number };
-    console.log(`tls12-tickets under wan, accept to request (medians): ${fullMs} ms full, ${resumedMs} ms resumed`);
-    expect(resumedMs).toBeLessThan(fullMs - 20);
+    const { fullMs, resumedMs, savedRoundTrips, roundTripMs } = wan?.measurements as Record<string, number>;
+    console.log(`tls12-tickets under wan: ${savedRoundTrips} round trips (${roundTripMs} ms) saved between handshake and request; accept to request ${fullMs} ms full, ${resumedMs} ms resumed (medians)`);
+    // The suite's own threshold (see 06-resumption-wan.test.ts): measured on 62 grades, 0.88 at least.
+    expect(savedRoundTrips).toBeGreaterThan(0.5);
   });
 
   test('the starter fails stage 1 (exit 1), scores 0 and runs nothing after it, each test within seconds', async () => {

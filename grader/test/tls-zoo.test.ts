@@ -503,8 +503,8 @@ describe('the reference tls-client', () => {
   // own handshake ends one round trip in either way (secureMs), so that is no measure.
   // A steady link (20 ms each way, no jitter) shows the structure alone; under `wan` jitter
   // spreads single samples by ±15 ms and more (a full handshake's larger flight crosses the
-  // relay in more segments), so the TLS 1.2 claim is checked there too, on medians, with half
-  // a round trip of margin.
+  // relay in more segments), so the TLS 1.2 claim is checked there too, on medians of the gap
+  // from handshake done to request, with half a round trip of margin.
   const steady = parseProfile('steady-40ms-rtt', { delayMs: 20 });
   test.each([
     ['tls12-tickets', 'steady', true],
@@ -524,12 +524,17 @@ describe('the reference tls-client', () => {
       const connections = (await memberStats(kind)).connections;
       expect(connections.map((c) => c.resumed)).toEqual([false, true, true, true, false, false]);
       const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-      const fullMs = median(connections.filter((c) => !c.resumed).map((c) => c.requestMs!));
-      const resumedMs = median(connections.filter((c) => c.resumed).map((c) => c.requestMs!));
-      console.log(`${kind} over ${linkName}, accept to request (median of 3): ${fullMs} ms full, ${resumedMs} ms resumed; `
-        + `accept to handshake done: ${connections.map((c) => c.secureMs).join(', ')} ms`);
-      if (saves) expect(resumedMs).toBeLessThan(fullMs - 20);
-      else expect(Math.abs(resumedMs - fullMs)).toBeLessThan(15);
+      // Where resumption saves its round trip (as stage 6 judges it): from the handshake done on
+      // the server to the request head, a round trip when a TLS 1.2 client still waits for the
+      // server's Finished, next to nothing when it resumed (or in TLS 1.3, either way). Accept to
+      // request carries four jittered legs more and failed under load (medians of three).
+      const gap = (c: (typeof connections)[number]) => c.requestMs! - c.secureMs;
+      const fullGapMs = median(connections.filter((c) => !c.resumed).map(gap));
+      const resumedGapMs = median(connections.filter((c) => c.resumed).map(gap));
+      console.log(`${kind} over ${linkName}, handshake done to request (median of 3): ${fullGapMs.toFixed(1)} ms full, ${resumedGapMs.toFixed(1)} ms resumed`);
+      // A round trip is 40 ms on both links: half of it is the margin either way.
+      if (saves) expect(fullGapMs - resumedGapMs).toBeGreaterThan(20);
+      else expect(Math.abs(fullGapMs - resumedGapMs)).toBeLessThan(20);
     } finally {
       await relay.close();
     }
