@@ -193,10 +193,11 @@ export class DockerRuntime implements SubmissionRuntime {
     const peers = await dockerode.listContainers({ filters: { label, network: [this.docker.network] } });
     const hosts = await Promise.all(
       peers.map(async ({ Id }) => {
-        const endpoint = (await dockerode.getContainer(Id).inspect()).NetworkSettings.Networks[this.docker.network];
+        const endpoint = (await dockerode.getContainer(Id).inspect()).NetworkSettings.Networks[this.docker.network] as { Aliases?: string[] | null; IPAddress?: string } | undefined;
         // Aliases hold the peer's names and, from the engine, its short id: not a name of ours.
-        const names: string[] = (endpoint?.Aliases ?? []).filter((alias: string) => !Id.startsWith(alias));
-        return endpoint?.IPAddress ? names.map((host: string) => ({ host, ipAddress: endpoint.IPAddress })) : [];
+        const names = (endpoint?.Aliases ?? []).filter((alias) => !Id.startsWith(alias));
+        const ipAddress = endpoint?.IPAddress;
+        return ipAddress ? names.map((host) => ({ host, ipAddress })) : [];
       }),
     );
     return hosts.flat();
@@ -338,13 +339,16 @@ class StartedDockerSubmission implements StartedSubmission {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.finalLogs = await this.logs();
-      // The sidecar and the submission go together: each is removed whatever the other does.
-      await Promise.all([
+      // The sidecar and the submission go together: each is removed whatever the other does,
+      // and the stop ends only once all of them have (the next file may start right after).
+      const results = await Promise.allSettled([
         this.link.close(),
         this.slot?.release(),
         // A submission that already exited (a test asked it to) is removed all the same.
         this.container.stop({ timeout: 2_000, remove: true }).catch(() => this.dockerContainer.remove({ force: true, v: true }).catch(() => {})),
       ]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     })();
     return this.stopped;
   }
