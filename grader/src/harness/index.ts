@@ -11,6 +11,8 @@ export { TcpConnection, ExpectationError, DEFAULT_IO_TIMEOUT_MS, type ConnectOpt
 export { UdpSocket, type UdpOptions } from './udp.ts';
 export { Transcript, previewBytes } from './transcript.ts';
 export { stage } from './stage.ts';
+// A suite's own set-up that cannot bring the grader's side into a known state is the grader's fault.
+export { InfrastructureError } from '../errors.ts';
 export { figure } from './figures.ts';
 export type { FigureLimit } from '../runtime/context.ts';
 export { randomBytes, pieceSizes } from './data.ts';

@@ -6,8 +6,7 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach } from 'vitest';
-import { CONTROL_SECRET_ENV, controlHeaders, newControlSecret, usePeer, useSubmission, type PeerHandle, type SubmissionHandle } from 'netkata/harness';
-import { InfrastructureError } from '../../src/errors.ts';
+import { CONTROL_SECRET_ENV, controlHeaders, InfrastructureError, newControlSecret, usePeer, useSubmission, type PeerHandle, type SubmissionHandle } from 'netkata/harness';
 
 export const BACKEND_PORT = 8080;
 const BACKEND_SCRIPT = readFileSync(new URL('./backend.cjs', import.meta.url));

@@ -94,7 +94,7 @@ export async function useZoo(): Promise<Zoo> {
   const [name, ...aliases] = [...catalogue.members.flatMap((m) => m.hosts), ALIAS_HOST, DEEP_WILDCARD_HOST];
   const secret = newControlSecret();
   const peer = usePeer({
-    name: name!,
+    name: name,
     aliases,
     command: ['node', '/srv/peer/zoo-server.cjs', '/srv/peer/config.json'],
     files: { 'zoo-server.cjs': await readFile(zooServerScript), 'config.json': Buffer.from(JSON.stringify(config)) },

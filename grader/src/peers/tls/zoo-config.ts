@@ -4,13 +4,13 @@ import type { ZooCatalogue, ZooMemberKind } from './zoo-members.ts';
 export type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
 /** A certificate chain as served (PEM, leaf first) and its key. */
-export interface ServedCredential {
+interface ServedCredential {
   cert: string;
   key: string;
 }
 
 /** One member as zoo-server.cjs reads it. Keep in step with that script's header comment. */
-export interface ZooServerMemberConfig extends ServedCredential {
+interface ZooServerMemberConfig extends ServedCredential {
   name: ZooMemberKind;
   /** 0: any free port (the script reports the ports it got). */
   port: number;
