@@ -26,6 +26,7 @@ import { chooseEndpointMode, startEdge } from '../runtime/docker/edge.ts';
 import { Reaper } from './reaper.ts';
 import type { RuntimeReport } from './outcome.ts';
 import { PhaseClock } from '../phase-clock.ts';
+import { allOrFirstError } from '../settle.ts';
 
 const log = logger('run');
 
@@ -152,6 +153,7 @@ export class StartedRun implements AsyncDisposable {
     // image checks and the network (engine calls), the backend and endpoint probes.
     const image = (name: string) => this.at(`image ${name}`, () => ensureImage(engine, name, options.buildMode));
     const impairing = image('impair');
+    // The bundle first: a learner's syntax error wins over an engine's failure.
     const [bundle, swept, runtimeImage, runtimeC, network, impair, backends, endpoints] = await allOrFirstError([
       bundling,
       this.at('sweep', () => engine.sweepStale()),
@@ -241,18 +243,6 @@ export class StartedRun implements AsyncDisposable {
     if (removed) this.reaper?.release();
     else this.reaper?.handOver();
   }
-}
-
-/**
- * Waits for every one of `steps`, then throws the first failure in their order (the bundle is
- * first, so a learner's syntax error wins over an engine's): a step that failed early must not
- * leave its siblings creating things while the run is removed around them.
- */
-async function allOrFirstError<T extends readonly unknown[]>(steps: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
-  const results = await Promise.allSettled(steps);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
 /** Docker when asked for or reachable; the local runtime otherwise (own code only), and says so. */

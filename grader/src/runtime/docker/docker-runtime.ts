@@ -11,6 +11,7 @@ import { CONTAINER_FILES_DIR, CONTAINER_PORT, CONTAINER_STATE_DIR, MAX_RUN_OUTPU
 import { awaitListening, tcpProbe, udpProbe } from '../wait-for-port.ts';
 import { Readable } from 'node:stream';
 import { tarOf } from './tar.ts';
+import { allOrFirstError } from '../../settle.ts';
 import { DockerLink } from './docker-link.ts';
 import type { DockerEngine } from './engine.ts';
 import { LABEL_ROLE } from './labels.ts';
@@ -129,7 +130,8 @@ export class DockerRuntime implements SubmissionRuntime {
     const slot = this.docker.edge ? await claimSlot(this.engine, this.docker.edge, address) : undefined;
     const udp = this.context.exercise.transport === 'udp';
     const started = new StartedDockerSubmission(container, (udp ? slot?.udp : slot?.tcp) ?? address, link, slot);
-    // Readiness is checked on a clean link: a slow or lossy one must not be blamed on the server.
+    // Readiness is checked before the profile is in force (the sidecar may be attaching, passing
+    // every packet): a slow or lossy link must not be blamed on the server.
     const probe = udp
       ? udpProbe(CONTAINER_PORT, () => this.socketTables(container.getId(), 'udp'))
       : tcpProbe(started.endpoint, CONTAINER_PORT, slot ? EDGE_SETTLE_MS : 0, () => this.socketTables(container.getId(), 'tcp'));
@@ -341,14 +343,12 @@ class StartedDockerSubmission implements StartedSubmission {
       this.finalLogs = await this.logs();
       // The sidecar and the submission go together: each is removed whatever the other does,
       // and the stop ends only once all of them have (the next file may start right after).
-      const results = await Promise.allSettled([
+      await allOrFirstError([
         this.link.close(),
         this.slot?.release(),
         // A submission that already exited (a test asked it to) is removed all the same.
         this.container.stop({ timeout: 2_000, remove: true }).catch(() => this.dockerContainer.remove({ force: true, v: true }).catch(() => {})),
       ]);
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
     })();
     return this.stopped;
   }
