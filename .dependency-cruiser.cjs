@@ -84,7 +84,8 @@ module.exports = {
     },
     {
       name: 'exercises-and-solutions-stand-alone',
-      comment: 'An exercise or a solution is a learner-sized program: nothing of grader/, of another exercise or of a solution (visible tests: netkata/harness by name).',
+      comment:
+        'An exercise or a solution is a learner-sized program: nothing of grader/, of another exercise or of a solution (visible tests: netkata/harness by name).',
       severity: 'error',
       from: { path: '^(exercises|solutions)/([^/]+)/' },
       to: { pathNot: ['^$1/$2/', HARNESS_ENTRY, '(^|/)node_modules/'], dependencyTypesNot: ['core'] },

@@ -68,7 +68,21 @@ interface ExerciseFigures {
   readonly visibleMs?: number;
 }
 
-const START_STEPS = ['connect', 'work folder', 'bundle', 'sweep', 'image runtime', 'image runtime-c', 'image impair', 'network', 'backend', 'endpoints', 'host guard', 'submission image', 'edge'];
+const START_STEPS = [
+  'connect',
+  'work folder',
+  'bundle',
+  'sweep',
+  'image runtime',
+  'image runtime-c',
+  'image impair',
+  'network',
+  'backend',
+  'endpoints',
+  'host guard',
+  'submission image',
+  'edge',
+];
 
 async function bareDockerRunMs(): Promise<number> {
   const image = (await loadImage('runtime')).tag;
@@ -95,7 +109,11 @@ async function benchExercise(id: string, bareRunMs: number): Promise<ExerciseFig
   const phase = (name: string) => sum(modules.map((m) => m.phases[name] ?? 0));
   const testBodiesMs = sum(report.tests.map((t) => t.durationMs));
   const floorMs = testBodiesMs + bareRunMs;
-  const calibrationMs = sum(Object.entries(timings.phases).filter(([name]) => name.startsWith('calibrate ')).map(([, ms]) => ms));
+  const calibrationMs = sum(
+    Object.entries(timings.phases)
+      .filter(([name]) => name.startsWith('calibrate '))
+      .map(([, ms]) => ms),
+  );
   const fileImportsMs = sum(modules.map((m) => m.collectMs));
   const fileHooksMs = sum(modules.map((m) => m.hooksMs));
   return {
@@ -134,7 +152,9 @@ async function visibleMs(id: string): Promise<number> {
 }
 
 const exercises = positionals.length > 0 ? positionals : (await listExercises()).map((e) => e.manifest.id);
-console.log(`netkata grading benchmark: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average ${os.loadavg()[0]!.toFixed(2)} at start`);
+console.log(
+  `netkata grading benchmark: ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average ${os.loadavg()[0]!.toFixed(2)} at start`,
+);
 const bareRunMs = await bareDockerRunMs();
 console.log(`bare docker run --rm <runtime image> node -e 0: ${bareRunMs.toFixed(0)} ms (median of 5)`);
 const results: ExerciseFigures[] = [];
@@ -179,6 +199,9 @@ files. remove: the run's removal. process: Node and tsx starting, and the exit. 
 test <id> --solution\`, spawn to exit, median of 3 (local runtime).`);
 console.log(`load average ${os.loadavg()[0]!.toFixed(2)} at the end`);
 if (values.json) {
-  await writeFile(values.json, `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadAtEnd: os.loadavg()[0] }, bareDockerRunMs: Math.round(bareRunMs), exercises: results }, null, 2)}\n`);
+  await writeFile(
+    values.json,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, loadAtEnd: os.loadavg()[0] }, bareDockerRunMs: Math.round(bareRunMs), exercises: results }, null, 2)}\n`,
+  );
   console.log(`figures written to ${values.json}`);
 }

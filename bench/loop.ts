@@ -36,7 +36,9 @@ function timed(args: string[]): Promise<{ wallMs: number; code: number | null; s
 const summary = (label: string, values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
-  console.log(`${label.padEnd(46)} median ${(median / 1000).toFixed(2)} s  (min ${(sorted[0]! / 1000).toFixed(2)}, max ${(sorted.at(-1)! / 1000).toFixed(2)}, n=${values.length})`);
+  console.log(
+    `${label.padEnd(46)} median ${(median / 1000).toFixed(2)} s  (min ${(sorted[0]! / 1000).toFixed(2)}, max ${(sorted.at(-1)! / 1000).toFixed(2)}, n=${values.length})`,
+  );
 };
 
 async function saveToResult(): Promise<{ solution: number[]; starter: number[] }> {
@@ -46,7 +48,10 @@ async function saveToResult(): Promise<{ solution: number[]; starter: number[] }
   const mainFile = path.join(submission, 'src', 'main.ts');
   const starter = await readFile(mainFile, 'utf8');
   const solution = await readFile(path.join(repoRoot, 'solutions', '01-echo-server', 'src', 'main.ts'), 'utf8');
-  const child = spawn(process.execPath, [bin, 'watch', 'echo-server', '--submission', submission, '--runtime', 'local'], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [bin, 'watch', 'echo-server', '--submission', submission, '--runtime', 'local'], {
+    cwd: repoRoot,
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const verdicts = () => stdout.match(/^(PASS|FAIL) \d+\/\d+ points/gm) ?? [];
@@ -60,7 +65,10 @@ async function saveToResult(): Promise<{ solution: number[]; starter: number[] }
     // Let the watcher settle after the first run before the first timed save.
     await sleep(500);
     for (let i = 0; i < runs; i++) {
-      for (const [kind, text, expected] of [['solution', solution, 'PASS'], ['starter', starter, 'FAIL']] as const) {
+      for (const [kind, text, expected] of [
+        ['solution', solution, 'PASS'],
+        ['starter', starter, 'FAIL'],
+      ] as const) {
         const before = verdicts().length;
         const savedAt = performance.now();
         // A comment that changes each time, so every save is a change.

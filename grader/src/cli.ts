@@ -88,7 +88,9 @@ async function withLifetime<T>(work: (lifetime: Lifetime) => Promise<T>): Promis
 /** Another netkata command as a child process, on this terminal: what watch mode's keys run. */
 function runCli(args: readonly string[]): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/netkata.js', import.meta.url)), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/netkata.js', import.meta.url)), ...args], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.once('error', reject);
     child.once('close', (code) => resolve(code));
   });
@@ -144,9 +146,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const buildMode = values.offline ? 'offline' : 'auto';
   const impairment = values.impairment ?? 'auto';
-  if (impairment !== 'auto' && impairment !== 'netem' && impairment !== 'userspace') throw new ConfigError(`--impairment must be netem, userspace or auto, not "${impairment}"`);
+  if (impairment !== 'auto' && impairment !== 'netem' && impairment !== 'userspace')
+    throw new ConfigError(`--impairment must be netem, userspace or auto, not "${impairment}"`);
   const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 31)) throw new ConfigError(`--seed must be an integer from 0 to 2^31-1, not "${values.seed}"`);
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 31))
+    throw new ConfigError(`--seed must be an integer from 0 to 2^31-1, not "${values.seed}"`);
 
   switch (command) {
     case 'list': {
@@ -174,7 +178,11 @@ async function main(argv: string[]): Promise<number> {
       const calibration = await withLifetime((lifetime) =>
         calibrate({ profile: values.profile!, runtime, impairment, seed: seed ?? Math.floor(Math.random() * 2 ** 31), buildMode, lifetime }),
       );
-      process.stdout.write(values.json ? `${JSON.stringify(calibration, null, 2)}\n` : `${calibration.profile} on ${calibration.backend}: ${calibration.ok ? 'ok' : 'FAILED'}\n${describeCalibration(calibration)}\n`);
+      process.stdout.write(
+        values.json
+          ? `${JSON.stringify(calibration, null, 2)}\n`
+          : `${calibration.profile} on ${calibration.backend}: ${calibration.ok ? 'ok' : 'FAILED'}\n${describeCalibration(calibration)}\n`,
+      );
       return calibration.ok ? 0 : 2;
     }
     case 'cleanup': {
@@ -185,7 +193,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'batch': {
       const [exercise, ...submissions] = rest;
-      if (!exercise || submissions.length === 0) throw new ConfigError('usage: netkata batch <exercise> <submission-dir>... [--output DIR] [--reporter R] [--json]');
+      if (!exercise || submissions.length === 0)
+        throw new ConfigError('usage: netkata batch <exercise> <submission-dir>... [--output DIR] [--reporter R] [--json]');
       const { REPORTERS } = await import('./report/reporters.ts');
       const reporter = REPORTERS.find((r) => r === values.reporter);
       if (!reporter) throw new ConfigError(`--reporter must be one of ${REPORTERS.join(', ')}, not "${values.reporter}"`);
@@ -211,13 +220,25 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'verify': {
       const named = rest[0];
-      if (!named || rest.length > 1) throw new ConfigError('usage: netkata verify <exercise> [--runs N] [--profile NAME] [--stages LIST] [-t PATTERN] [--json] [--output FILE]');
+      if (!named || rest.length > 1)
+        throw new ConfigError('usage: netkata verify <exercise> [--runs N] [--profile NAME] [--stages LIST] [-t PATTERN] [--json] [--output FILE]');
       const runs = values.runs === undefined ? 5 : Number(values.runs);
       const runtime = values.runtime ?? 'docker';
       if (runtime !== 'docker' && runtime !== 'local') throw new ConfigError(`verify --runtime must be docker or local, not "${runtime}"`);
       const { verify, renderVerify } = await import('./commands/verify.ts');
       const report = await withLifetime((lifetime) =>
-        verify({ exercise: named, runs, runtime, buildMode, impairment, lifetime, progress: true, ...(values.profile && { profile: values.profile }), ...(values.stages && { stages: values.stages }), ...(values.test && { testNamePattern: values.test }) }),
+        verify({
+          exercise: named,
+          runs,
+          runtime,
+          buildMode,
+          impairment,
+          lifetime,
+          progress: true,
+          ...(values.profile && { profile: values.profile }),
+          ...(values.stages && { stages: values.stages }),
+          ...(values.test && { testNamePattern: values.test }),
+        }),
       );
       const text = values.json ? `${JSON.stringify(report, null, 2)}\n` : renderVerify(report);
       if (values.output) {
@@ -246,36 +267,43 @@ async function main(argv: string[]): Promise<number> {
       const reporter = REPORTERS.find((r) => r === values.reporter);
       if (!reporter) throw new ConfigError(`--reporter must be one of ${REPORTERS.join(', ')}, not "${values.reporter}"`);
       const { grade } = await import('./commands/grade.ts');
-      const once = () => withLifetime(async (lifetime) => {
-        const report = await grade({
-          exercise,
-          submission: values.submission,
-          solution: values.solution,
-          suite: values.suite,
-          visible,
-          runtime,
-          buildMode,
-          allowBases: values['allow-base'],
-          testNamePattern: values.test,
-          stages: values.stages,
-          profile: values.profile,
-          impairment,
-          seed,
-          lifetime,
-          progress: true,
-          // CI formats are read by instructors and CI dashboards: every stage, for partial credit.
-          all: values.all || reporter === 'junit' || reporter === 'exercism' || reporter === 'github',
+      const once = () =>
+        withLifetime(async (lifetime) => {
+          const report = await grade({
+            exercise,
+            submission: values.submission,
+            solution: values.solution,
+            suite: values.suite,
+            visible,
+            runtime,
+            buildMode,
+            allowBases: values['allow-base'],
+            testNamePattern: values.test,
+            stages: values.stages,
+            profile: values.profile,
+            impairment,
+            seed,
+            lifetime,
+            progress: true,
+            // CI formats are read by instructors and CI dashboards: every stage, for partial credit.
+            all: values.all || reporter === 'junit' || reporter === 'exercism' || reporter === 'github',
+          });
+          const again = [
+            'npx netkata',
+            visible ? 'test' : 'grade',
+            exercise,
+            ...(values.submission ? ['--submission', values.submission] : []),
+            ...(values.solution ? ['--solution'] : []),
+          ].join(' ');
+          await writeReport(report, reporter, values.output, { verbose: values.verbose, again });
+          const { recordResult } = await import('./learner/progress-state.ts');
+          await recordResult(report, {
+            kind: visible ? 'test' : 'grade',
+            own: !values.submission && !values.solution,
+            complete: !values.stages && !values.test && !values.suite && !values.profile,
+          });
+          return report.status === 'pass' ? 0 : report.status === 'fail' ? 1 : 2;
         });
-        const again = ['npx netkata', visible ? 'test' : 'grade', exercise, ...(values.submission ? ['--submission', values.submission] : []), ...(values.solution ? ['--solution'] : [])].join(' ');
-        await writeReport(report, reporter, values.output, { verbose: values.verbose, again });
-        const { recordResult } = await import('./learner/progress-state.ts');
-        await recordResult(report, {
-          kind: visible ? 'test' : 'grade',
-          own: !values.submission && !values.solution,
-          complete: !values.stages && !values.test && !values.suite && !values.profile,
-        });
-        return report.status === 'pass' ? 0 : report.status === 'fail' ? 1 : 2;
-      });
       if (!watching) return await once();
       const [{ watchAndRerun }, { findExercise, listExercises }] = await Promise.all([import('./commands/watch.ts'), import('./catalog/catalog.ts')]);
       let found = await findExercise(exercise);

@@ -49,7 +49,10 @@ export class ImageBuildError extends GraderError {
  */
 export class SubmissionBuildError extends Error {
   readonly code = 'NETKATA_SUBMISSION_BUILD';
-  constructor(message: string, readonly output: string) {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
     super(message);
     this.name = 'SubmissionBuildError';
   }

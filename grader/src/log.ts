@@ -10,7 +10,10 @@ export interface Logger {
 }
 
 function matches(namespace: string, pattern: string): boolean {
-  const source = pattern.trim().replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  const source = pattern
+    .trim()
+    .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*');
   return source !== '' && new RegExp(`^${source}$`).test(namespace);
 }
 

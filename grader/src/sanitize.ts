@@ -103,7 +103,10 @@ export function visibleStrings<T>(value: T, bounds: TextBounds = {}): T {
  * at a line's start (tsc, eslint) reads it as a diagnostic.
  */
 export function quoted(text: string, prefix: string): string {
-  return visibleText(text).split('\n').map((line) => `${prefix}| ${line}`).join('\n');
+  return visibleText(text)
+    .split('\n')
+    .map((line) => `${prefix}| ${line}`)
+    .join('\n');
 }
 
 // --- XML 1.0 (JUnit) ---

@@ -7,7 +7,7 @@ import { repoRoot } from '../src/paths.ts';
 import { fixture, netkata } from './helpers/cli.ts';
 
 describe('netkata batch', () => {
-  test('refuses to run other people\'s code on the local runtime', async () => {
+  test("refuses to run other people's code on the local runtime", async () => {
     const result = await netkata(['batch', 'echo-server', path.join(repoRoot, 'solutions', '01-echo-server'), '--runtime', 'local']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/batch mode grades other people's code, so it runs it only sandboxed/);
@@ -19,7 +19,18 @@ describe('netkata batch', () => {
     await cp(fixture('echo-server', 'one-at-a-time'), path.join(work, 'bob'), { recursive: true });
     await mkdir(path.join(work, 'carol'));
     const reports = path.join(work, 'reports');
-    const result = await netkata(['batch', 'echo-server', ...['alice', 'bob', 'carol'].map((n) => path.join(work, n)), '--profile', 'clean', '--output', reports, '--reporter', 'json', '--json']);
+    const result = await netkata([
+      'batch',
+      'echo-server',
+      ...['alice', 'bob', 'carol'].map((n) => path.join(work, n)),
+      '--profile',
+      'clean',
+      '--output',
+      reports,
+      '--reporter',
+      'json',
+      '--json',
+    ]);
     expect(result.code, result.stderr).toBe(1);
     const summary = JSON.parse(result.stdout);
     expect(summary.submissions.map((e: { status: string }) => e.status)).toEqual(['pass', 'fail', 'fail']);

@@ -23,6 +23,8 @@ test('the hex view shows the row of the difference from both sides, a caret unde
 
 test('expectBytes passes equal bytes and fails with the view and what was compared', () => {
   expect(() => expectBytes(Buffer.from('same'), Buffer.from('same'))).not.toThrow();
-  expect(() => expectBytes(Buffer.from('hello'), Buffer.from('hello, frames'), 'the echo')).toThrow(/^the echo: the bytes differ at offset 5 \(0x5\): expected 13 bytes, got 5\n {2}expected {2}00000000 {2}68 65 6c 6c 6f 2c[^\n]*\n {2}got {7}00000000 {2}68 65 6c 6c 6f {2}/);
+  expect(() => expectBytes(Buffer.from('hello'), Buffer.from('hello, frames'), 'the echo')).toThrow(
+    /^the echo: the bytes differ at offset 5 \(0x5\): expected 13 bytes, got 5\n {2}expected {2}00000000 {2}68 65 6c 6c 6f 2c[^\n]*\n {2}got {7}00000000 {2}68 65 6c 6c 6f {2}/,
+  );
   expect(() => expectBytes(Buffer.alloc(16), Buffer.alloc(17))).toThrow(/got {7}00000010 {2}\(ends at 16 bytes\)/);
 });

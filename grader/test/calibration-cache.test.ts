@@ -5,7 +5,17 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { Calibration } from '../src/impairment/calibrate.ts';
 import { CALIBRATION_MAX_AGE_MS, CalibrationCache, calibrationKey } from '../src/impairment/calibration-cache.ts';
 
-const full = (ok = true): Calibration => ({ profile: 'wan', backend: 'userspace', ok, attempts: 1, probes: 400, figures: { medianRttMs: 40.2 }, checks: [], durationMs: 4_000, method: 'full' });
+const full = (ok = true): Calibration => ({
+  profile: 'wan',
+  backend: 'userspace',
+  ok,
+  attempts: 1,
+  probes: 400,
+  figures: { medianRttMs: 40.2 },
+  checks: [],
+  durationMs: 4_000,
+  method: 'full',
+});
 
 describe('the calibration cache', () => {
   let dir: string;

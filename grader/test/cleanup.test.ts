@@ -49,7 +49,16 @@ function whenSubmissionUp(engine: DockerEngine, onUp: (child: ChildProcess, run:
 }
 
 /** A grade of a submission that keeps connecting to the host, and a test that takes 40 s: time to interrupt it. */
-const slowGrade = ['grade', 'echo-server', '--submission', fixture('hostile', 'gateway-hammer'), '--suite', fixture('hostile-suite-slow'), '--runtime', 'docker'];
+const slowGrade = [
+  'grade',
+  'echo-server',
+  '--submission',
+  fixture('hostile', 'gateway-hammer'),
+  '--suite',
+  fixture('hostile-suite-slow'),
+  '--runtime',
+  'docker',
+];
 
 const managed = { label: [`${LABEL_MANAGED}=true`] };
 
@@ -83,8 +92,16 @@ describe('cleanup', () => {
     const os = await import('node:os');
     const staleRun = `stale-${Date.now().toString(36)}`;
     const liveRun = `live-${Date.now().toString(36)}`;
-    await engine.dockerode.createNetwork({ Name: `netkata-${staleRun}`, Internal: true, Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: staleRun, [LABEL_OWNER]: `${os.hostname()}:${dead.pid}` } });
-    await engine.dockerode.createNetwork({ Name: `netkata-${liveRun}`, Internal: true, Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: liveRun, [LABEL_OWNER]: `${os.hostname()}:${process.ppid}` } });
+    await engine.dockerode.createNetwork({
+      Name: `netkata-${staleRun}`,
+      Internal: true,
+      Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: staleRun, [LABEL_OWNER]: `${os.hostname()}:${dead.pid}` },
+    });
+    await engine.dockerode.createNetwork({
+      Name: `netkata-${liveRun}`,
+      Internal: true,
+      Labels: { [LABEL_MANAGED]: 'true', [LABEL_RUN]: liveRun, [LABEL_OWNER]: `${os.hostname()}:${process.ppid}` },
+    });
     try {
       expect(await engine.sweepStale()).toBeGreaterThanOrEqual(1);
       const names = (await engine.dockerode.listNetworks({ filters: managed })).map((n) => n.Name);
@@ -172,7 +189,9 @@ describe('cleanup', () => {
   });
 
   test('--submission never falls back to the local runtime: no engine, no grade', async () => {
-    const result = await netkata(['grade', 'echo-server', '--submission', fixture('hostile', 'never-listens')], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    const result = await netkata(['grade', 'echo-server', '--submission', fixture('hostile', 'never-listens')], {
+      env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/runs only sandboxed, in a container: start a Docker engine, or pass --runtime local/);
     expect(result.stderr).not.toMatch(/grading on the local runtime/);

@@ -14,27 +14,35 @@ test('doctor --json: engine, images, backends and the one auto picks', async () 
   expect(result.code, result.stderr).toBe(0);
   const report: DoctorReport = JSON.parse(result.stdout);
   expect(report.docker.reachable).toBe(true);
-  expect(report.images.map((i) => [i.name, i.present])).toEqual([['runtime', true], ['runtime-c', true], ['impair', true]]);
+  expect(report.images.map((i) => [i.name, i.present])).toEqual([
+    ['runtime', true],
+    ['runtime-c', true],
+    ['impair', true],
+  ]);
   expect(report.backends.userspace.available, 'NFQUEUE works here').toBe(true);
   // auto prefers the kernel's netem; on this project's machines the kernel has none.
   expect(report.auto).toBe(report.backends.netem.available === true ? 'netem' : 'userspace');
   if (report.backends.netem.available !== true) expect(report.backends.netem.detail).toMatch(/qdisc kind is unknown|netem/i);
 });
 
-test.each(['wan', 'lossy'])('calibrate --profile %s --json measures the link within tolerance and exits 0', async (profile) => {
-  const result = await netkata(['calibrate', '--profile', profile, '--json']);
-  // The checks and figures are on stdout, pass or fail: what a failure needs to be understood.
-  expect(result.code, `${result.stderr}\n${result.stdout}`).toBe(0);
-  const calibration: Calibration = JSON.parse(result.stdout);
-  expect(calibration.ok, JSON.stringify(calibration.checks)).toBe(true);
-  expect(calibration.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['median RTT', 'ingress loss', 'egress loss']));
-  expect(['netem', 'userspace']).toContain(calibration.backend);
-}, 120_000);
+test.each(['wan', 'lossy'])(
+  'calibrate --profile %s --json measures the link within tolerance and exits 0',
+  async (profile) => {
+    const result = await netkata(['calibrate', '--profile', profile, '--json']);
+    // The checks and figures are on stdout, pass or fail: what a failure needs to be understood.
+    expect(result.code, `${result.stderr}\n${result.stdout}`).toBe(0);
+    const calibration: Calibration = JSON.parse(result.stdout);
+    expect(calibration.ok, JSON.stringify(calibration.checks)).toBe(true);
+    expect(calibration.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['median RTT', 'ingress loss', 'egress loss']));
+    expect(['netem', 'userspace']).toContain(calibration.backend);
+  },
+  120_000,
+);
 
 // A re-verification falls back to a full calibration when a check fails by chance (each at
 // most 1 %; about 1.4 % in all for lossy, 0.5 % for wan): so the later grades are taken up to
 // three times each until every profile was re-verified, which fails by chance below 1e-5.
-test("a profile is calibrated in full once per machine and engine: the next grade re-verifies it (fewer probes) against that calibration, and says so", async () => {
+test('a profile is calibrated in full once per machine and engine: the next grade re-verifies it (fewer probes) against that calibration, and says so', async () => {
   const cacheDir = await mkdtemp(path.join(os.tmpdir(), 'netkata-calibration-cache-'));
   try {
     const args = ['framing', '--solution', '--stages', '6', '--all'];
@@ -67,7 +75,9 @@ test("a profile is calibrated in full once per machine and engine: the next grad
     const shown = /wan: re-verified in [\d.]+ s \(100 probes/;
     let pretty = await netkata(['grade', ...args], { env: { NETKATA_CACHE_DIR: cacheDir } });
     for (let retry = 0; retry < 2 && !shown.test(pretty.stdout); retry++) pretty = await netkata(['grade', ...args], { env: { NETKATA_CACHE_DIR: cacheDir } });
-    expect(pretty.stdout).toMatch(/wan: re-verified in [\d.]+ s \(100 probes, coarser bounds; this machine's full calibration: \d{4}-\d\d-\d\d \d\d:\d\d UTC\), median RTT/);
+    expect(pretty.stdout).toMatch(
+      /wan: re-verified in [\d.]+ s \(100 probes, coarser bounds; this machine's full calibration: \d{4}-\d\d-\d\d \d\d:\d\d UTC\), median RTT/,
+    );
   } finally {
     await rm(cacheDir, { recursive: true, force: true });
   }

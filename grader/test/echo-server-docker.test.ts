@@ -22,8 +22,17 @@ describe('echo-server on the docker runtime', () => {
     expect(report.runtime).toMatchObject({ kind: 'docker', isolated: true });
     // Stage 6 ran under both of its profiles, each calibrated on a packet-level backend first.
     expect(['netem', 'userspace']).toContain(report.impairment?.backend);
-    expect(report.impairment?.profiles.map((p) => [p.name, p.calibration?.ok ?? null])).toEqual([['clean', null], ['wan', true], ['lossy', true]]);
-    expect(report.tests.filter((t) => t.stage === 6).map((t) => t.profile).sort()).toEqual(['lossy', 'lossy', 'lossy', 'wan', 'wan', 'wan']);
+    expect(report.impairment?.profiles.map((p) => [p.name, p.calibration?.ok ?? null])).toEqual([
+      ['clean', null],
+      ['wan', true],
+      ['lossy', true],
+    ]);
+    expect(
+      report.tests
+        .filter((t) => t.stage === 6)
+        .map((t) => t.profile)
+        .sort(),
+    ).toEqual(['lossy', 'lossy', 'lossy', 'wan', 'wan', 'wan']);
     expect(report.tests.length).toBeGreaterThanOrEqual(12);
     for (const t of report.tests) {
       expect(t).toMatchObject({ status: 'passed' });
@@ -50,13 +59,19 @@ describe('echo-server on the docker runtime', () => {
     // One test waits out its read timeout (5 s); the rest of the stage ends at once.
     const [first, ...rest] = report.tests;
     expect(rest.length).toBeGreaterThan(0);
-    expect(rest.every((t) => t.status === 'failed' && /not run: "echoes one message back" failed and your submission has not sent a single byte/.test(t.error ?? ''))).toBe(true);
+    expect(
+      rest.every(
+        (t) => t.status === 'failed' && /not run: "echoes one message back" failed and your submission has not sent a single byte/.test(t.error ?? ''),
+      ),
+    ).toBe(true);
     expect(Math.max(...rest.map((t) => t.durationMs))).toBeLessThan(1_000);
     expect(first?.durationMs).toBeGreaterThanOrEqual(5_000);
     const pretty = await netkata(['grade', 'echo-server', '--runtime', 'docker']);
     expect(pretty.code).toBe(1);
     expect(pretty.stdout).toMatch(/· stage 2: .* not run: stage 1 first/);
-    expect(pretty.stdout).toMatch(/next: make stage 1 pass, starting with "echoes one message back", then run npx netkata grade echo-server again; later stages run once it does/);
+    expect(pretty.stdout).toMatch(
+      /next: make stage 1 pass, starting with "echoes one message back", then run npx netkata grade echo-server again; later stages run once it does/,
+    );
     // One screen: the learner sees the one failure that matters.
     expect(pretty.stdout.split('\n').length).toBeLessThanOrEqual(30);
     const failed = report.tests.find((t) => t.status === 'failed' && t.stage === 1);
@@ -79,7 +94,12 @@ describe('echo-server on the docker runtime', () => {
     expect(report.points).toBe(120);
     // Every stage ran, stage 6 under both of its bad-network profiles.
     expect(report.stages.map((s) => [s.stage, s.status])).toEqual([1, 2, 3, 4, 5, 6].map((s) => [s, 'pass']));
-    expect(report.tests.filter((t) => t.stage === 6).map((t) => t.profile).sort()).toEqual(['lossy', 'lossy', 'lossy', 'wan', 'wan', 'wan']);
+    expect(
+      report.tests
+        .filter((t) => t.stage === 6)
+        .map((t) => t.profile)
+        .sort(),
+    ).toEqual(['lossy', 'lossy', 'lossy', 'wan', 'wan', 'wan']);
     expect(await leftovers(pid), 'containers or networks left after the run').toBe(0);
   });
 
@@ -113,9 +133,12 @@ describe('echo-server on the docker runtime', () => {
   test('the sandbox holds from inside: non-root, no capabilities, read-only root, limits, no Docker socket', async () => {
     const { code, report, stderr } = await gradeJson([
       'echo-server',
-      '--submission', fixture('sandbox-probe'),
-      '--suite', fixture('sandbox-suite'),
-      '--runtime', 'docker',
+      '--submission',
+      fixture('sandbox-probe'),
+      '--suite',
+      fixture('sandbox-suite'),
+      '--runtime',
+      'docker',
     ]);
     expect(code, `${stderr}\n${JSON.stringify(report.tests, null, 2)}`).toBe(0);
   });
@@ -127,14 +150,24 @@ describe('echo-server on the docker runtime', () => {
   });
 
   test('peers through published ports (remote engines, Docker Desktop): reached through the edge, killed, paused, restarted', async () => {
-    const { code, report, stderr } = await gradeJson(['echo-server', '--solution', '--suite', fixture('peer-suite'), '--runtime', 'docker'], { NETKATA_ENDPOINTS: 'published' });
+    const { code, report, stderr } = await gradeJson(['echo-server', '--solution', '--suite', fixture('peer-suite'), '--runtime', 'docker'], {
+      NETKATA_ENDPOINTS: 'published',
+    });
     expect(code, `${stderr}\n${JSON.stringify(report.tests, null, 2)}`).toBe(0);
     expect(report.runtime.endpoints).toBe('published');
     expect(report.tests.map((t) => t.status)).toEqual(['passed', 'passed', 'passed', 'passed']);
   });
 
   test('clients: a command-line submission runs once per case with arguments, files, a state folder and a time limit, and reaches peers by name', async () => {
-    const { code, report, stderr } = await gradeJson(['echo-server', '--submission', fixture('client-probe'), '--suite', fixture('client-suite'), '--runtime', 'docker']);
+    const { code, report, stderr } = await gradeJson([
+      'echo-server',
+      '--submission',
+      fixture('client-probe'),
+      '--suite',
+      fixture('client-suite'),
+      '--runtime',
+      'docker',
+    ]);
     expect(code, `${stderr}\n${JSON.stringify(report.tests, null, 2)}`).toBe(0);
     expect(report.tests.filter((t) => t.status === 'passed')).toHaveLength(6);
   });

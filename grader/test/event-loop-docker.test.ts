@@ -26,7 +26,13 @@ describe('event-loop on the docker runtime', () => {
   });
 
   test('the C reference solution on epoll passes the same suite with exactly one thread', async () => {
-    const { code, report, stderr } = await gradeJson(['event-loop', '--submission', path.join(repoRoot, 'solutions', '04-event-loop', 'c'), '--runtime', 'docker']);
+    const { code, report, stderr } = await gradeJson([
+      'event-loop',
+      '--submission',
+      path.join(repoRoot, 'solutions', '04-event-loop', 'c'),
+      '--runtime',
+      'docker',
+    ]);
     expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.submission.kind).toBe('dockerfile');
     expect(report.points).toBe(100);

@@ -68,7 +68,7 @@ describe('TCP: a connection that floods', () => {
     const held = connection.bytesReceived;
     await sleep(500);
     expect(connection.bytesReceived, 'bytes received after the hold').toBe(held);
-    expect(rss() - before, 'growth of the worker\'s memory').toBeLessThan(RSS_GROWTH_BOUND_BYTES);
+    expect(rss() - before, "growth of the worker's memory").toBeLessThan(RSS_GROWTH_BOUND_BYTES);
   });
 
   test('a read asks for more than the limit and gets it; reads then go on; the whole 1 GB streams through consume()', async () => {
@@ -82,17 +82,21 @@ describe('TCP: a connection that floods', () => {
     let consumed = 0;
     let peakUnread = 0;
     const left = OFFERED_BYTES - big.length;
-    await connection.consume(left, (piece) => {
-      consumed += piece.length;
-      peakUnread = Math.max(peakUnread, connection.unreadBytes);
-    }, 10_000);
+    await connection.consume(
+      left,
+      (piece) => {
+        consumed += piece.length;
+        peakUnread = Math.max(peakUnread, connection.unreadBytes);
+      },
+      10_000,
+    );
     expect(consumed).toBe(left);
     expect(peakUnread).toBeLessThanOrEqual(CONNECTION_BUFFER_BYTES + SLACK_BYTES);
     expect(await connection.expectClosed(5_000)).toBe('eof');
-    expect(rss() - before, 'growth of the worker\'s memory').toBeLessThan(RSS_GROWTH_BOUND_BYTES);
+    expect(rss() - before, "growth of the worker's memory").toBeLessThan(RSS_GROWTH_BOUND_BYTES);
   });
 
-  test('readToEnd on a flood fails as the learner\'s failure, with the numbers, having held at most its cap', async () => {
+  test("readToEnd on a flood fails as the learner's failure, with the numbers, having held at most its cap", async () => {
     const { port } = await startTcpFlooder();
     const connection = await TcpConnection.open({ host: '127.0.0.1', port }, new Transcript(), { label: 'c1' });
     cleanups.push(() => connection.close());
@@ -101,7 +105,7 @@ describe('TCP: a connection that floods', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(ExpectationError);
-    expect(isGraderFault(error), 'a flood is never the grader\'s fault').toBe(false);
+    expect(isGraderFault(error), "a flood is never the grader's fault").toBe(false);
     expect((error as Error).message).toMatch(/your server sent more than 16 MiB \(16777216 bytes\) without closing the connection/);
     expect(connection.unreadBytes).toBeLessThanOrEqual(CONNECTION_BUFFER_BYTES + SLACK_BYTES);
   });
@@ -122,8 +126,10 @@ describe('TCP: a connection that floods', () => {
     expect(total).toBeLessThanOrEqual(TEST_BUFFER_BYTES + connections.length * SLACK_BYTES);
     expect(receiveBudgetOf(transcript).bufferedBytes).toBe(total);
     for (const c of connections) expect(c.unreadBytes).toBeLessThanOrEqual(CONNECTION_BUFFER_BYTES + SLACK_BYTES);
-    expect(transcript.render()).toMatch(/stopped reading with .* unread \(the test reads at most 16 MiB \(16777216 bytes\) per connection and 64 MiB \(67108864 bytes\) per test/);
-    expect(rss() - before, 'growth of the worker\'s memory').toBeLessThan(RSS_GROWTH_BOUND_BYTES);
+    expect(transcript.render()).toMatch(
+      /stopped reading with .* unread \(the test reads at most 16 MiB \(16777216 bytes\) per connection and 64 MiB \(67108864 bytes\) per test/,
+    );
+    expect(rss() - before, "growth of the worker's memory").toBeLessThan(RSS_GROWTH_BOUND_BYTES);
     // Closing returns the budget: a new connection of the same test reads again.
     for (const c of connections) await c.close();
     expect(receiveBudgetOf(transcript).bufferedBytes).toBe(0);
@@ -132,7 +138,7 @@ describe('TCP: a connection that floods', () => {
     expect((await fresh.read(4 * MiB, 5_000)).length).toBe(4 * MiB);
   });
 
-  test('a test\'s own pause() is kept: reading the held bytes does not resume a connection the test paused', async () => {
+  test("a test's own pause() is kept: reading the held bytes does not resume a connection the test paused", async () => {
     const { port } = await startTcpFlooder();
     const connection = await TcpConnection.open({ host: '127.0.0.1', port }, new Transcript(), { label: 'c1' });
     cleanups.push(() => connection.close());
@@ -170,8 +176,10 @@ describe('UDP: a sender that floods', () => {
     expect(socket.pendingBytes, 'unread bytes held').toBeLessThanOrEqual(CONNECTION_BUFFER_BYTES);
     expect(socket.pendingBytes).toBeGreaterThan(CONNECTION_BUFFER_BYTES - size);
     expect(socket.datagramsDropped, 'datagrams dropped by the cap').toBeGreaterThan(0);
-    expect(transcript.render()).toMatch(/dropping datagrams: \d+ \(.*\) unread; the test keeps at most 16384 datagrams or 16 MiB \(16777216 bytes\) per socket/);
-    expect(rss() - before, 'growth of the worker\'s memory').toBeLessThan(RSS_GROWTH_BOUND_BYTES);
+    expect(transcript.render()).toMatch(
+      /dropping datagrams: \d+ \(.*\) unread; the test keeps at most 16384 datagrams or 16 MiB \(16777216 bytes\) per socket/,
+    );
+    expect(rss() - before, "growth of the worker's memory").toBeLessThan(RSS_GROWTH_BOUND_BYTES);
     // What was kept is still received, in order of arrival.
     expect((await socket.receive(1_000)).length).toBe(size);
   });

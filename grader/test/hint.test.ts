@@ -26,7 +26,8 @@ async function ladderOf(exercise: string, stageNumber: number): Promise<string[]
 }
 
 /** The rungs an output shows, in order, by their "n/total" labels. */
-const shownRungs = (stdout: string) => [...unwrapped(stdout).matchAll(/^ {2}(\d+)\/(\d+) {2}(.*)$/gm)].map((m) => ({ n: Number(m[1]), of: Number(m[2]), text: m[3] }));
+const shownRungs = (stdout: string) =>
+  [...unwrapped(stdout).matchAll(/^ {2}(\d+)\/(\d+) {2}(.*)$/gm)].map((m) => ({ n: Number(m[1]), of: Number(m[2]), text: m[3] }));
 
 const gradeReport = (id: string, passed: number[], stageCount: number) =>
   ({
@@ -34,7 +35,13 @@ const gradeReport = (id: string, passed: number[], stageCount: number) =>
     status: 'fail',
     points: passed.length * 10,
     maxPoints: stageCount * 10,
-    stages: Array.from({ length: stageCount }, (_, i) => ({ stage: i + 1, title: `s${i + 1}`, status: passed.includes(i + 1) ? 'pass' : 'fail', points: 0, maxPoints: 10 })),
+    stages: Array.from({ length: stageCount }, (_, i) => ({
+      stage: i + 1,
+      title: `s${i + 1}`,
+      status: passed.includes(i + 1) ? 'pass' : 'fail',
+      points: 0,
+      maxPoints: 10,
+    })),
   }) as unknown as GradeReport;
 
 test('rungs come one per call, in ladder order: the nudge, the pointer, the reference; then it says there are no more', async () => {
@@ -45,7 +52,10 @@ test('rungs come one per call, in ladder order: the nudge, the pointer, the refe
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/^framing, stage 2: Frames split and merged anywhere\n/);
     const rungs = shownRungs(stdout);
-    expect(rungs.map((r) => r.n), `call ${call}: the rungs shown`).toEqual(Array.from({ length: call }, (_, i) => i + 1));
+    expect(
+      rungs.map((r) => r.n),
+      `call ${call}: the rungs shown`,
+    ).toEqual(Array.from({ length: call }, (_, i) => i + 1));
     rungs.forEach((r, i) => expect(r.text, `call ${call}, rung ${i + 1}`).toBe(ladder[i]));
     expect(rungs.every((r) => r.of === ladder.length)).toBe(true);
     const left = ladder.length - call;
@@ -61,7 +71,10 @@ test('rungs come one per call, in ladder order: the nudge, the pointer, the refe
 test('each stage keeps its own count; --all shows every rung at once and later calls keep them', async () => {
   await netkata(['hint', 'reliable-udp', '3'], { env });
   const other = await netkata(['hint', 'reliable-udp', '5'], { env });
-  expect(shownRungs(other.stdout).map((r) => r.n), 'stage 5 starts at its first rung').toEqual([1]);
+  expect(
+    shownRungs(other.stdout).map((r) => r.n),
+    'stage 5 starts at its first rung',
+  ).toEqual([1]);
   const ladder = await ladderOf('chat-server', 4);
   const all = await netkata(['hint', 'chat-server', '4', '--all'], { env });
   expect(all.code, all.stderr).toBe(0);
@@ -69,7 +82,10 @@ test('each stage keeps its own count; --all shows every rung at once and later c
   expect(all.stdout).toContain('that is every hint for this stage');
   const after = await netkata(['hint', 'chat-server', '4'], { env });
   expect(shownRungs(after.stdout).length, 'a plain call after --all').toBe(ladder.length);
-  expect((await loadProgress(file)).exercises).toMatchObject({ 'reliable-udp': { hintsShown: { 3: 1, 5: 1 } }, 'chat-server': { hintsShown: { 4: ladder.length } } });
+  expect((await loadProgress(file)).exercises).toMatchObject({
+    'reliable-udp': { hintsShown: { 3: 1, 5: 1 } },
+    'chat-server': { hintsShown: { 4: ladder.length } },
+  });
 });
 
 test('without a stage: the first stage the last grade did not pass, and it says why', async () => {
@@ -101,7 +117,10 @@ test('a stage out of range, or not a number, is exit 2 with one line naming the 
 test('output is plain: no escape sequences off a terminal, and a hostile stage argument is shown inert', async () => {
   const plain = await netkata(['hint', 'tls-client', '4', '--all'], { env });
   expect(plain.stdout).not.toMatch(/\x1b/);
-  expect(plain.stdout.split('\n').every((line) => line.length <= 100 || !line.includes(' ', 8)), 'lines wrapped to 100 columns').toBe(true);
+  expect(
+    plain.stdout.split('\n').every((line) => line.length <= 100 || !line.includes(' ', 8)),
+    'lines wrapped to 100 columns',
+  ).toBe(true);
   const hostile = await netkata(['hint', 'tls-client', '1\x1b]0;owned\x07\x1b[2J'], { env });
   expect(hostile.code).toBe(2);
   expect(hostile.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
@@ -131,7 +150,8 @@ test('every stage of every exercise has a nudge and at least two more rungs, the
       const last = ladder.at(-1) ?? '';
       if (!REFERENCE.test(last)) problems.push(`${where}: the last rung names no man page or RFC: ${JSON.stringify(last.slice(0, 80))}`);
       if (new Set(ladder).size !== ladder.length) problems.push(`${where}: a rung repeats another`);
-      for (const [i, rung] of ladder.entries()) if ((rung ?? '').length > 600) problems.push(`${where}: rung ${i + 1} is ${rung!.length} characters (a rung is 1-3 sentences)`);
+      for (const [i, rung] of ladder.entries())
+        if ((rung ?? '').length > 600) problems.push(`${where}: rung ${i + 1} is ${rung!.length} characters (a rung is 1-3 sentences)`);
     }
   }
   expect(problems.join('\n')).toBe('');

@@ -19,7 +19,11 @@ async function leftovers(pid: number): Promise<string[]> {
   const containers = await engine.dockerode.listContainers({ all: true, filters });
   const networks = await engine.dockerode.listNetworks({ filters });
   const { Volumes: volumes } = await engine.dockerode.listVolumes({ filters });
-  return [...containers.map((c) => `container ${c.Names.join(',')}`), ...networks.map((n) => `network ${n.Name}`), ...(volumes ?? []).map((v) => `volume ${v.Name}`)];
+  return [
+    ...containers.map((c) => `container ${c.Names.join(',')}`),
+    ...networks.map((n) => `network ${n.Name}`),
+    ...(volumes ?? []).map((v) => `volume ${v.Name}`),
+  ];
 }
 
 /** Samples something about a grade (by its pid) every `everyMs` while it runs; returns the samples' maximum. */
@@ -100,7 +104,7 @@ describe('hostile submissions against the limits', () => {
     // bomb) fails as the learner's; never a grader error.
     expect([0, 1], `exit ${code}${stderr}${failedTests(report)}`).toContain(code);
     expect(report.status === 'pass' || report.status === 'fail').toBe(true);
-    expect(durationMs, 'the grade ends within the stage\'s time limits').toBeLessThan(limits.startupTimeoutMs + 2 * limits.testTimeoutMs + 60_000);
+    expect(durationMs, "the grade ends within the stage's time limits").toBeLessThan(limits.startupTimeoutMs + 2 * limits.testTimeoutMs + 60_000);
     // The bomb really ran into the limit, and no further.
     expect(max, 'tasks in the submission container at the most').toBeGreaterThanOrEqual(limits.pids - 8);
     expect(max).toBeLessThanOrEqual(limits.pids);
@@ -108,7 +112,7 @@ describe('hostile submissions against the limits', () => {
     expect(await leftovers(pid), 'left after the grade').toEqual([]);
   });
 
-  test('a server that floods every connection fails as the learner\'s; the grader holds only what it asks for', async () => {
+  test("a server that floods every connection fails as the learner's; the grader holds only what it asks for", async () => {
     const { code, report, stderr, pid, max, durationMs } = await gradeSampled(
       ['echo-server', '--submission', fixture('hostile', 'flood'), '--runtime', 'docker', '--stages', '1-2', '--all'],
       treeRssBytes,
@@ -123,16 +127,32 @@ describe('hostile submissions against the limits', () => {
   });
 
   test('/tmp is capped at the stated size: a filler gets ENOSPC there, and its server still answers', async () => {
-    const { code, report, stderr, pid } = await gradeJson(['echo-server', '--submission', fixture('hostile', 'tmp-filler'), '--suite', fixture('tmp-suite'), '--runtime', 'docker']);
+    const { code, report, stderr, pid } = await gradeJson([
+      'echo-server',
+      '--submission',
+      fixture('hostile', 'tmp-filler'),
+      '--suite',
+      fixture('tmp-suite'),
+      '--runtime',
+      'docker',
+    ]);
     expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.tests.map((t) => t.status)).toEqual(['passed']);
     expect(await leftovers(pid), 'left after the grade').toEqual([]);
   });
 
-  test('STATE_DIR is capped at the size tls-client\'s README states: ENOSPC there, the state kept between runs, nothing left', async () => {
+  test("STATE_DIR is capped at the size tls-client's README states: ENOSPC there, the state kept between runs, nothing left", async () => {
     const readme = readFileSync(path.join(repoRoot, 'exercises', '07-tls-client', 'README.md'), 'utf8');
     expect(readme, 'the README states the cap the suite checks').toMatch(/\| `STATE_DIR` \| 16 MiB,/);
-    const { code, report, stderr, pid } = await gradeJson(['tls-client', '--submission', fixture('hostile', 'state-filler'), '--suite', fixture('state-suite'), '--runtime', 'docker']);
+    const { code, report, stderr, pid } = await gradeJson([
+      'tls-client',
+      '--submission',
+      fixture('hostile', 'state-filler'),
+      '--suite',
+      fixture('state-suite'),
+      '--runtime',
+      'docker',
+    ]);
     expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.tests.map((t) => t.status)).toEqual(['passed', 'passed']);
     // The keepers and their volumes go with each test (dropState) or with the run.

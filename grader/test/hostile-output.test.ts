@@ -30,7 +30,7 @@ beforeAll(async () => {
 });
 
 describe('a submission that prints hostile output', () => {
-  test('fails stage 1 as the learner\'s failure (exit 1, not a grader error), with its output in the report', async () => {
+  test("fails stage 1 as the learner's failure (exit 1, not a grader error), with its output in the report", async () => {
     expect(run.code, run.stderr).toBe(1);
     expect(run.report.status).toBe('fail');
     expect(run.report.graderErrors).toEqual([]);
@@ -48,7 +48,7 @@ describe('a submission that prints hostile output', () => {
     expect(left, 'containers or networks left after the run').toEqual([]);
   });
 
-  test('pretty shows every escape, and the only escape sequences are the grader\'s colours', () => {
+  test("pretty shows every escape, and the only escape sequences are the grader's colours", () => {
     const text = render(run.report, 'pretty', { color: true, verbose: true });
     expectTerminalSafe(text);
     for (const visible of VISIBLE) expect(text).toContain(visible);
@@ -56,7 +56,7 @@ describe('a submission that prints hostile output', () => {
     expect(plain.split('\n').filter((line) => /^\s*(PASS|FAIL|ERROR)\b/.test(line))).toEqual([expect.stringMatching(/^FAIL 0\/10 points in /)]);
   });
 
-  test('github executes nothing of it: one stop-commands block, inert lines, only the grader\'s annotations', () => {
+  test("github executes nothing of it: one stop-commands block, inert lines, only the grader's annotations", () => {
     const text = render(run.report, 'github');
     expectTerminalSafe(text);
     const learner = run.report.tests.map((t) => [t.error, t.serverLog, t.transcript].join('\n'));

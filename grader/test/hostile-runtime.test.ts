@@ -12,7 +12,12 @@ const GRADE_BOUND_MS = limits.startupTimeoutMs + 60_000;
 
 const cases: ReadonlyArray<{ fixture: string; why: RegExp }> = [
   { fixture: 'memory-balloon', why: new RegExp(`your server was killed: it exceeded its ${limits.memoryMb} MiB memory limit`) },
-  { fixture: 'never-listens', why: new RegExp(`did not listen on PORT 7000 within ${limits.startupTimeoutMs} ms: it has no listening TCP socket at all; its last output:\\n\\s*\\|?\\s*starting up`) },
+  {
+    fixture: 'never-listens',
+    why: new RegExp(
+      `did not listen on PORT 7000 within ${limits.startupTimeoutMs} ms: it has no listening TCP socket at all; its last output:\\n\\s*\\|?\\s*starting up`,
+    ),
+  },
   { fixture: 'wrong-port', why: /did not listen on PORT 7000 .*: it listens on port 8080 instead: use the port in process\.env\.PORT \(7000\)/ },
   { fixture: 'loopback-only', why: /it listens on 127\.0\.0\.1:7000 only, which nothing outside its container can reach: listen on 0\.0\.0\.0/ },
   { fixture: 'daemonizes', why: /exited with code 0 \(a server must keep running in the foreground/ },
@@ -44,7 +49,15 @@ describe('hostile submissions at run time (echo-server, stage 1)', () => {
   });
 
   test('crash-mid-test: the transcript says the submission exited, and its output shows the crash', async () => {
-    const { code, report, pid } = await gradeJson(['echo-server', '--submission', fixture('hostile', 'crash-mid-test'), '--runtime', 'docker', '--stages', '1']);
+    const { code, report, pid } = await gradeJson([
+      'echo-server',
+      '--submission',
+      fixture('hostile', 'crash-mid-test'),
+      '--runtime',
+      'docker',
+      '--stages',
+      '1',
+    ]);
     expect(code).toBe(1);
     expect(report.graderErrors).toEqual([]);
     const failed = report.tests.find((t) => t.status === 'failed');
@@ -56,7 +69,15 @@ describe('hostile submissions at run time (echo-server, stage 1)', () => {
 
   test('stdout-flood: its output reaches the report bounded, and the grade is not slowed', async () => {
     const started = Date.now();
-    const { code, report, stdout, pid } = await gradeJson(['echo-server', '--submission', fixture('hostile', 'stdout-flood'), '--runtime', 'docker', '--stages', '1']);
+    const { code, report, stdout, pid } = await gradeJson([
+      'echo-server',
+      '--submission',
+      fixture('hostile', 'stdout-flood'),
+      '--runtime',
+      'docker',
+      '--stages',
+      '1',
+    ]);
     expect(Date.now() - started).toBeLessThan(GRADE_BOUND_MS);
     expect(code).toBe(1);
     expect(report.graderErrors).toEqual([]);
@@ -70,7 +91,13 @@ describe('hostile submissions at run time (echo-server, stage 1)', () => {
 
   test('escape-probe (C): raw sockets, ip/tc, namespaces, mounts, writes, the host, IPv6 and DNS all closed', async () => {
     const { code, report, pid, stderr } = await gradeJson([
-      'echo-server', '--submission', fixture('hostile', 'escape-probe'), '--suite', fixture('hostile-suite'), '--runtime', 'docker',
+      'echo-server',
+      '--submission',
+      fixture('hostile', 'escape-probe'),
+      '--suite',
+      fixture('hostile-suite'),
+      '--runtime',
+      'docker',
     ]);
     const failures = report.tests.filter((t) => t.status !== 'passed').map((t) => `${t.name}: ${t.error}`);
     expect(failures, stderr).toEqual([]);

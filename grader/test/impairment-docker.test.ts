@@ -30,7 +30,15 @@ test('this machine has NFQUEUE, so the userspace backend runs here', () => {
 // Where the kernel has no netem, what of the netem backend can run here still must: its ifb
 // plumbing for ingress, a clear error from tc, and a teardown that leaves the namespace clean.
 test.runIf(!support.netem)('without sch_netem, the netem backend sets up ifb, fails clearly, and cleans up', async () => {
-  const session = await startProbeSession({ engine, network, runtimeImage: runtime.tag, impairImage: impair.tag, labels: runLabels(runId), backend: 'netem', seed: 1 });
+  const session = await startProbeSession({
+    engine,
+    network,
+    runtimeImage: runtime.tag,
+    impairImage: impair.tag,
+    labels: runLabels(runId),
+    backend: 'netem',
+    seed: 1,
+  });
   try {
     const filters = await engine.exec(session.sidecar.id, ['tc', 'filter', 'show', 'dev', 'eth0', 'ingress']);
     expect(filters.output).toMatch(/mirred \(Egress Redirect to device ifb0\)/);
@@ -122,7 +130,11 @@ describe.each(backends)('the %s backend', (backend) => {
     expect(healed.ok, JSON.stringify(healed.checks)).toBe(true);
   });
 
-  test.each(['wan', 'lossy', 'chaos', 'satellite'])('the built-in %s profile calibrates', async (name) => {
-    await measure(loadProfile(name));
-  }, 90_000);
+  test.each(['wan', 'lossy', 'chaos', 'satellite'])(
+    'the built-in %s profile calibrates',
+    async (name) => {
+      await measure(loadProfile(name));
+    },
+    90_000,
+  );
 });

@@ -39,7 +39,9 @@ describe('integrityFault: was the link the profile for the whole test?', () => {
   test('queue overflow under the tests’ own traffic is the grader’s fault, with the numbers', () => {
     const fault = integrityFault(base, plus({ 'ingress.seen': 65_536, 'kernel.queue_dropped': 14_464, 'kernel.user_dropped': 3 }));
     expect(fault?.cause).toBe('grader');
-    expect(fault?.message).toMatch(/dropped 14,464 packets because its queue was full, dropped 3 packets it could not read in time .*this result does not count/);
+    expect(fault?.message).toMatch(
+      /dropped 14,464 packets because its queue was full, dropped 3 packets it could not read in time .*this result does not count/,
+    );
   });
 
   test('an overload the submission caused by flooding is its own failure', () => {
@@ -70,7 +72,15 @@ describe('the userspace engine on a real link', () => {
     const [runtime, impair] = [await ensureImage(engine, 'runtime'), await ensureImage(engine, 'impair')];
     const network = await engine.createRunNetwork(runId);
     try {
-      await using session = await startProbeSession({ engine, network, runtimeImage: runtime.tag, impairImage: impair.tag, labels: runLabels(runId), backend: 'userspace', seed: 1 });
+      await using session = await startProbeSession({
+        engine,
+        network,
+        runtimeImage: runtime.tag,
+        impairImage: impair.tag,
+        labels: runLabels(runId),
+        backend: 'userspace',
+        seed: 1,
+      });
       const { HostConfig } = await engine.dockerode.getContainer(session.sidecar.id).inspect();
       expect(HostConfig).toMatchObject({ NanoCpus: SIDECAR_NANO_CPUS, Memory: SIDECAR_MEMORY_BYTES, MemorySwap: SIDECAR_MEMORY_BYTES, PidsLimit: 64 });
       await session.sidecar.apply(loadProfile('wan'));
@@ -85,7 +95,10 @@ describe('the userspace engine on a real link', () => {
       // Dead engine, loud counters: stats() says so instead of returning numbers.
       await engine.exec(session.sidecar.id, ['sh', '-c', 'kill -TERM 1']);
       await expect.poll(async () => (await engine.dockerode.getContainer(session.sidecar.id).inspect()).State.Running).toBe(false);
-      await expect(session.sidecar.stats()).rejects.toMatchObject({ graderFault: true, message: expect.stringMatching(/engine exited \(exit code 0\), so packets pass unimpaired/) });
+      await expect(session.sidecar.stats()).rejects.toMatchObject({
+        graderFault: true,
+        message: expect.stringMatching(/engine exited \(exit code 0\), so packets pass unimpaired/),
+      });
     } finally {
       await engine.removeRun(runId);
     }
@@ -96,18 +109,26 @@ describe('a grade whose link stops being the profile', () => {
   test('a flood, a starved engine and a killed engine: none of the three tests passes', async () => {
     const { code, report, stderr, pid } = await gradeJson([
       'echo-server',
-      '--submission', fixture('hostile', 'udp-flood', 'submission'),
-      '--suite', fixture('hostile', 'udp-flood', 'suite'),
-      '--runtime', 'docker',
-      '--profile', 'wan',
-      '--impairment', 'userspace',
+      '--submission',
+      fixture('hostile', 'udp-flood', 'submission'),
+      '--suite',
+      fixture('hostile', 'udp-flood', 'suite'),
+      '--runtime',
+      'docker',
+      '--profile',
+      'wan',
+      '--impairment',
+      'userspace',
     ]);
     const shown = `${stderr}\n${JSON.stringify(report.tests, null, 2)}`;
     expect(code, shown).toBe(2);
     expect(report.status).toBe('error');
     expect(report.impairment?.backend).toBe('userspace');
     const [flood, starved, killed] = report.tests;
-    expect(report.tests.map((t) => t.status), shown).toEqual(['failed', 'failed', 'failed']);
+    expect(
+      report.tests.map((t) => t.status),
+      shown,
+    ).toEqual(['failed', 'failed', 'failed']);
 
     // (a) The counters saw the overload; the submission's own flood is its failure, not the grader's
     // (the test failed on its own too: a pass on a link that was only harsher would stand).
@@ -118,12 +139,16 @@ describe('a grade whose link stops being the profile', () => {
     // (b) Overload under the tests' own traffic: the kernel dropped what exceeded its queue
     // (80,000 sent, 65,536 queued), counted instead of passed unimpaired; the test's failure on a
     // link harsher than the profile is not the learner's.
-    expect(starved?.error, shown).toMatch(/(^|\n)InfrastructureError: the userspace impairment engine dropped [\d,]+ packets because its queue was full.*this result does not count/);
+    expect(starved?.error, shown).toMatch(
+      /(^|\n)InfrastructureError: the userspace impairment engine dropped [\d,]+ packets because its queue was full.*this result does not count/,
+    );
     expect(starved?.measurements?.['link.kernel.queue_dropped']).toBeGreaterThan(10_000);
     expect(report.graderErrors.some((e) => e.includes(starved!.name))).toBe(true);
 
     // (c) The engine killed mid-test: a grader error, never a pass.
-    expect(killed?.error, shown).toMatch(/^InfrastructureError: the userspace impairment engine exited \(exit code 0\), so packets pass unimpaired: the link was not the profile during this test/);
+    expect(killed?.error, shown).toMatch(
+      /^InfrastructureError: the userspace impairment engine exited \(exit code 0\), so packets pass unimpaired: the link was not the profile during this test/,
+    );
     expect(report.graderErrors.some((e) => e.includes(killed!.name))).toBe(true);
 
     const engine = await DockerEngine.connect();

@@ -77,14 +77,18 @@ export async function setup(): Promise<() => Promise<void>> {
     rmSync(path.join(os.tmpdir(), `netkata-test-cache-${process.pid}`), { recursive: true, force: true });
     const fresh = (leftovers: Leftovers, owners: Map<string, number>) => ({
       runs: leftovers.runs.filter((r) => !before!.runs.includes(r) && ours(owners.get(r) ?? 0)),
-      firewallRules: leftovers.firewallRules.filter((rule) => !before!.firewallRules.includes(rule) && ours(owners.get(/--comment netkata-(\S+)/.exec(rule)?.[1] ?? '') ?? 0)),
+      firewallRules: leftovers.firewallRules.filter(
+        (rule) => !before!.firewallRules.includes(rule) && ours(owners.get(/--comment netkata-(\S+)/.exec(rule)?.[1] ?? '') ?? 0),
+      ),
       workDirs: [
         ...leftovers.workDirs.filter((d) => !before!.workDirs.includes(d) && !leftovers.runs.some((r) => d.includes(r) && !ours(owners.get(r) ?? 0))),
-        ...[...stateFolders()].filter(([name, pid]) => !statesBefore!.has(name) && ours(pid)).map(([name]) => `${os.tmpdir()}/${name} (the local runtime's state)`),
+        ...[...stateFolders()]
+          .filter(([name, pid]) => !statesBefore!.has(name) && ours(pid))
+          .map(([name]) => `${os.tmpdir()}/${name} (the local runtime's state)`),
       ],
     });
     let leaked = fresh(await findLeftovers(engine), await ownersOfRuns(engine));
-    for (const deadline = Date.now() + SETTLE_MS; Date.now() < deadline && Object.values(leaked).some((l) => l.length > 0); ) {
+    for (const deadline = Date.now() + SETTLE_MS; Date.now() < deadline && Object.values(leaked).some((l) => l.length > 0);) {
       await sleep(1_000);
       leaked = fresh(await findLeftovers(engine), await ownersOfRuns(engine));
     }

@@ -69,7 +69,7 @@ beforeEach(async () => {
   expect((await authed('POST', '/_control/clear')).json).toEqual({ name: NAME, cleared: true });
 });
 
-describe('the backend\'s control endpoint', () => {
+describe("the backend's control endpoint", () => {
   test('with the secret: mode, log and clear work', async () => {
     expect((await authed('POST', '/_control/mode?set=fail')).json).toEqual({ name: NAME, mode: 'fail', delayMs: 0 });
     expect((await send('GET', '/anything')).status).toBe(500);
@@ -95,7 +95,7 @@ describe('the backend\'s control endpoint', () => {
       expect(await modeNow(), 'the mode after an outsider set it').toBe('ok');
     }
     const logged = ((await authed('GET', '/_control/log')).json!.requests as Array<{ url: string }>).map((r) => r.url);
-    expect(logged.filter((url) => url.startsWith('/_control/')).length, 'outsiders\' control paths, logged as requests').toBe(8);
+    expect(logged.filter((url) => url.startsWith('/_control/')).length, "outsiders' control paths, logged as requests").toBe(8);
   });
 
   test('without the secret, clear does not heal a failing backend', async () => {
@@ -116,7 +116,12 @@ describe('the backend\'s control endpoint', () => {
   });
 
   test('a health check answers alike in every mode it passes in: nothing tells ok, slow and reset apart', async () => {
-    const shape = (a: Answer) => ({ status: a.status, headers: Object.keys(a.headers).sort(), keys: Object.keys(a.json ?? {}).sort(), servedBy: a.headers['x-served-by'] });
+    const shape = (a: Answer) => ({
+      status: a.status,
+      headers: Object.keys(a.headers).sort(),
+      keys: Object.keys(a.json ?? {}).sort(),
+      servedBy: a.headers['x-served-by'],
+    });
     const ok = shape(await send('GET', '/healthz'));
     for (const mode of ['slow', 'reset']) {
       await authed('POST', `/_control/mode?set=${mode}&delayMs=50`);

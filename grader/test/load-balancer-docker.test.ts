@@ -44,7 +44,7 @@ describe('load-balancer on the docker runtime', () => {
   // A cheat, not a bug: it takes each backend's mode from its control endpoint instead of
   // checking its health. With backends that answered anyone it passed stages 1-3 (60 of 60);
   // the endpoint now needs the tests' secret, so it learns nothing and a failing backend stays in.
-  test('cheat-control (reads the backends\' control endpoints instead of checking them) fails stage 3', async () => {
+  test("cheat-control (reads the backends' control endpoints instead of checking them) fails stage 3", async () => {
     await expectBreaksStage('load-balancer', fixture('load-balancer', 'cheat-control'), 3, CLEAN);
   });
 });

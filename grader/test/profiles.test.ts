@@ -39,7 +39,9 @@ describe('impairment profiles', () => {
 
   test('manifests may only name existing profiles', () => {
     const manifest = { id: 'demo', title: 'D', summary: 'S', difficulty: 'easy', kind: 'server', transport: 'tcp' };
-    expect(() => parseManifest({ ...manifest, stages: [{ stage: 1, title: 'one', points: 1, profiles: ['wann'] }] }, 'demo')).toThrow(/stages\.0\.profiles\.0: no impairment profile "wann"/);
+    expect(() => parseManifest({ ...manifest, stages: [{ stage: 1, title: 'one', points: 1, profiles: ['wann'] }] }, 'demo')).toThrow(
+      /stages\.0\.profiles\.0: no impairment profile "wann"/,
+    );
   });
 
   test('drop probability combines loss, the long-run burst loss and corruption', () => {

@@ -35,7 +35,13 @@ const report = (id: string, points: number, passed: number[], stageCount: number
     status,
     points,
     maxPoints: 120,
-    stages: Array.from({ length: stageCount }, (_, i) => ({ stage: i + 1, title: `s${i + 1}`, status: passed.includes(i + 1) ? 'pass' : 'fail', points: 0, maxPoints: 20 })),
+    stages: Array.from({ length: stageCount }, (_, i) => ({
+      stage: i + 1,
+      title: `s${i + 1}`,
+      status: passed.includes(i + 1) ? 'pass' : 'fail',
+      points: 0,
+      maxPoints: 20,
+    })),
   }) as unknown as GradeReport;
 
 test('records the best and the last result per kind; only an own, unfiltered, passing grade completes', async () => {
@@ -59,7 +65,10 @@ test('records the best and the last result per kind; only an own, unfiltered, pa
   // Done stays done after a worse grade (the reference stays open); the worse one is the last.
   await recordResult(report('echo-server', 40, [1, 2, 3], 6), { kind: 'grade', own: true, complete: true }, file);
   progress = await loadProgress(file);
-  expect(progress.exercises['echo-server']).toMatchObject({ completed: true, grade: { best: { points: 120 }, last: { points: 40, stagesPassed: [1, 2, 3], status: 'fail' } } });
+  expect(progress.exercises['echo-server']).toMatchObject({
+    completed: true,
+    grade: { best: { points: 120 }, last: { points: 40, stagesPassed: [1, 2, 3], status: 'fail' } },
+  });
   // Rewritten whole: one JSON document, no temporary file left beside it.
   expect(JSON.parse(await readFile(file, 'utf8')).version).toBe(1);
   expect(await readdir(path.dirname(file))).toEqual(['progress.json']);
@@ -74,7 +83,10 @@ test('a broken state file is set aside as .bad, said in one line, and grading go
 
 test('an unknown or unparsable state file never stops the CLI: one line on stderr, the file kept as .bad', async () => {
   const env = { NETKATA_PROGRESS_FILE: file };
-  for (const [text, why] of [['{"version": 2, "exercises": {}}', /at version: Invalid input: expected 1/], ['{"version": 1, "exer', /Unexpected end of JSON input|Unterminated string/]] as const) {
+  for (const [text, why] of [
+    ['{"version": 2, "exercises": {}}', /at version: Invalid input: expected 1/],
+    ['{"version": 1, "exer', /Unexpected end of JSON input|Unterminated string/],
+  ] as const) {
     await writeFile(file, text);
     const shown = await netkata([], { env });
     expect(shown.code).toBe(0);
@@ -91,7 +103,9 @@ test('npx netkata shows every exercise with its visible and hidden status and th
   let home = await netkata([], { env });
   expect(home.code).toBe(0);
   expect(home.stdout).toMatch(/^ {5}01-echo-server +Echo server +not run +not run$/m);
-  expect(home.stdout).toMatch(/^0 of 7 done\nnext: read exercises\/01-echo-server\/README\.md, edit exercises\/01-echo-server\/src\/main\.ts, then run {2}npx netkata watch echo-server$/m);
+  expect(home.stdout).toMatch(
+    /^0 of 7 done\nnext: read exercises\/01-echo-server\/README\.md, edit exercises\/01-echo-server\/src\/main\.ts, then run {2}npx netkata watch echo-server$/m,
+  );
   // Not a terminal: plain text, no escapes.
   expect(home.stdout).not.toContain('\x1b');
   await recordResult(report('echo-server', 20, [1, 2, 3], 6), { kind: 'test', own: true, complete: true }, file);
@@ -114,12 +128,26 @@ test('npx netkata shows every exercise with its visible and hidden status and th
   expect(home.stdout).toMatch(/^ {2}✓ {2}01-echo-server +Echo server +pass +done 120\/120$/m);
   expect(home.stdout).toMatch(/^1 of 7 done\nnext: read exercises\/02-framing\/README\.md/m);
   expect(home.stdout.split('\n').length).toBeLessThanOrEqual(24);
-  expect(Math.max(...home.stdout.split('\n').filter((l) => !l.startsWith('next:')).map((l) => l.length))).toBeLessThanOrEqual(100);
+  expect(
+    Math.max(
+      ...home.stdout
+        .split('\n')
+        .filter((l) => !l.startsWith('next:'))
+        .map((l) => l.length),
+    ),
+  ).toBeLessThanOrEqual(100);
   const list = await netkata(['list'], { env });
   expect(list.stdout).toMatch(/^01-echo-server .* done 120\/120$/m);
   expect(list.stdout).toMatch(/^02-framing .* not started$/m);
   // Columns line up whatever a title's length.
-  expect(new Set(list.stdout.trimEnd().split('\n').map((l) => l.search(/(intro|easy|medium|hard) /))).size).toBe(1);
+  expect(
+    new Set(
+      list.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.search(/(intro|easy|medium|hard) /)),
+    ).size,
+  ).toBe(1);
   const json = JSON.parse((await netkata(['list', '--json'], { env })).stdout);
   expect(json[0].progress).toMatchObject({ completed: true, grade: { best: { points: 120 }, last: { points: 120 } }, test: { last: { status: 'pass' } } });
   expect(json[1].progress).toBeNull();
@@ -135,7 +163,7 @@ test('the overview is coloured only when asked (a terminal), and the usage stays
   expect(help.stdout).toMatch(/^Usage:\n {2}netkata {5,}your progress/m);
 });
 
-test('a grade of the learner\'s own folder is recorded; one of the reference solution is not', async () => {
+test("a grade of the learner's own folder is recorded; one of the reference solution is not", async () => {
   const env = { NETKATA_PROGRESS_FILE: file };
   await netkata(['test', 'echo-server', '--solution'], { env });
   expect((await loadProgress(file)).exercises).toEqual({});
@@ -188,10 +216,19 @@ async function scratchCheckout(): Promise<{ repo: string; src: string; env: Node
   await git('init', '-q');
   await git('add', '.');
   await git('commit', '-qm', 'starter');
-  return { repo, src: path.join(repo, 'exercises', '01-echo-server', 'src'), env: { NETKATA_PROGRESS_FILE: file, NETKATA_EXERCISES_DIR: path.join(repo, 'exercises') }, git };
+  return {
+    repo,
+    src: path.join(repo, 'exercises', '01-echo-server', 'src'),
+    env: { NETKATA_PROGRESS_FILE: file, NETKATA_EXERCISES_DIR: path.join(repo, 'exercises') },
+    git,
+  };
 }
 
-const filesUnder = async (dir: string) => (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => !e.isDirectory()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+const filesUnder = async (dir: string) =>
+  (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => !e.isDirectory())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
 
 test('reset off a terminal without --yes changes nothing and says to pass --yes', async () => {
   const { src, env } = await scratchCheckout();
@@ -202,7 +239,7 @@ test('reset off a terminal without --yes changes nothing and says to pass --yes'
   expect(await readFile(path.join(src, 'main.ts'), 'utf8')).toBe('my work\n');
 });
 
-test('reset --yes puts the committed starter back exactly and keeps the learner\'s src/, added files too, in .netkata/backups', async () => {
+test("reset --yes puts the committed starter back exactly and keeps the learner's src/, added files too, in .netkata/backups", async () => {
   const { repo, src, env, git } = await scratchCheckout();
   const starter = await readFile(path.join(src, 'main.ts'), 'utf8');
   await writeFile(path.join(src, 'main.ts'), 'my work\n');
@@ -225,20 +262,28 @@ test('reset --yes puts the committed starter back exactly and keeps the learner\
   expect(await readFile(path.join(backup, 'lib', 'deep.ts'), 'utf8')).toBe('deeper\n');
 });
 
-test('reset on a terminal asks first: N keeps the learner\'s files, y puts the starter back', async () => {
+test("reset on a terminal asks first: N keeps the learner's files, y puts the starter back", async () => {
   const { repo, src, env } = await scratchCheckout();
   const starter = await readFile(path.join(src, 'main.ts'), 'utf8');
   await writeFile(path.join(src, 'main.ts'), 'my work\n');
   // script(1) gives the CLI a pseudo-terminal, as a learner's shell does; the answer comes through it.
   const onTerminal = (answer: string) =>
     new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = execFile('script', ['-qec', `${JSON.stringify(process.execPath)} bin/netkata.js reset echo-server`, '/dev/null'], { cwd: repoRoot, env: { ...process.env, ...env } }, (error, stdout) =>
-        error && typeof error.code !== 'number' ? reject(new Error(`script(1) did not run: ${error.message}`, { cause: error })) : resolve({ code: error ? Number(error.code) : 0, output: stdout }),
+      const child = execFile(
+        'script',
+        ['-qec', `${JSON.stringify(process.execPath)} bin/netkata.js reset echo-server`, '/dev/null'],
+        { cwd: repoRoot, env: { ...process.env, ...env } },
+        (error, stdout) =>
+          error && typeof error.code !== 'number'
+            ? reject(new Error(`script(1) did not run: ${error.message}`, { cause: error }))
+            : resolve({ code: error ? Number(error.code) : 0, output: stdout }),
       );
       child.stdin!.end(answer);
     });
   const declined = await onTerminal('n\n');
-  expect(declined.output).toMatch(/reset \S*exercises\/01-echo-server\/src to the starter\? your files go to \S*\.netkata\/backups\/echo-server-\S+ {2}\[y\/N\]/);
+  expect(declined.output).toMatch(
+    /reset \S*exercises\/01-echo-server\/src to the starter\? your files go to \S*\.netkata\/backups\/echo-server-\S+ {2}\[y\/N\]/,
+  );
   expect(declined.output).toMatch(/nothing changed/);
   expect(declined.code).toBe(0);
   expect(await readFile(path.join(src, 'main.ts'), 'utf8')).toBe('my work\n');
@@ -256,7 +301,11 @@ test('restoreCommitted keeps an executable bit and a symlink as committed, and r
   await git('add', '.');
   await git('commit', '-qm', 'more');
   await rm(src, { recursive: true });
-  expect(await restoreCommitted(repo, src, path.join(repo, 'backup'))).toEqual(['exercises/01-echo-server/src/alias.ts', 'exercises/01-echo-server/src/main.ts', 'exercises/01-echo-server/src/run.sh']);
+  expect(await restoreCommitted(repo, src, path.join(repo, 'backup'))).toEqual([
+    'exercises/01-echo-server/src/alias.ts',
+    'exercises/01-echo-server/src/main.ts',
+    'exercises/01-echo-server/src/run.sh',
+  ]);
   expect((await stat(path.join(src, 'run.sh'))).mode & 0o111).toBe(0o111);
   expect(await readlink(path.join(src, 'alias.ts'))).toBe('main.ts');
   expect(await git('status', '--porcelain')).toBe('');
@@ -269,13 +318,15 @@ test('restoreCommitted keeps an executable bit and a symlink as committed, and r
 test('reset of an exercise outside a git checkout is refused in a line', async () => {
   const dir = await scratchDir('netkata-nogit-');
   await cp(path.join(repoRoot, 'exercises', '01-echo-server'), path.join(dir, 'exercises', '01-echo-server'), { recursive: true });
-  const refused = await netkata(['reset', 'echo-server', '--yes'], { env: { NETKATA_PROGRESS_FILE: file, NETKATA_EXERCISES_DIR: path.join(dir, 'exercises'), GIT_CEILING_DIRECTORIES: os.tmpdir() } });
+  const refused = await netkata(['reset', 'echo-server', '--yes'], {
+    env: { NETKATA_PROGRESS_FILE: file, NETKATA_EXERCISES_DIR: path.join(dir, 'exercises'), GIT_CEILING_DIRECTORIES: os.tmpdir() },
+  });
   expect(refused.code).toBe(2);
   expect(refused.stderr).toMatch(/is not in a git checkout, and reset restores what git committed/);
   expect(await readdir(path.join(dir, 'exercises', '01-echo-server', 'src'))).toEqual(['main.ts']);
 });
 
-test('hint gives a stage\'s ladder one rung per call, --all at once, and names a bad stage', async () => {
+test("hint gives a stage's ladder one rung per call, --all at once, and names a bad stage", async () => {
   const env = { NETKATA_PROGRESS_FILE: file };
   const first = await netkata(['hint', 'echo-server'], { env });
   expect(first.code).toBe(0);

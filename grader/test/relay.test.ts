@@ -33,7 +33,10 @@ async function relayedEcho(link: LinkSpec) {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const relay = await TcpRelay.start({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port }, link, 1);
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())), () => relay.close());
+  cleanups.push(
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
+    () => relay.close(),
+  );
   const client = net.connect(relay.endpoint);
   client.setNoDelay(true);
   await once(client, 'connect');
@@ -55,7 +58,7 @@ async function medianRtt(client: net.Socket, samples = 21): Promise<number> {
 }
 
 describe('the local relay', () => {
-  test('adds each direction\'s delay to the round trip (tolerance: +6 ms for Node timers on a busy machine)', async () => {
+  test("adds each direction's delay to the round trip (tolerance: +6 ms for Node timers on a busy machine)", async () => {
     const { client } = await relayedEcho(parseProfile('asymmetric', { egress: { delayMs: 30 }, ingress: { delayMs: 10 } }));
     const rtt = await medianRtt(client);
     expect(rtt).toBeGreaterThanOrEqual(40);
@@ -151,7 +154,11 @@ async function relayedUdpEcho(link: LinkSpec) {
   const client = dgram.createSocket('udp4');
   client.bind(0, '127.0.0.1');
   await once(client, 'listening');
-  cleanups.push(() => void server.close(), () => relay.close(), () => void client.close());
+  cleanups.push(
+    () => void server.close(),
+    () => relay.close(),
+    () => void client.close(),
+  );
   return { relay, client, serverReceived: () => serverReceived };
 }
 

@@ -18,7 +18,20 @@ let dir: string;
 
 async function grade(reporter: string): Promise<{ code: number | null; text: string }> {
   const output = path.join(dir, `report.${reporter}`);
-  const result = await netkata(['grade', 'echo-server', '--submission', fixture('echo-server', 'bytes-as-strings'), '--runtime', 'local', '-t', FILTER, '--reporter', reporter, '--output', output]);
+  const result = await netkata([
+    'grade',
+    'echo-server',
+    '--submission',
+    fixture('echo-server', 'bytes-as-strings'),
+    '--runtime',
+    'local',
+    '-t',
+    FILTER,
+    '--reporter',
+    reporter,
+    '--output',
+    output,
+  ]);
   return { code: result.code, text: await readFile(output, 'utf8') };
 }
 
@@ -49,7 +62,7 @@ describe('reporters', () => {
     expect(results.tests[1].output.length).toBeLessThanOrEqual(500);
   });
 
-  test('github: an ::error annotation on the learner\'s file per failing test, and the score', async () => {
+  test("github: an ::error annotation on the learner's file per failing test, and the score", async () => {
     const { code, text } = await grade('github');
     expect(code).toBe(1);
     const errors = text.split('\n').filter((line) => line.startsWith('::error '));
@@ -117,7 +130,22 @@ const hostileReport = (): GradeReport => ({
 });
 
 /** The learner's lines, each as the report shows it: made visible, nothing left out. */
-const VISIBLE = ['\\x1b[2J', '\\x1b]52;c;cHduZWQ=\\x07', '\\x1b]8;;https://example.invalid/', '\\x1bP+q544e', '\\x9b2J', '\\rPASS 120/120 points', '\\u202eevil', '\\u2066iso', '\\uffff', '\\ufffe', '\\u{1fffe}', '\\ud800', '\\x00', '[netkata:infrastructure]'];
+const VISIBLE = [
+  '\\x1b[2J',
+  '\\x1b]52;c;cHduZWQ=\\x07',
+  '\\x1b]8;;https://example.invalid/',
+  '\\x1bP+q544e',
+  '\\x9b2J',
+  '\\rPASS 120/120 points',
+  '\\u202eevil',
+  '\\u2066iso',
+  '\\uffff',
+  '\\ufffe',
+  '\\u{1fffe}',
+  '\\ud800',
+  '\\x00',
+  '[netkata:infrastructure]',
+];
 
 describe('hostile text in every reporter', () => {
   test('visibleText shows every control and escape, keeps tabs and newlines, is idempotent and bounded', () => {
@@ -137,7 +165,7 @@ describe('hostile text in every reporter', () => {
     expect(visibleLine('a\nb\tc\x1b')).toBe('a\\nb\\tc\\x1b');
   });
 
-  test('pretty: no escape but the grader\'s colours, every escape visible, learner lines behind a gutter', () => {
+  test("pretty: no escape but the grader's colours, every escape visible, learner lines behind a gutter", () => {
     const text = render(hostileReport(), 'pretty', { color: true, verbose: true });
     expectTerminalSafe(text);
     expect(text).toContain('\x1b[31mFAIL\x1b[0m 0/10 points');
@@ -176,7 +204,13 @@ describe('hostile text in every reporter', () => {
 
   test('junit: libxml2 rejects what the old escaping let through, and parses the new output strictly', async () => {
     // The escaping junit.ts had before: C0 controls only, so U+FFFF, U+FFFE reached the file.
-    const oldXml = (text: string) => text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+    const oldXml = (text: string) =>
+      text
+        .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+        .replace(/&/g, '&amp;')
+        .replace(/</g, '&lt;')
+        .replace(/>/g, '&gt;')
+        .replace(/"/g, '&quot;');
     const old = `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites><testsuite name="s"><testcase name="t"><failure message="m">${oldXml(HOSTILE)}</failure></testcase></testsuite></testsuites>\n`;
     expect((await xmlErrors(old)).join('\n')).toMatch(/invalid Char value 6553[45]/);
     const text = render(hostileReport(), 'junit');
@@ -209,7 +243,7 @@ describe('hostile text in every reporter', () => {
     for (const s of allStrings(failed)) expect(s).not.toMatch(UNSAFE_CHAR);
   });
 
-  test('transcripts: bytes and notes (a client\'s stderr) shown visibly, a note cannot pose as an event', () => {
+  test("transcripts: bytes and notes (a client's stderr) shown visibly, a note cannot pose as an event", () => {
     const transcript = new Transcript();
     transcript.record('c1', 'received', Buffer.from('\x1b[2J\u202e\uffff\x00', 'utf8'));
     transcript.record('client', 'note', `stderr: ${HOSTILE}`);
@@ -222,10 +256,14 @@ describe('hostile text in every reporter', () => {
   });
 
   test('batch summary: hostile folder names and error messages stay on their row', () => {
-    const text = renderBatch({ exercise: 'echo-server', seed: 1, submissions: [
-      { submission: 'eve\n::error::x\x1b[2J', status: 'fail', points: 0, maxPoints: 0, durationMs: 1, error: `is not a submission:\n${HOSTILE}` },
-      { submission: 'bob', status: 'pass', points: 10, maxPoints: 10, durationMs: 1 },
-    ] });
+    const text = renderBatch({
+      exercise: 'echo-server',
+      seed: 1,
+      submissions: [
+        { submission: 'eve\n::error::x\x1b[2J', status: 'fail', points: 0, maxPoints: 0, durationMs: 1, error: `is not a submission:\n${HOSTILE}` },
+        { submission: 'bob', status: 'pass', points: 10, maxPoints: 10, durationMs: 1 },
+      ],
+    });
     expectTerminalSafe(text);
     expect(text.trimEnd().split('\n')).toHaveLength(4);
     expect(text).toContain('eve\\n::error::x\\x1b[2J');

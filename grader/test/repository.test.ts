@@ -9,7 +9,11 @@ import { bundleSubmission } from '../src/build/bundle.ts';
 import { listExercises } from '../src/catalog/catalog.ts';
 import { exercisesDir, solutionsDir, suitesDir } from '../src/paths.ts';
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 describe('repository', async () => {
   const exercises = await listExercises();

@@ -51,41 +51,76 @@ const score = (tests: TestOutcome[], notRun = new Map<number, number>(), indepen
 describe('scoring', () => {
   test('a passed test earns its points only when every earlier stage passed', () => {
     const report = score([
-      outcome(1, 'a', 'passed'), outcome(1, 'b', 'failed', 'no'),
-      outcome(2, 'c', 'passed'), outcome(2, 'd', 'passed'),
-      outcome(3, 'e', 'passed'), outcome(3, 'f', 'failed', 'no'),
+      outcome(1, 'a', 'passed'),
+      outcome(1, 'b', 'failed', 'no'),
+      outcome(2, 'c', 'passed'),
+      outcome(2, 'd', 'passed'),
+      outcome(3, 'e', 'passed'),
+      outcome(3, 'f', 'failed', 'no'),
     ]);
-    expect(report.stages.map((s) => [s.status, s.points, s.blockedBy])).toEqual([['fail', 5, undefined], ['pass', 0, 1], ['fail', 0, 1]]);
+    expect(report.stages.map((s) => [s.status, s.points, s.blockedBy])).toEqual([
+      ['fail', 5, undefined],
+      ['pass', 0, 1],
+      ['fail', 0, 1],
+    ]);
     expect(report.points).toBe(5);
     expect(report.status).toBe('fail');
   });
 
   test('an independent stage earns its points whatever came before it, and holds nothing back', () => {
-    const report = score([
-      outcome(1, 'a', 'failed', 'no'), outcome(1, 'b', 'failed', 'no'),
-      outcome(2, 'c', 'passed'), outcome(2, 'd', 'passed'),
-      outcome(3, 'e', 'passed'), outcome(3, 'f', 'failed', 'no'),
-    ], new Map(), true);
+    const report = score(
+      [
+        outcome(1, 'a', 'failed', 'no'),
+        outcome(1, 'b', 'failed', 'no'),
+        outcome(2, 'c', 'passed'),
+        outcome(2, 'd', 'passed'),
+        outcome(3, 'e', 'passed'),
+        outcome(3, 'f', 'failed', 'no'),
+      ],
+      new Map(),
+      true,
+    );
     expect(report.stages.map((s) => s.points)).toEqual([0, 0, 5]);
     expect(report.points).toBe(5);
   });
 
   test('stages a gated grade did not reach are not-run, score 0, name the stage to fix, and fail the grade', () => {
-    const report = score([outcome(1, 'a', 'passed'), outcome(1, 'b', 'failed', 'no')], new Map([[2, 1], [3, 1]]));
-    expect(report.stages.map((s) => [s.status, s.points, s.maxPoints, s.blockedBy])).toEqual([['fail', 5, 10, undefined], ['not-run', 0, 10, 1], ['not-run', 0, 10, 1]]);
+    const report = score(
+      [outcome(1, 'a', 'passed'), outcome(1, 'b', 'failed', 'no')],
+      new Map([
+        [2, 1],
+        [3, 1],
+      ]),
+    );
+    expect(report.stages.map((s) => [s.status, s.points, s.maxPoints, s.blockedBy])).toEqual([
+      ['fail', 5, 10, undefined],
+      ['not-run', 0, 10, 1],
+      ['not-run', 0, 10, 1],
+    ]);
     expect(report.maxPoints).toBe(30);
     expect(report.status).toBe('fail');
   });
 
   test('a stage that ran must still carry its manifest points (not-run stages are exempt)', () => {
-    expect(() => score([outcome(1, 'a', 'passed')], new Map([[2, 1], [3, 1]]))).toThrow(/stage 1 of kata is worth 10 points in the manifest but its tests add up to 5/);
+    expect(() =>
+      score(
+        [outcome(1, 'a', 'passed')],
+        new Map([
+          [2, 1],
+          [3, 1],
+        ]),
+      ),
+    ).toThrow(/stage 1 of kata is worth 10 points in the manifest but its tests add up to 5/);
   });
 });
 
 describe('the pretty report is focused', () => {
   const report = score(
     [outcome(1, 'first', 'failed', 'expected 5 bytes\nmore detail'), outcome(1, 'second', 'failed', 'not run: first failed\nsecond line')],
-    new Map([[2, 1], [3, 1]]),
+    new Map([
+      [2, 1],
+      [3, 1],
+    ]),
   );
 
   test('the first failure in full, the others in one line, unreached stages named, one next step', () => {
@@ -98,7 +133,9 @@ describe('the pretty report is focused', () => {
     expect(text).not.toContain('second line');
     expect(text).toMatch(/· stage 2: Two {2}not run: stage 1 first/);
     expect(text).toMatch(/hint: listen first/);
-    expect(text).toMatch(/next: make stage 1 pass, starting with "first", then run npx netkata grade kata again; later stages run once it does \(--all runs them now\) \(--verbose shows the other 1 failure in full\)/);
+    expect(text).toMatch(
+      /next: make stage 1 pass, starting with "first", then run npx netkata grade kata again; later stages run once it does \(--all runs them now\) \(--verbose shows the other 1 failure in full\)/,
+    );
   });
 
   test('--verbose shows every failure in full', () => {
@@ -109,13 +146,26 @@ describe('the pretty report is focused', () => {
   });
 
   test('held-back points say why they are 0', () => {
-    const held = score([outcome(1, 'a', 'failed', 'no'), outcome(1, 'b', 'passed'), outcome(2, 'c', 'passed'), outcome(2, 'd', 'passed'), outcome(3, 'e', 'passed'), outcome(3, 'f', 'passed')]);
+    const held = score([
+      outcome(1, 'a', 'failed', 'no'),
+      outcome(1, 'b', 'passed'),
+      outcome(2, 'c', 'passed'),
+      outcome(2, 'd', 'passed'),
+      outcome(3, 'e', 'passed'),
+      outcome(3, 'f', 'passed'),
+    ]);
     expect(renderPretty(held)).toMatch(/✓ stage 2: Two {2}0\/10 \(counts once stage 1 passes\)/);
   });
 });
 
 test('junit lists a stage a gated grade did not reach as one skipped case that says why', () => {
-  const report = score([outcome(1, 'a', 'passed'), outcome(1, 'b', 'failed', 'no')], new Map([[2, 1], [3, 1]]));
+  const report = score(
+    [outcome(1, 'a', 'passed'), outcome(1, 'b', 'failed', 'no')],
+    new Map([
+      [2, 1],
+      [3, 1],
+    ]),
+  );
   const xml = renderJunit(report);
   expect(xml.match(/<skipped message="not run: stage 1 failed first \(--all runs every stage\)"\/>/g)).toHaveLength(2);
   expect(xml.match(/<testsuite /g)).toHaveLength(3);

@@ -70,7 +70,9 @@ describe('TypeScript bundling is confined to the submission folder', () => {
     for (const file of ['secret.json', 'secret.ts']) {
       const dir = await materialize('absolute-import', `absolute-${file}`, { __SECRET_PATH__: path.join(host, file) });
       const text = await bundleFails(dir);
-      expect(text).toContain(`src/main.ts:3: import "${path.join(host, file)}" is outside your submission folder; a submission may import only its own .ts/.js files and Node's built-in modules`);
+      expect(text).toContain(
+        `src/main.ts:3: import "${path.join(host, file)}" is outside your submission folder; a submission may import only its own .ts/.js files and Node's built-in modules`,
+      );
     }
   });
 
@@ -141,7 +143,9 @@ describe('a Dockerfile submission is built from its own regular files', () => {
     const started = Date.now();
     const error = await packBuildContext(dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SubmissionBuildError);
-    expect((error as SubmissionBuildError).output).toContain('its files come to 2048.0 MiB; the build context may be at most 64.0 MiB. The largest: big.bin (2048.0 MiB)');
+    expect((error as SubmissionBuildError).output).toContain(
+      'its files come to 2048.0 MiB; the build context may be at most 64.0 MiB. The largest: big.bin (2048.0 MiB)',
+    );
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
@@ -169,11 +173,15 @@ describe('Dockerfile builds run under a policy and limits', () => {
   async function leftovers(before: Awaited<ReturnType<typeof snapshot>>, marker: string): Promise<string[]> {
     const left: string[] = [];
     for (const c of await engine.dockerode.listContainers({ all: true })) {
-      if (!before.containers.has(c.Id) && (c.Command.includes(marker) || c.Labels?.['netkata.run'] === runId)) left.push(`container ${c.Id.slice(0, 12)} ${c.Command}`);
+      if (!before.containers.has(c.Id) && (c.Command.includes(marker) || c.Labels?.['netkata.run'] === runId))
+        left.push(`container ${c.Id.slice(0, 12)} ${c.Command}`);
     }
     for (const i of await engine.dockerode.listImages({ all: true })) {
       if (before.imageIds.has(i.Id)) continue;
-      const info = await engine.dockerode.getImage(i.Id).inspect().catch(() => undefined);
+      const info = await engine.dockerode
+        .getImage(i.Id)
+        .inspect()
+        .catch(() => undefined);
       const cmd = [...(info?.ContainerConfig?.Cmd ?? []), ...(info?.Config?.Cmd ?? [])].join(' ');
       if (cmd.includes(marker) || i.Labels?.['netkata.run'] === runId) left.push(`image ${i.Id.slice(7, 19)} ${cmd}`);
     }
@@ -182,7 +190,10 @@ describe('Dockerfile builds run under a policy and limits', () => {
     return left;
   }
 
-  async function build(name: string, buildLimits: Partial<SubmissionBuildLimits> = {}): Promise<{ error: SubmissionBuildError; elapsedMs: number; tag: string }> {
+  async function build(
+    name: string,
+    buildLimits: Partial<SubmissionBuildLimits> = {},
+  ): Promise<{ error: SubmissionBuildError; elapsedMs: number; tag: string }> {
     const dir = await materialize(name, `docker-${name}`);
     const tag = `netkata/submission:${runId}-${name}`;
     const started = Date.now();

@@ -12,7 +12,9 @@ describe('tls-client on the docker runtime', () => {
     expect(report.points).toBe(100);
     const wan = report.tests.find((t) => t.name.startsWith('under wan, resuming at tls12-tickets'));
     const { fullMs, resumedMs, savedRoundTrips, roundTripMs } = wan?.measurements as Record<string, number>;
-    console.log(`tls12-tickets under wan: ${savedRoundTrips} round trips (${roundTripMs} ms) saved between handshake and request; accept to request ${fullMs} ms full, ${resumedMs} ms resumed (medians)`);
+    console.log(
+      `tls12-tickets under wan: ${savedRoundTrips} round trips (${roundTripMs} ms) saved between handshake and request; accept to request ${fullMs} ms full, ${resumedMs} ms resumed (medians)`,
+    );
     // The suite's own threshold (see 06-resumption-wan.test.ts): measured on 62 grades, 0.88 at least.
     expect(savedRoundTrips).toBeGreaterThan(0.5);
   });
@@ -38,7 +40,7 @@ describe('tls-client on the docker runtime', () => {
   // A cheat, not a bug: it sends its request to servers it refuses, then resets the zoo's
   // counters. With a zoo that reset for anyone it passed stages 1-2 (45 of 45); the zoo's
   // control port now needs the tests' secret, so the request shows.
-  test('cheat-reset-zoo (requests, then resets the zoo\'s counters) fails stage 2', async () => {
+  test("cheat-reset-zoo (requests, then resets the zoo's counters) fails stage 2", async () => {
     await expectBreaksStage('tls-client', fixture('tls-client', 'cheat-reset-zoo'), 2);
   });
 });

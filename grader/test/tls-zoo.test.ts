@@ -79,8 +79,12 @@ async function runEntry(entry: string, args: string[]): Promise<ClientRun> {
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), CLIENT_TIMEOUT_MS);
   const [exitCode] = (await once(child, 'close')) as [number | null];
   clearTimeout(timer);
@@ -144,8 +148,12 @@ function probe(kind: ZooMemberKind, options: tls.ConnectionOptions & { requestOC
       ...options,
     });
     let received = '';
-    socket.on('OCSPResponse', (response: Buffer | null) => { if (response) result.ocsp = response; });
-    socket.on('session', (session: Buffer) => { result.session = session; });
+    socket.on('OCSPResponse', (response: Buffer | null) => {
+      if (response) result.ocsp = response;
+    });
+    socket.on('session', (session: Buffer) => {
+      result.session = session;
+    });
     socket.on('secureConnect', () => {
       Object.assign(result, {
         authorized: socket.authorized,
@@ -157,8 +165,12 @@ function probe(kind: ZooMemberKind, options: tls.ConnectionOptions & { requestOC
       });
       socket.write(`GET / HTTP/1.1\r\nHost: ${options.servername || hostOf(kind)}\r\nConnection: close\r\n\r\n`);
     });
-    socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1'); });
-    socket.on('error', (error: NodeJS.ErrnoException) => { result.error ??= error.code ?? error.message; });
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      result.error ??= error.code ?? error.message;
+    });
     socket.on('close', () => {
       if (received) result.statusLine = received.split('\r\n')[0];
       resolve(result);
@@ -209,7 +221,7 @@ describe('the PKI', () => {
     expect(await opensslOcspVerdict('ocsp-unknown', pki.leaves['ocsp-unknown']!.ocspResponse!)).toMatch(/leaf\.pem: unknown/);
   });
 
-  test('the reference client\'s DER reader reads the same statuses, for the right serial only', () => {
+  test("the reference client's DER reader reads the same statuses, for the right serial only", () => {
     const serial = (id: string) => BigInt(`0x${pki.leaves[id]!.serialNumber}`);
     const response = (id: string) => pki.leaves[id]!.ocspResponse!;
     expect(stapledCertStatus(response('ocsp-good'), serial('ocsp-good'))).toBe('good');
@@ -266,21 +278,22 @@ describe('each zoo member is what it claims (Node tls as the client)', () => {
     expect((await probe('other-ca', { ca: pki.otherRoot.cert })).authorized).toBe(true);
   });
 
-  test.each([['tls10-only', 'TLSv1'], ['tls11-only', 'TLSv1.1']] as const)(
-    '%s: a complete %s handshake at OpenSSL security level 0 on both ends; refused by version otherwise',
-    async (kind, version) => {
-      const legacy = await probe(kind, { minVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' });
-      expect(legacy).toMatchObject({ authorized: true, protocol: version, statusLine: 'HTTP/1.1 200 OK' });
-      // Allowing the old version without lowering the level is not enough: OpenSSL 3.0 (Node 20)
-      // then fails on the handshake's SHA-1 signature; OpenSSL 3.5 (Node 22) does not even
-      // offer the old versions, and gets the server's protocol_version alert.
-      expect(['ERR_SSL_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION'])
-        .toContain((await probe(kind, { minVersion: version })).error);
-      // Node's default (minimum TLS 1.2): the server answers with a protocol_version alert.
-      expect((await probe(kind)).error).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
-      expect((await memberStats(kind)).clientErrors.at(-1)?.code).toBe('ERR_SSL_UNSUPPORTED_PROTOCOL');
-    },
-  );
+  test.each([
+    ['tls10-only', 'TLSv1'],
+    ['tls11-only', 'TLSv1.1'],
+  ] as const)('%s: a complete %s handshake at OpenSSL security level 0 on both ends; refused by version otherwise', async (kind, version) => {
+    const legacy = await probe(kind, { minVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' });
+    expect(legacy).toMatchObject({ authorized: true, protocol: version, statusLine: 'HTTP/1.1 200 OK' });
+    // Allowing the old version without lowering the level is not enough: OpenSSL 3.0 (Node 20)
+    // then fails on the handshake's SHA-1 signature; OpenSSL 3.5 (Node 22) does not even
+    // offer the old versions, and gets the server's protocol_version alert.
+    expect(['ERR_SSL_LEGACY_SIGALG_DISALLOWED_OR_UNSUPPORTED', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION']).toContain(
+      (await probe(kind, { minVersion: version })).error,
+    );
+    // Node's default (minimum TLS 1.2): the server answers with a protocol_version alert.
+    expect((await probe(kind)).error).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
+    expect((await memberStats(kind)).clientErrors.at(-1)?.code).toBe('ERR_SSL_UNSUPPORTED_PROTOCOL');
+  });
 
   test('sni: a certificate per name, and one for neither without SNI', async () => {
     const [a, b] = member('sni').hosts;
@@ -293,14 +306,17 @@ describe('each zoo member is what it claims (Node tls as the client)', () => {
     expect((await lastConnection('sni')).servername).toBeNull();
   });
 
-  test('alpn: h2 and http/1.1 by the server\'s preference; a client offering neither gets an alert', async () => {
+  test("alpn: h2 and http/1.1 by the server's preference; a client offering neither gets an alert", async () => {
     expect((await probe('alpn', { ALPNProtocols: ['http/1.1', 'h2'] })).alpn).toBe('h2');
     expect((await probe('alpn', { ALPNProtocols: ['http/1.1'] })).alpn).toBe('http/1.1');
     expect((await probe('alpn')).alpn).toBe(false);
     expect((await probe('alpn', { ALPNProtocols: ['spdy/1'] })).error).toBe('ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL');
   });
 
-  test.each([['tls12-tickets', 'TLSv1.2'], ['tls13-tickets', 'TLSv1.3']] as const)('%s: %s with session tickets, resumable', async (kind, version) => {
+  test.each([
+    ['tls12-tickets', 'TLSv1.2'],
+    ['tls13-tickets', 'TLSv1.3'],
+  ] as const)('%s: %s with session tickets, resumable', async (kind, version) => {
     const first = await probe(kind);
     expect(first).toMatchObject({ authorized: true, protocol: version, reused: false });
     expect(first.session).toBeDefined();
@@ -329,7 +345,7 @@ describe('each zoo member is what it claims (Node tls as the client)', () => {
   });
 });
 
-describe('the zoo\'s control port answers the tests only', () => {
+describe("the zoo's control port answers the tests only", () => {
   const controlUrl = (route: string) => `http://${zoo.host}:${zoo.controlPort}${route}`;
   /** What an outsider gets: status, content type and body, all of which must say nothing. */
   async function outsider(method: string, route: string, headers: Record<string, string> = {}) {
@@ -355,7 +371,7 @@ describe('the zoo\'s control port answers the tests only', () => {
     ] as const) {
       expect(await outsider(method, route, headers), `${method} ${route} ${JSON.stringify(headers)}`).toEqual(BARE_404);
     }
-    expect((await memberStats('valid')).requests, 'requests counted, after the outsiders\' resets').toBe(1);
+    expect((await memberStats('valid')).requests, "requests counted, after the outsiders' resets").toBe(1);
   });
 
   test('with the secret: stats, then reset', async () => {
@@ -415,29 +431,29 @@ describe('the reference tls-client', () => {
     expect((await client('alpn', { args: ['--alpn', 'spdy/1'] })).exitCode).toBe(Exit.otherTls);
   });
 
-  test.each([['tls12-tickets', 'TLSv1.2'], ['tls13-tickets', 'TLSv1.3']] as const)(
-    '--session resumes %s (%s) on the second run, as the server confirms',
-    async (kind, version) => {
-      await zoo.reset();
-      const file = sessionFile(kind);
-      const first = await client(kind, { args: ['--session', file] });
-      expect(first.exitCode, first.stderr).toBe(Exit.ok);
-      expect(first.summary).toMatchObject({ tls: version, resumed: false });
-      expect((await stat(file)).mode & 0o777).toBe(0o600);
-      expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ host: hostOf(kind), port: zoo.port(kind), spkiSha256: pki.leaves[kind]!.spkiSha256 });
+  test.each([
+    ['tls12-tickets', 'TLSv1.2'],
+    ['tls13-tickets', 'TLSv1.3'],
+  ] as const)('--session resumes %s (%s) on the second run, as the server confirms', async (kind, version) => {
+    await zoo.reset();
+    const file = sessionFile(kind);
+    const first = await client(kind, { args: ['--session', file] });
+    expect(first.exitCode, first.stderr).toBe(Exit.ok);
+    expect(first.summary).toMatchObject({ tls: version, resumed: false });
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ host: hostOf(kind), port: zoo.port(kind), spkiSha256: pki.leaves[kind]!.spkiSha256 });
 
-      const second = await client(kind, { args: ['--session', file] });
-      expect(second.exitCode, second.stderr).toBe(Exit.ok);
-      expect(second.stdout).toBe(`netkata tls zoo: ${kind}\n`);
-      expect(second.summary).toMatchObject({ tls: version, resumed: true });
-      const stats = await memberStats(kind);
-      expect(stats).toMatchObject({ handshakes: 2, resumed: 1 });
-      expect(stats.connections.map((c) => c.resumed)).toEqual([false, true]);
+    const second = await client(kind, { args: ['--session', file] });
+    expect(second.exitCode, second.stderr).toBe(Exit.ok);
+    expect(second.stdout).toBe(`netkata tls zoo: ${kind}\n`);
+    expect(second.summary).toMatchObject({ tls: version, resumed: true });
+    const stats = await memberStats(kind);
+    expect(stats).toMatchObject({ handshakes: 2, resumed: 1 });
+    expect(stats.connections.map((c) => c.resumed)).toEqual([false, true]);
 
-      // A third run resumes again: a resumed TLS 1.2 connection brings no new session, the old one stays.
-      expect((await client(kind, { args: ['--session', file] })).summary?.resumed).toBe(true);
-    },
-  );
+    // A third run resumes again: a resumed TLS 1.2 connection brings no new session, the old one stays.
+    expect((await client(kind, { args: ['--session', file] })).summary?.resumed).toBe(true);
+  });
 
   test('--session against a server without tickets: full handshakes, no harm', async () => {
     await zoo.reset();

@@ -52,7 +52,10 @@ describe('verify: stability over repeated grades', () => {
   });
 
   test('the text names every test with its rate, figures against limits, and how to replay a failure', () => {
-    const runs = [report(7, [{ status: 'failed', error: 'boom', measurements: { n: 3 }, limits: { n: { max: 4 } } }]), report(8, [{ measurements: { n: 2 }, limits: { n: { max: 4 } } }])];
+    const runs = [
+      report(7, [{ status: 'failed', error: 'boom', measurements: { n: 3 }, limits: { n: { max: 4 } } }]),
+      report(8, [{ measurements: { n: 2 }, limits: { n: { max: 4 } } }]),
+    ];
     const verify: VerifyReport = {
       exercise: 'x',
       runs: 2,

@@ -15,7 +15,9 @@ socket.on('message', (datagram, from) => {
   // id, number of segments, SHA-256 of the file). Answer ERROR (0x05) for a file that is not there.
   // TODO: stage 2: refuse names that are not a plain file name (no '/', no '..').
   // TODO: stage 3: keep what is not acknowledged yet (ACK, 0x03) and send it again on a timeout.
-  console.log(`datagram of ${datagram.length} bytes, type 0x${datagram[0]!.toString(16).padStart(2, '0')}, transfer ${id}, from ${from.address}:${from.port}: not answered yet (files in ${filesDir})`);
+  console.log(
+    `datagram of ${datagram.length} bytes, type 0x${datagram[0]!.toString(16).padStart(2, '0')}, transfer ${id}, from ${from.address}:${from.port}: not answered yet (files in ${filesDir})`,
+  );
 });
 
 socket.bind(port, () => console.log(`listening on UDP port ${port}`));

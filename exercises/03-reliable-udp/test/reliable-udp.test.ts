@@ -28,7 +28,8 @@ async function fetch(client: UdpSocket, name: string, id: number, deadlineMs: nu
   const deadline = performance.now() + deadlineMs;
   await client.send(message(0x01, id, Buffer.from(name)));
   while (total === undefined || cumulative < total) {
-    if (performance.now() > deadline) throw new Error(`"${name}" incomplete after ${deadlineMs} ms: ${segments.size} segments in, cumulative ack ${cumulative}`);
+    if (performance.now() > deadline)
+      throw new Error(`"${name}" incomplete after ${deadlineMs} ms: ${segments.size} segments in, cumulative ack ${cumulative}`);
     const datagram = await client.tryReceive(1_000);
     if (!datagram) {
       await client.send(segments.size === 0 && total === undefined ? message(0x01, id, Buffer.from(name)) : message(0x03, id, u32(cumulative), u32(0)));

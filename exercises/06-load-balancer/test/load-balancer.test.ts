@@ -40,17 +40,20 @@ const server = useSubmission({
 
 function send(options: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {}) {
   return new Promise<{ status: number; servedBy: string; json: Record<string, unknown> }>((resolve, reject) => {
-    const req = http.request({ ...server.endpoint, method: options.method ?? 'GET', path: options.path ?? '/', headers: options.headers, agent: false }, (res) => {
-      let text = '';
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => {
-        let json: Record<string, unknown> = {};
-        try {
-          json = JSON.parse(text);
-        } catch {}
-        resolve({ status: res.statusCode ?? 0, servedBy: String(res.headers['x-served-by'] ?? ''), json });
-      });
-    });
+    const req = http.request(
+      { ...server.endpoint, method: options.method ?? 'GET', path: options.path ?? '/', headers: options.headers, agent: false },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => {
+          let json: Record<string, unknown> = {};
+          try {
+            json = JSON.parse(text);
+          } catch {}
+          resolve({ status: res.statusCode ?? 0, servedBy: String(res.headers['x-served-by'] ?? ''), json });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });

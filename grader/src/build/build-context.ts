@@ -46,14 +46,20 @@ export async function packBuildContext(dir: string): Promise<BuildContext> {
         files.push({ name, full, size: stats.size, mode: stats.mode & 0o777 });
         total += stats.size;
         if (files.length > MAX_CONTEXT_FILES) {
-          throw new SubmissionBuildError('your submission folder is too big to build', `it holds more than ${MAX_CONTEXT_FILES} files; a Dockerfile submission's folder is its sources (node_modules and .git are left out)`);
+          throw new SubmissionBuildError(
+            'your submission folder is too big to build',
+            `it holds more than ${MAX_CONTEXT_FILES} files; a Dockerfile submission's folder is its sources (node_modules and .git are left out)`,
+          );
         }
       } else skipped.push(name);
     }
   };
   await walk('');
   if (total > MAX_CONTEXT_BYTES) {
-    const largest = [...files].sort((a, b) => b.size - a.size).slice(0, 3).map((f) => `${f.name} (${mib(f.size)})`);
+    const largest = [...files]
+      .sort((a, b) => b.size - a.size)
+      .slice(0, 3)
+      .map((f) => `${f.name} (${mib(f.size)})`);
     throw new SubmissionBuildError(
       'your submission folder is too big to build',
       `its files come to ${mib(total)}; the build context may be at most ${mib(MAX_CONTEXT_BYTES)}. The largest: ${largest.join(', ')}. Leave build outputs and data out of the folder`,
@@ -71,7 +77,8 @@ export async function packBuildContext(dir: string): Promise<BuildContext> {
       parts.push(header(directory, 0, '5', 0o755));
     }
     const content = await readExactly(file.full, file.size);
-    if (!content) throw new SubmissionBuildError('your submission folder changed while it was being packed', `${file.name} changed while the grader read it; build again`);
+    if (!content)
+      throw new SubmissionBuildError('your submission folder changed while it was being packed', `${file.name} changed while the grader read it; build again`);
     if (file.name === 'Dockerfile') dockerfile = content;
     parts.push(header(file.name, content.length, '0', file.mode), content);
     const padding = (BLOCK - (content.length % BLOCK)) % BLOCK;
@@ -106,7 +113,10 @@ function header(name: string, size: number, type: '0' | '5', mode: number): Buff
     prefix = name.slice(0, cut);
     base = name.slice(cut + 1);
     if (cut < 0 || Buffer.byteLength(prefix) > 155 || Buffer.byteLength(base) > 100) {
-      throw new SubmissionBuildError('a file name in your submission folder is too long', `${name.slice(0, 300)} is longer than a build context allows (100 bytes per name, 255 with its folders)`);
+      throw new SubmissionBuildError(
+        'a file name in your submission folder is too long',
+        `${name.slice(0, 300)} is longer than a build context allows (100 bytes per name, 255 with its folders)`,
+      );
     }
   }
   block.write(base, 0, 'utf8');

@@ -29,7 +29,10 @@ export function isInside(root: string, candidate: string): boolean {
  */
 export async function confinedPath(root: string, target: string): Promise<ConfinedPath> {
   if (!isInside(root, target)) return { kind: 'outside' };
-  let pending = path.relative(root, target).split(path.sep).filter((part) => part !== '' && part !== '.');
+  let pending = path
+    .relative(root, target)
+    .split(path.sep)
+    .filter((part) => part !== '' && part !== '.');
   let current = root;
   let links = 0;
   while (pending.length > 0) {
@@ -53,7 +56,13 @@ export async function confinedPath(root: string, target: string): Promise<Confin
       if (++links > MAX_LINKS) return { kind: 'other' };
       const resolved = path.resolve(current, await readlink(next));
       if (!isInside(root, resolved)) return { kind: 'outside' };
-      pending = [...path.relative(root, resolved).split(path.sep).filter((p) => p !== '' && p !== '.'), ...pending];
+      pending = [
+        ...path
+          .relative(root, resolved)
+          .split(path.sep)
+          .filter((p) => p !== '' && p !== '.'),
+        ...pending,
+      ];
       current = root;
       continue;
     }

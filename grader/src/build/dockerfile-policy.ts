@@ -35,11 +35,15 @@ interface Instruction {
 const MAX_LINE_CHARS = 64 * 1024 - 1; // bufio.Scanner's limit in the builder
 const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 const STAGE_NAME = /^[a-z][a-z0-9_.-]*$/;
-const ALLOWED_BASES = "build FROM ${NETKATA_RUNTIME} or ${NETKATA_RUNTIME_C} (the grader's images, declared with ARG before the first FROM); an instructor can allow more with --allow-base";
+const ALLOWED_BASES =
+  "build FROM ${NETKATA_RUNTIME} or ${NETKATA_RUNTIME_C} (the grader's images, declared with ARG before the first FROM); an instructor can allow more with --allow-base";
 
 /** The instructions of a Dockerfile, as the classic builder splits them. */
 function parseDockerfile(text: string): { instructions: Instruction[]; escape: string; errors: string[] } {
-  const lines = text.replace(/^\uFEFF/, '').split('\n').map((l) => l.replace(/\r$/, ''));
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''));
   const errors: string[] = [];
   const instructions: Instruction[] = [];
   let escape = '\\';
@@ -249,7 +253,11 @@ export function checkDockerfile(text: string, options: PolicyOptions): PolicyRes
         const earlier = image !== undefined ? stages.find((s) => s.name === image.toLowerCase()) : undefined;
         let base = '';
         if (image === undefined) at(instruction, `FROM ${words[0]} cannot be resolved by the grader; ${ALLOWED_BASES}`);
-        else if (undeclared.length > 0) at(instruction, `FROM ${words[0]} uses ${undeclared.map((v) => `\${${v}}`).join(', ')} without declaring it: add \`ARG ${undeclared[0]}\` before the first FROM`);
+        else if (undeclared.length > 0)
+          at(
+            instruction,
+            `FROM ${words[0]} uses ${undeclared.map((v) => `\${${v}}`).join(', ')} without declaring it: add \`ARG ${undeclared[0]}\` before the first FROM`,
+          );
         else if (earlier) base = earlier.base;
         else if (image === 'scratch' || allowed.has(image)) base = image;
         else at(instruction, `FROM ${words[0] === image ? image : `${words[0]} (${image || 'empty'})`} is not allowed: ${ALLOWED_BASES}`);
@@ -264,7 +272,11 @@ export function checkDockerfile(text: string, options: PolicyOptions): PolicyRes
           if (flagName === '--from') {
             const index = /^\d+$/.test(value) ? Number(value) : undefined;
             const ok = index !== undefined ? index < stages.length : stages.some((s) => s.name === value.toLowerCase());
-            if (!ok) at(instruction, `${keyword.toUpperCase()} --from=${value} is not allowed: --from may name only an earlier stage of this Dockerfile (FROM ... AS NAME)`);
+            if (!ok)
+              at(
+                instruction,
+                `${keyword.toUpperCase()} --from=${value} is not allowed: --from may name only an earlier stage of this Dockerfile (FROM ... AS NAME)`,
+              );
             continue;
           }
           at(instruction, `${keyword.toUpperCase()} ${flag} is not supported by the grader's builder (only --chown and --from=STAGE)`);
@@ -287,7 +299,8 @@ export function checkDockerfile(text: string, options: PolicyOptions): PolicyRes
         at(instruction, `ONBUILD is not allowed: a submission's image is never a base for another build`);
         break;
       case 'run':
-        if (flags.length > 0) at(instruction, `RUN ${flags[0]} is not supported: the grader builds with the classic builder and no network (no --mount, --network or --security)`);
+        if (flags.length > 0)
+          at(instruction, `RUN ${flags[0]} is not supported: the grader builds with the classic builder and no network (no --mount, --network or --security)`);
         break;
       case 'label':
         if (/netkata/i.test(rest)) at(instruction, `LABEL keys starting with netkata are the grader's own`);

@@ -7,7 +7,11 @@ export type Submission =
   | { readonly kind: 'typescript'; readonly dir: string; readonly entry: string }
   | { readonly kind: 'dockerfile'; readonly dir: string; readonly dockerfile: string };
 
-const exists = (p: string) => access(p).then(() => true, () => false);
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 export async function resolveSubmission(dir: string): Promise<Submission> {
   const absolute = path.resolve(dir);

@@ -42,9 +42,7 @@ async function loadExercise(folder: string): Promise<Exercise> {
 /** Finds an exercise by id (`echo-server`), folder (`01-echo-server`) or number (`1`). */
 export async function findExercise(name: string): Promise<Exercise> {
   const all = await listExercises();
-  const found = all.find(
-    (e) => e.manifest.id === name || e.folder === name || Number(e.folder.slice(0, 2)) === Number(name),
-  );
+  const found = all.find((e) => e.manifest.id === name || e.folder === name || Number(e.folder.slice(0, 2)) === Number(name));
   if (!found) {
     throw new ConfigError(`no exercise "${name}"; known: ${all.map((e) => e.manifest.id).join(', ')}`);
   }
@@ -52,5 +50,8 @@ export async function findExercise(name: string): Promise<Exercise> {
 }
 
 export async function isDirectory(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isDirectory(), () => false);
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }

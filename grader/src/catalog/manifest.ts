@@ -23,7 +23,11 @@ const stageSchema = z.strictObject({
   independent: z.boolean().default(false),
   /** Impairment profiles this stage runs under (names from the profile catalog). */
   profiles: z
-    .array(z.enum(BUILTIN_PROFILE_NAMES as [string, ...string[]], { error: (issue) => `no impairment profile "${String(issue.input)}" (there are ${BUILTIN_PROFILE_NAMES.join(', ')})` }))
+    .array(
+      z.enum(BUILTIN_PROFILE_NAMES as [string, ...string[]], {
+        error: (issue) => `no impairment profile "${String(issue.input)}" (there are ${BUILTIN_PROFILE_NAMES.join(', ')})`,
+      }),
+    )
     .min(1)
     .default(['clean']),
 });

@@ -49,7 +49,9 @@ export interface BatchSummary {
  */
 export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
   if (options.runtime !== 'docker' && options.runtime !== 'auto') {
-    throw new ConfigError(`batch mode grades other people's code, so it runs it only sandboxed, in containers; --runtime ${options.runtime} would run it unsandboxed on this machine`);
+    throw new ConfigError(
+      `batch mode grades other people's code, so it runs it only sandboxed, in containers; --runtime ${options.runtime} would run it unsandboxed on this machine`,
+    );
   }
   if (options.submissions.length === 0) throw new ConfigError('usage: netkata batch <exercise> <submission-dir>...');
   const names = options.submissions.map((s) => path.basename(path.resolve(s)));
@@ -78,16 +80,33 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
       });
       let file: string | undefined;
       if (options.outputDir) {
-        file = path.join(options.outputDir, `${names[index]}.${options.reporter === 'junit' ? 'xml' : options.reporter === 'pretty' || options.reporter === 'github' ? 'txt' : 'json'}`);
+        file = path.join(
+          options.outputDir,
+          `${names[index]}.${options.reporter === 'junit' ? 'xml' : options.reporter === 'pretty' || options.reporter === 'github' ? 'txt' : 'json'}`,
+        );
         await writeFile(file, render(report, options.reporter));
       }
-      entries.push({ submission, status: report.status, points: report.points, maxPoints: report.maxPoints, durationMs: Date.now() - started, ...(file ? { report: file } : {}) });
+      entries.push({
+        submission,
+        status: report.status,
+        points: report.points,
+        maxPoints: report.maxPoints,
+        durationMs: Date.now() - started,
+        ...(file ? { report: file } : {}),
+      });
     } catch (error) {
       // One submission the grader could not handle does not stop the class; it is reported.
       // A folder with nothing to grade is that student's failure, not the grader's.
       if (!(error instanceof GraderError)) throw error;
       if (options.lifetime.ended) throw error;
-      entries.push({ submission, status: error instanceof NotASubmissionError ? 'fail' : 'error', points: 0, maxPoints: 0, durationMs: Date.now() - started, error: error.message });
+      entries.push({
+        submission,
+        status: error instanceof NotASubmissionError ? 'fail' : 'error',
+        points: 0,
+        maxPoints: 0,
+        durationMs: Date.now() - started,
+        error: error.message,
+      });
     }
   }
   return { exercise: options.exercise, seed, submissions: entries };
@@ -95,7 +114,11 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
 
 /** The class's table. Folder names and error messages may come from students: one visible line each. */
 export function renderBatch(summary: BatchSummary): string {
-  const rows = summary.submissions.map((e) => ({ ...e, submission: visibleLine(e.submission, 200), error: e.error === undefined ? undefined : visibleLine(e.error) }));
+  const rows = summary.submissions.map((e) => ({
+    ...e,
+    submission: visibleLine(e.submission, 200),
+    error: e.error === undefined ? undefined : visibleLine(e.error),
+  }));
   const width = Math.max(10, ...rows.map((e) => e.submission.length));
   const lines = [`${visibleLine(summary.exercise)}, seed ${summary.seed}`, `${'submission'.padEnd(width)}  status  points`];
   for (const e of rows) {

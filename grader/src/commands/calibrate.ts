@@ -41,5 +41,8 @@ export async function calibrate(options: CalibrateOptions): Promise<Calibration>
   const [runtime, impair] = [await ensureImage(engine, 'runtime', options.buildMode), await ensureImage(engine, 'impair', options.buildMode)];
   const backend = chooseBackend(options.impairment, await detectBackends(engine, impair.tag));
   const network = await engine.createRunNetwork(runId);
-  return calibrateOnDocker({ engine, network, runtimeImage: runtime.tag, impairImage: impair.tag, labels: runLabels(runId), backend, seed: options.seed }, link);
+  return calibrateOnDocker(
+    { engine, network, runtimeImage: runtime.tag, impairImage: impair.tag, labels: runLabels(runId), backend, seed: options.seed },
+    link,
+  );
 }

@@ -46,7 +46,10 @@ async function workDirs(): Promise<Array<{ dir: string; stale: boolean }>> {
   for (const name of await readdir(tmp).catch(() => [])) {
     if (!RUN_DIR.test(name)) continue;
     const dir = path.join(tmp, name);
-    const labels = await readFile(path.join(dir, WORK_DIR_OWNER_FILE), 'utf8').then((t) => JSON.parse(t) as Record<string, string>, () => undefined);
+    const labels = await readFile(path.join(dir, WORK_DIR_OWNER_FILE), 'utf8').then(
+      (t) => JSON.parse(t) as Record<string, string>,
+      () => undefined,
+    );
     const state = ownerState(labels);
     const ageMs = Date.now() - ((await stat(dir).catch(() => undefined))?.mtimeMs ?? Date.now());
     found.push({ dir, stale: state === 'gone' || (state === 'unknown' && ageMs > FOREIGN_STALE_MS) });
@@ -94,7 +97,8 @@ export function renderCleanup(result: CleanupResult): string {
   const { remaining } = result;
   const lines = [`removed ${result.removedRuns} runs and ${result.removedWorkDirs} work folders`];
   if (remaining.runs.length > 0) lines.push(`runs still there (their graders are alive): ${remaining.runs.join(', ')}`);
-  if (remaining.firewallRules.length > 0) lines.push(`host firewall rules still in force (their runs are alive):`, ...remaining.firewallRules.map((r) => `  ${r}`));
+  if (remaining.firewallRules.length > 0)
+    lines.push(`host firewall rules still in force (their runs are alive):`, ...remaining.firewallRules.map((r) => `  ${r}`));
   if (remaining.workDirs.length > 0) lines.push(`work folders still there:`, ...remaining.workDirs.map((d) => `  ${d}`));
   return `${lines.join('\n')}\n`;
 }

@@ -24,14 +24,25 @@ export interface DoctorReport {
 /** `netkata doctor`: what this machine can grade with, checked rather than assumed. */
 export async function doctor(): Promise<DoctorReport> {
   const advice: string[] = [];
-  const relay = { available: true as const, detail: 'the local runtime relays TCP in-process (reduced fidelity: no packet loss or reordering) and UDP per datagram' };
+  const relay = {
+    available: true as const,
+    detail: 'the local runtime relays TCP in-process (reduced fidelity: no packet loss or reordering) and UDP per datagram',
+  };
   let engine: DockerEngine;
   try {
     engine = await DockerEngine.connect(5_000);
   } catch (error) {
     advice.push('start a Docker engine (or set DOCKER_HOST) for sandboxed, packet-level grading');
     const unknown = { available: 'unknown' as const, detail: 'no Docker engine' };
-    return { ok: false, node: process.version, docker: { reachable: false, error: (error as Error).message }, images: [], backends: { netem: unknown, userspace: unknown, relay }, auto: 'relay', advice };
+    return {
+      ok: false,
+      node: process.version,
+      docker: { reachable: false, error: (error as Error).message },
+      images: [],
+      backends: { netem: unknown, userspace: unknown, relay },
+      auto: 'relay',
+      advice,
+    };
   }
   const images = await Promise.all(
     IMAGE_NAMES.map(async (name) => {
@@ -45,7 +56,9 @@ export async function doctor(): Promise<DoctorReport> {
   let support: BackendSupport | undefined;
   if (impair.present) support = await detectBackends(engine, impair.tag);
   const describe = (available: boolean | undefined, detail: string | undefined) =>
-    available === undefined ? { available: 'unknown' as const, detail: 'needs the impair image' } : { available, detail: available ? 'works in a throwaway NET_ADMIN container' : (detail ?? '') };
+    available === undefined
+      ? { available: 'unknown' as const, detail: 'needs the impair image' }
+      : { available, detail: available ? 'works in a throwaway NET_ADMIN container' : (detail ?? '') };
   let auto: DoctorReport['auto'] = 'none';
   if (support) {
     try {

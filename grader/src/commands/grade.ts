@@ -108,10 +108,14 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
     const runtime = { kind: options.runtime === 'local' ? 'local' : 'docker', version: '', isolated: false } as const;
     return buildFailureReport(exercise.manifest, `${error.message}\n${error.output}`, frame(runtime, []));
   }
-  if (options.progress) notice(`grading ${path.relative(process.cwd(), submission.dir) || '.'} against ${exercise.manifest.id} on the ${prepared.runtime.kind} runtime, impairments by ${prepared.backend}`);
+  if (options.progress)
+    notice(
+      `grading ${path.relative(process.cwd(), submission.dir) || '.'} against ${exercise.manifest.id} on the ${prepared.runtime.kind} runtime, impairments by ${prepared.backend}`,
+    );
   // The UDP relay loses, duplicates and reorders datagrams itself; only the TCP one cannot.
   if (prepared.backend === 'relay' && exercise.manifest.transport === 'tcp' && steps.some((g) => !isCleanLink(g.link))) {
-    const message = 'the local runtime impairs through a TCP relay: delay, jitter, rate, small segments and stalls, but no packet loss, duplication or reordering (those need Docker)';
+    const message =
+      'the local runtime impairs through a TCP relay: delay, jitter, rate, small segments and stalls, but no packet loss, duplication or reordering (those need Docker)';
     notice(message);
     prepared.notices.push(message);
   }
@@ -132,7 +136,10 @@ async function gradeOn(
   suiteDir: string,
   steps: readonly Step[],
   seed: number,
-  frame: (runtime: GradeReport['runtime'], notices: string[]) => Omit<GradeReport, 'status' | 'points' | 'maxPoints' | 'stages' | 'tests' | 'graderErrors' | 'buildError'>,
+  frame: (
+    runtime: GradeReport['runtime'],
+    notices: string[],
+  ) => Omit<GradeReport, 'status' | 'points' | 'maxPoints' | 'stages' | 'tests' | 'graderErrors' | 'buildError'>,
   options: GradeOptions,
 ): Promise<GradeReport> {
   const tests: TestOutcome[] = [];
@@ -159,7 +166,9 @@ async function gradeOn(
         if (options.progress) notice(`calibrating the ${step.link.name} profile on ${prepared.backend}...`);
         calibration = await prepared.calibrate(step.link);
         if (!calibration.ok) {
-          throw new CalibrationError(`the ${step.link.name} link measured outside its profile (${calibration.attempts === 1 ? 'once' : `${calibration.attempts} times`}), so no test ran under it:\n${describeCalibration(calibration)}`);
+          throw new CalibrationError(
+            `the ${step.link.name} link measured outside its profile (${calibration.attempts === 1 ? 'once' : `${calibration.attempts} times`}), so no test ran under it:\n${describeCalibration(calibration)}`,
+          );
         }
         calibrations.set(step.link.name, calibration);
       }
@@ -170,7 +179,12 @@ async function gradeOn(
       const run = await runSuite({
         suiteDir,
         files: step.files,
-        context: { ...prepared.context, impairment: { backend: prepared.backend, link: step.link, seed }, failFast: !options.all, ...(options.visible && isCleanLink(step.link) && { ioTimeoutMs: VISIBLE_IO_TIMEOUT_MS }) },
+        context: {
+          ...prepared.context,
+          impairment: { backend: prepared.backend, link: step.link, seed },
+          failFast: !options.all,
+          ...(options.visible && isCleanLink(step.link) && { ioTimeoutMs: VISIBLE_IO_TIMEOUT_MS }),
+        },
         testNamePattern: options.testNamePattern,
         run: prepared,
         ...(live && {
@@ -193,7 +207,13 @@ async function gradeOn(
   const impairment: ImpairmentReport = { backend: prepared.backend, fidelity: prepared.backend === 'relay' ? relayFidelity : 'packet', seed, profiles };
   // The built-in hidden suite must carry the manifest's points exactly; visible tests, a filtered
   // run or an instructor's own suite (--suite) score by the points their tests carry.
-  const report = scoreRun(manifest, { tests, graderErrors }, { ...frame(prepared.runtime, prepared.notices), impairment }, !options.visible && !options.testNamePattern && !options.suite, notRun);
+  const report = scoreRun(
+    manifest,
+    { tests, graderErrors },
+    { ...frame(prepared.runtime, prepared.notices), impairment },
+    !options.visible && !options.testNamePattern && !options.suite,
+    notRun,
+  );
   return { ...report, timings: { phases: {}, runs } };
 }
 
@@ -244,7 +264,8 @@ export function parseStages(spec: string, manifest: Exercise['manifest']): Set<n
     const from = Number(range[1]);
     const to = Number(range[2] ?? range[1]);
     for (let stage = from; stage <= to; stage++) {
-      if (!manifest.stages.some((s) => s.stage === stage)) throw new ConfigError(`${manifest.id} has no stage ${stage} (it has 1 to ${manifest.stages.length})`);
+      if (!manifest.stages.some((s) => s.stage === stage))
+        throw new ConfigError(`${manifest.id} has no stage ${stage} (it has 1 to ${manifest.stages.length})`);
       stages.add(stage);
     }
   }

@@ -19,13 +19,18 @@ export async function hint(name: string, stageArg: string | undefined, all: bool
   if (stageArg !== undefined) {
     // Digits only: Number() would take ' 2', '2.0' or '0x2' for stage 2.
     stageNumber = /^\d{1,3}$/.test(stageArg) ? Number(stageArg) : Number.NaN;
-    if (!stages.some((s) => s.stage === stageNumber)) throw new ConfigError(`${id} has no stage "${visibleLine(stageArg, 40)}" (it has stages 1 to ${stages.length})`);
+    if (!stages.some((s) => s.stage === stageNumber))
+      throw new ConfigError(`${id} has no stage "${visibleLine(stageArg, 40)}" (it has stages 1 to ${stages.length})`);
     why = '';
   } else {
     const passed = entry.grade?.last.stagesPassed ?? [];
     const open = stages.find((s) => !passed.includes(s.stage));
     stageNumber = open?.stage ?? stages.length;
-    why = !entry.grade ? ' (no grade yet: the first stage)' : open ? ' (the first stage your last grade did not pass)' : ' (your last grade passed every stage: the last one)';
+    why = !entry.grade
+      ? ' (no grade yet: the first stage)'
+      : open
+        ? ' (the first stage your last grade did not pass)'
+        : ' (your last grade passed every stage: the last one)';
   }
   const stage = stages.find((s) => s.stage === stageNumber)!;
   const ladder = [stage.hint, ...(stage.hints ?? [])].filter((h): h is string => h !== undefined);
@@ -41,7 +46,11 @@ export async function hint(name: string, stageArg: string | undefined, all: bool
     lines.push(label + wrap(visibleText(rung), WIDTH - label.length).join(`\n${' '.repeat(label.length)}`));
   });
   const left = ladder.length - upTo;
-  lines.push(left > 0 ? `${left} more: run  npx netkata hint ${id} ${stageNumber}  again (or --all)` : 'that is every hint for this stage; the README section of the stage has the exact protocol');
+  lines.push(
+    left > 0
+      ? `${left} more: run  npx netkata hint ${id} ${stageNumber}  again (or --all)`
+      : 'that is every hint for this stage; the README section of the stage has the exact protocol',
+  );
   return `${lines.join('\n')}\n`;
 }
 

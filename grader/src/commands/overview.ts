@@ -34,7 +34,7 @@ export function statusOf(exercise: Exercise, entry: Entry): string {
 /** The exact next command for the first exercise not done. */
 function nextCommand(exercises: readonly Exercise[], progress: Progress): string {
   const next = exercises.find((e) => !progress.exercises[e.manifest.id]?.completed);
-  if (!next) return 'every exercise is done: try  npx netkata grade <exercise> --profile chaos  or an instructor\'s suite with --suite';
+  if (!next) return "every exercise is done: try  npx netkata grade <exercise> --profile chaos  or an instructor's suite with --suite";
   const id = next.manifest.id;
   const entry = progress.exercises[id];
   const folder = path.relative(process.cwd(), next.exerciseDir) || '.';
@@ -43,13 +43,20 @@ function nextCommand(exercises: readonly Exercise[], progress: Progress): string
     const failing = next.manifest.stages.find((s) => !entry.grade!.last.stagesPassed.includes(s.stage));
     return `make stage ${failing?.stage ?? '?'} of ${id} pass (npx netkata hint ${id}), then run  npx netkata grade ${id}`;
   }
-  return entry.test?.last.status === 'pass' ? `the visible tests pass: run the hidden suite,  npx netkata grade ${id}` : `keep going on ${folder}/src/main.ts:  npx netkata watch ${id}`;
+  return entry.test?.last.status === 'pass'
+    ? `the visible tests pass: run the hidden suite,  npx netkata grade ${id}`
+    : `keep going on ${folder}/src/main.ts:  npx netkata watch ${id}`;
 }
 
 /** Rows as columns padded to their widest cell (a long title must not push the others out of line). */
 export function columns(rows: readonly (readonly string[])[]): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => [...(r[i] ?? '')].length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + [...cell].length - cell.length))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + [...cell].length - cell.length)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /**

@@ -13,7 +13,9 @@ async function git(cwd: string, args: string[], what: string): Promise<string> {
     const { stdout } = await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024 });
     return stdout;
   } catch (error) {
-    const stderr = String((error as { stderr?: string | Buffer }).stderr ?? '').trim().split('\n')[0];
+    const stderr = String((error as { stderr?: string | Buffer }).stderr ?? '')
+      .trim()
+      .split('\n')[0];
     throw new ConfigError(`${what}: git says "${stderr || (error as Error).message}"`);
   }
 }
@@ -35,7 +37,11 @@ export async function restoreCommitted(repoDir: string, srcDir: string, backupDi
   const relative = path.relative(await realpath(repoDir), path.join(await realpath(path.dirname(srcDir)), path.basename(srcDir)));
   if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) throw new ConfigError(`${srcDir} is not inside the git checkout ${repoDir}`);
   // -z: names exactly as committed, whatever characters they hold.
-  const listing = await git(repoDir, ['ls-tree', '-r', '-z', '--full-tree', 'HEAD', '--', relative.split(path.sep).join('/')], `cannot list the committed starter under ${relative}`);
+  const listing = await git(
+    repoDir,
+    ['ls-tree', '-r', '-z', '--full-tree', 'HEAD', '--', relative.split(path.sep).join('/')],
+    `cannot list the committed starter under ${relative}`,
+  );
   const entries: TreeEntry[] = listing
     .split('\0')
     .filter(Boolean)
@@ -54,7 +60,12 @@ export async function restoreCommitted(repoDir: string, srcDir: string, backupDi
       return stdout;
     }),
   );
-  if (await stat(srcDir).then(() => true, () => false)) {
+  if (
+    await stat(srcDir).then(
+      () => true,
+      () => false,
+    )
+  ) {
     await mkdir(path.dirname(backupDir), { recursive: true });
     // No catch: without a backup, nothing of the learner's is removed. Symlinks stay links.
     await cp(srcDir, backupDir, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false });
@@ -85,11 +96,16 @@ export async function reset(name: string, yes: boolean): Promise<string> {
   const exercise = await findExercise(name);
   const id = exercise.manifest.id;
   const src = path.join(exercise.exerciseDir, 'src');
-  const checkout = (await git(exercise.exerciseDir, ['rev-parse', '--show-toplevel'], `${exercise.exerciseDir} is not in a git checkout, and reset restores what git committed`)).trim();
+  const checkout = (
+    await git(exercise.exerciseDir, ['rev-parse', '--show-toplevel'], `${exercise.exerciseDir} is not in a git checkout, and reset restores what git committed`)
+  ).trim();
   const backup = path.join(checkout, '.netkata', 'backups', `${id}-${stamp(new Date())}`);
   const shown = (p: string) => path.relative(process.cwd(), p) || '.';
   if (!yes) {
-    if (!process.stdin.isTTY) throw new ConfigError(`reset replaces ${shown(src)} with the starter and asks first, but there is no terminal to ask on: pass --yes to confirm (your files would go to ${shown(backup)})`);
+    if (!process.stdin.isTTY)
+      throw new ConfigError(
+        `reset replaces ${shown(src)} with the starter and asks first, but there is no terminal to ask on: pass --yes to confirm (your files would go to ${shown(backup)})`,
+      );
     const { createInterface } = await import('node:readline/promises');
     const question = createInterface({ input: process.stdin, output: process.stderr });
     const answer = await question.question(`reset ${shown(src)} to the starter? your files go to ${shown(backup)}  [y/N] `).finally(() => question.close());

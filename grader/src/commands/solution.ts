@@ -8,7 +8,10 @@ import { notice } from '../log.ts';
 /** Files of a folder, relative, sorted. */
 async function filesOf(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
 }
 
 /**
@@ -20,11 +23,16 @@ export async function solution(name: string, force: boolean): Promise<{ text: st
   const id = exercise.manifest.id;
   const done = (await loadProgress()).exercises[id]?.completed === true;
   if (!done && !force) {
-    return { text: `the reference solution of ${id} opens once your exercise passes its hidden suite: run  npx netkata grade ${id}  until it does (npx netkata hint ${id} helps), or pass --force to read it now\n`, code: 1 };
+    return {
+      text: `the reference solution of ${id} opens once your exercise passes its hidden suite: run  npx netkata grade ${id}  until it does (npx netkata hint ${id} helps), or pass --force to read it now\n`,
+      code: 1,
+    };
   }
   if (!done) notice(`showing the reference of ${id} before your exercise passed (--force): reading it first teaches less than getting there`);
   const files = await filesOf(exercise.solutionDir).catch((error: NodeJS.ErrnoException) => {
-    throw new ConfigError(`the reference of ${id} is not where it belongs (${exercise.solutionDir}: ${error.code ?? error.message}); a fresh clone of netkata has it`);
+    throw new ConfigError(
+      `the reference of ${id} is not where it belongs (${exercise.solutionDir}: ${error.code ?? error.message}); a fresh clone of netkata has it`,
+    );
   });
   const main = path.join(exercise.solutionDir, 'src', 'main.ts');
   const lines = [`reference solution of ${id}: ${path.relative(process.cwd(), exercise.solutionDir)}/`, ...files.map((f) => `  ${f}`), ''];

@@ -56,8 +56,20 @@ export interface VerifyReport {
   readonly exercise: string;
   readonly runs: number;
   readonly startedAt: string;
-  readonly machine: { readonly cores: number; readonly cpu: string | undefined; readonly node: string; readonly runtime: string; readonly backend: string | undefined };
-  readonly grades: ReadonlyArray<{ readonly status: GradeReport['status']; readonly points: number; readonly maxPoints: number; readonly durationMs: number; readonly seed: number | undefined }>;
+  readonly machine: {
+    readonly cores: number;
+    readonly cpu: string | undefined;
+    readonly node: string;
+    readonly runtime: string;
+    readonly backend: string | undefined;
+  };
+  readonly grades: ReadonlyArray<{
+    readonly status: GradeReport['status'];
+    readonly points: number;
+    readonly maxPoints: number;
+    readonly durationMs: number;
+    readonly seed: number | undefined;
+  }>;
   readonly tests: readonly TestStability[];
   readonly graderErrors: readonly string[];
   /** Every grade passed and every test passed in every run. */
@@ -136,7 +148,8 @@ export function stabilityOf(reports: readonly GradeReport[]): TestStability[] {
  * each test's pass rate and the spread of its figures against their limits.
  */
 export async function verify(options: VerifyOptions): Promise<VerifyReport> {
-  if (!Number.isInteger(options.runs) || options.runs < 1 || options.runs > 1_000) throw new ConfigError(`--runs must be a whole number from 1 to 1000, not ${options.runs}`);
+  if (!Number.isInteger(options.runs) || options.runs < 1 || options.runs > 1_000)
+    throw new ConfigError(`--runs must be a whole number from 1 to 1000, not ${options.runs}`);
   const exercise = await findExercise(options.exercise);
   const startedAt = new Date().toISOString();
   const reports: GradeReport[] = [];
@@ -170,9 +183,15 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       continue;
     }
     reports.push(report);
-    graderErrors.push(...report.graderErrors.map((e) => `run ${run}: ${e}`), ...(report.buildError ? [`run ${run}: the reference did not build: ${report.buildError}`] : []));
+    graderErrors.push(
+      ...report.graderErrors.map((e) => `run ${run}: ${e}`),
+      ...(report.buildError ? [`run ${run}: the reference did not build: ${report.buildError}`] : []),
+    );
     const failed = report.tests.filter((t) => t.status !== 'passed').length;
-    if (options.progress) notice(`run ${run}/${options.runs}: ${report.status} ${report.points}/${report.maxPoints}${failed ? `, ${failed} tests failed` : ''} in ${(report.durationMs / 1000).toFixed(1)} s (seed ${report.impairment?.seed ?? '-'})`);
+    if (options.progress)
+      notice(
+        `run ${run}/${options.runs}: ${report.status} ${report.points}/${report.maxPoints}${failed ? `, ${failed} tests failed` : ''} in ${(report.durationMs / 1000).toFixed(1)} s (seed ${report.impairment?.seed ?? '-'})`,
+      );
   }
   const tests = stabilityOf(reports);
   const cpu = os.cpus()[0]?.model;
@@ -180,11 +199,18 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     exercise: exercise.manifest.id,
     runs: options.runs,
     startedAt,
-    machine: { cores: os.cpus().length, cpu, node: process.version, runtime: `${reports[0]?.runtime.kind ?? '?'} ${reports[0]?.runtime.version ?? ''}`.trim(), backend: reports[0]?.impairment?.backend },
+    machine: {
+      cores: os.cpus().length,
+      cpu,
+      node: process.version,
+      runtime: `${reports[0]?.runtime.kind ?? '?'} ${reports[0]?.runtime.version ?? ''}`.trim(),
+      backend: reports[0]?.impairment?.backend,
+    },
     grades: reports.map((r) => ({ status: r.status, points: r.points, maxPoints: r.maxPoints, durationMs: r.durationMs, seed: r.impairment?.seed })),
     tests,
     graderErrors,
-    stable: graderErrors.length === 0 && reports.length === options.runs && reports.every((r) => r.status === 'pass') && tests.every((t) => t.passed === t.runs),
+    stable:
+      graderErrors.length === 0 && reports.length === options.runs && reports.every((r) => r.status === 'pass') && tests.every((t) => t.passed === t.runs),
   };
 }
 
@@ -197,19 +223,28 @@ function describeLimit(limit: FigureLimit): string {
 export function renderVerify(report: VerifyReport): string {
   const lines: string[] = [];
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  lines.push(`${report.exercise}: the reference graded ${report.runs} times on ${report.machine.runtime} (${report.machine.backend ?? 'no'} impairments), ${report.machine.cores} cores, Node ${report.machine.node}`);
+  lines.push(
+    `${report.exercise}: the reference graded ${report.runs} times on ${report.machine.runtime} (${report.machine.backend ?? 'no'} impairments), ${report.machine.cores} cores, Node ${report.machine.node}`,
+  );
   for (const t of report.tests) {
     const rate = `${((100 * t.passed) / t.runs).toFixed(0).padStart(3)} %`;
     const link = t.profile === 'clean' ? '' : ` [${t.profile}]`;
-    lines.push(`${t.passed === t.runs ? ' ' : '!'} ${rate} ${String(t.passed).padStart(3)}/${t.runs}  stage ${t.stage ?? '?'} ${t.name}${link}  ${t.durationMs.median} ms (${t.durationMs.min}-${t.durationMs.max})`);
+    lines.push(
+      `${t.passed === t.runs ? ' ' : '!'} ${rate} ${String(t.passed).padStart(3)}/${t.runs}  stage ${t.stage ?? '?'} ${t.name}${link}  ${t.durationMs.median} ms (${t.durationMs.min}-${t.durationMs.max})`,
+    );
     for (const [name, f] of Object.entries(t.figures)) {
-      const against = f.limit ? `, limit ${describeLimit(f.limit)}, margin ${f.margin}${f.relativeMargin === undefined ? '' : ` (${(100 * f.relativeMargin).toFixed(0)} %)`}` : '';
+      const against = f.limit
+        ? `, limit ${describeLimit(f.limit)}, margin ${f.margin}${f.relativeMargin === undefined ? '' : ` (${(100 * f.relativeMargin).toFixed(0)} %)`}`
+        : '';
       lines.push(`           ${name}: median ${f.median} (${f.min}-${f.max})${against}`);
     }
-    for (const failure of t.failures) lines.push(`           failed ${failure.count}x: ${failure.message}${failure.seed === undefined ? '' : ` (replay: --seed ${failure.seed})`}`);
+    for (const failure of t.failures)
+      lines.push(`           failed ${failure.count}x: ${failure.message}${failure.seed === undefined ? '' : ` (replay: --seed ${failure.seed})`}`);
   }
   for (const error of report.graderErrors) lines.push(`grader error: ${error}`);
   const durations = report.grades.length > 0 ? report.grades.map((g) => g.durationMs) : [0];
-  lines.push(`${report.stable ? 'STABLE' : 'UNSTABLE'}: ${report.grades.filter((g) => g.status === 'pass').length}/${report.runs} grades passed; a grade took ${seconds(median(durations))} (${seconds(Math.min(...durations))}-${seconds(Math.max(...durations))})`);
+  lines.push(
+    `${report.stable ? 'STABLE' : 'UNSTABLE'}: ${report.grades.filter((g) => g.status === 'pass').length}/${report.runs} grades passed; a grade took ${seconds(median(durations))} (${seconds(Math.min(...durations))}-${seconds(Math.max(...durations))})`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -69,11 +69,13 @@ function watchDirs(dirs: readonly string[], changed: () => void, poll: boolean):
   notice(`file watching is not available (${pollReason}): checking for changes every ${POLL_MS} ms instead`);
   let last: Promise<string[]> = Promise.all(dirs.map(signature));
   const interval = setInterval(() => {
-    void last.then(async (before) => {
-      const now = await Promise.all(dirs.map(signature));
-      if (now.some((s, i) => s !== before[i])) debounced();
-      return now;
-    }).then((now) => (last = Promise.resolve(now)));
+    void last
+      .then(async (before) => {
+        const now = await Promise.all(dirs.map(signature));
+        if (now.some((s, i) => s !== before[i])) debounced();
+        return now;
+      })
+      .then((now) => (last = Promise.resolve(now)));
   }, POLL_MS);
   return () => clearInterval(interval);
 }
@@ -132,7 +134,10 @@ export async function watchAndRerun(dirs: () => readonly string[], run: () => Pr
   };
   // While a run is under way its own handlers clean up and exit; between runs there is nothing to clean.
   let running = false;
-  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
+  for (const [signal, number] of [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+  ] as const) {
     process.on(signal, () => {
       if (!running) process.exit(128 + number);
     });

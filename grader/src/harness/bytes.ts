@@ -5,7 +5,10 @@ const ROW_BYTES = 16;
 
 function hexRow(bytes: Uint8Array, from: number): string {
   const row = [...bytes.subarray(from, from + ROW_BYTES)];
-  const hex = row.map((b) => b.toString(16).padStart(2, '0')).join(' ').padEnd(ROW_BYTES * 3 - 1);
+  const hex = row
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join(' ')
+    .padEnd(ROW_BYTES * 3 - 1);
   const text = row.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
   return `${from.toString(16).padStart(8, '0')}  ${hex}  ${text}`;
 }

@@ -47,7 +47,9 @@ export function usePeer(spec: PeerSpec): PeerHandle {
     const { docker } = context;
     if (context.runtime !== 'docker' || !docker) throw new InfrastructureError(`peer ${spec.name} needs the docker runtime (--runtime docker)`);
     const [{ StartedPeer }, { DockerEngine }] = await Promise.all([import('../runtime/docker/peer.ts'), import('../runtime/docker/engine.ts')]);
-    started = await timePhase(suite, 'peer start', async () => StartedPeer.start(await DockerEngine.connect(), { ...context, docker }, spec, loadProfile('clean')));
+    started = await timePhase(suite, 'peer start', async () =>
+      StartedPeer.start(await DockerEngine.connect(), { ...context, docker }, spec, loadProfile('clean')),
+    );
   }, 60_000);
 
   afterAll(async ({}, suite) => {

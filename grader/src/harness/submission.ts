@@ -94,11 +94,13 @@ const EXIT_NOTICE_MS = 3_000;
  * leak state into each other), with `files` in a read-only folder named by FILES_DIR. Records a
  * transcript per test and attaches it, with the submission's last output, to any failing test.
  */
-export function useSubmission(options: {
-  /** Or a function, called when the submission starts: after earlier beforeAll hooks (peers, local helpers) have run. */
-  env?: Record<string, string> | (() => Record<string, string>);
-  files?: Record<string, Uint8Array>;
-} = {}): SubmissionHandle {
+export function useSubmission(
+  options: {
+    /** Or a function, called when the submission starts: after earlier beforeAll hooks (peers, local helpers) have run. */
+    env?: Record<string, string> | (() => Record<string, string>);
+    files?: Record<string, Uint8Array>;
+  } = {},
+): SubmissionHandle {
   let started: StartedSubmission | undefined;
   let startError: Error | undefined;
   let transcript = new Transcript();
@@ -157,7 +159,8 @@ export function useSubmission(options: {
       if (context.failFast && !failFastReason) {
         const exit = started ? await started.exitStatus().catch(() => undefined) : undefined;
         if (exit) failFastReason = `not run: the submission ${describeExit(exit, context.limits.memoryMb)} during "${test.task.name}" (see that test's output)`;
-        else if (!heardFrom) failFastReason = `not run: "${test.task.name}" failed and your submission has not sent a single byte on any connection yet, so every test here would wait out its timeout. Make that test pass first`;
+        else if (!heardFrom)
+          failFastReason = `not run: "${test.task.name}" failed and your submission has not sent a single byte on any connection yet, so every test here would wait out its timeout. Make that test pass first`;
       }
       if (!transcript.isEmpty) test.task.meta.transcript = transcript.render();
       if (started) test.task.meta.serverLog = await started.logs(30);
@@ -227,7 +230,11 @@ export function useSubmission(options: {
       }
     },
     async udp(udpOptions: UdpOptions = {}) {
-      const socket = await UdpSocket.open(live().endpoint, transcript, { ioTimeoutMs: context.ioTimeoutMs, ...udpOptions, label: udpOptions.label ?? `u${++counter}` });
+      const socket = await UdpSocket.open(live().endpoint, transcript, {
+        ioTimeoutMs: context.ioTimeoutMs,
+        ...udpOptions,
+        label: udpOptions.label ?? `u${++counter}`,
+      });
       connections.push(socket);
       return socket;
     },
@@ -267,7 +274,9 @@ export function useSubmission(options: {
       after = await live().link.stats();
     } catch (error) {
       if (!isGraderFault(error)) throw error;
-      throw new InfrastructureError(`${(error as Error).message}: the link was not the profile during this test, so this result does not count`, { cause: error });
+      throw new InfrastructureError(`${(error as Error).message}: the link was not the profile during this test, so this result does not count`, {
+        cause: error,
+      });
     }
     linkLast = after;
     const fault = after && integrityFault(before, after);

@@ -232,7 +232,8 @@ export class TcpConnection implements AsyncDisposable {
   private async waitFor(predicate: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate()) {
-      if (this.failure) throw new ExpectationError(`${describe()}: connection failed with ${(this.failure as NodeJS.ErrnoException).code ?? this.failure.message}`);
+      if (this.failure)
+        throw new ExpectationError(`${describe()}: connection failed with ${(this.failure as NodeJS.ErrnoException).code ?? this.failure.message}`);
       if (this.ended) throw new ExpectationError(`${describe()}: the server closed the connection`);
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new ExpectationError(`${describe()}: timed out after ${timeoutMs} ms`);
@@ -306,7 +307,11 @@ export class TcpConnection implements AsyncDisposable {
     };
     this.need(maxBytes + 1);
     try {
-      await this.waitFor(found, timeoutMs, () => `expected a line from the server, got ${this.bufferedBytes === 0 ? 'nothing' : JSON.stringify(this.peekText(200))}`);
+      await this.waitFor(
+        found,
+        timeoutMs,
+        () => `expected a line from the server, got ${this.bufferedBytes === 0 ? 'nothing' : JSON.stringify(this.peekText(200))}`,
+      );
     } finally {
       this.need(0);
     }
@@ -351,16 +356,24 @@ export class TcpConnection implements AsyncDisposable {
     this.need(maxBytes + 1);
     try {
       while (!this.ended) {
-        if (this.failure) throw new ExpectationError(`expected the server to close the connection, but it failed with ${(this.failure as NodeJS.ErrnoException).code ?? this.failure.message} after ${this.bufferedBytes} bytes`);
-        if (this.bufferedBytes > maxBytes) throw new ExpectationError(`your server sent more than ${describeBytes(maxBytes)} without closing the connection; the test expected it to close well before that`);
+        if (this.failure)
+          throw new ExpectationError(
+            `expected the server to close the connection, but it failed with ${(this.failure as NodeJS.ErrnoException).code ?? this.failure.message} after ${this.bufferedBytes} bytes`,
+          );
+        if (this.bufferedBytes > maxBytes)
+          throw new ExpectationError(
+            `your server sent more than ${describeBytes(maxBytes)} without closing the connection; the test expected it to close well before that`,
+          );
         const remaining = deadline - Date.now();
-        if (remaining <= 0) throw new ExpectationError(`expected the server to close the connection within ${timeoutMs} ms; it did not (got ${this.bufferedBytes} bytes so far)`);
+        if (remaining <= 0)
+          throw new ExpectationError(`expected the server to close the connection within ${timeoutMs} ms; it did not (got ${this.bufferedBytes} bytes so far)`);
         await this.wakeups.next(remaining);
       }
     } finally {
       this.need(0);
     }
-    if (this.bufferedBytes > maxBytes) throw new ExpectationError(`your server sent more than ${describeBytes(maxBytes)} before closing the connection; the test expected at most that`);
+    if (this.bufferedBytes > maxBytes)
+      throw new ExpectationError(`your server sent more than ${describeBytes(maxBytes)} before closing the connection; the test expected at most that`);
     return this.take(this.bufferedBytes);
   }
 

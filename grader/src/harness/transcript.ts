@@ -80,7 +80,10 @@ export class Transcript {
     const arrow = { sent: '->', received: '<-', note: '  ' } as const;
     const line = (e: TranscriptEvent) => {
       // A note's later lines sit behind a gutter, so quoted output cannot pose as events.
-      const text = typeof e.data === 'string' ? visibleText(e.data, NOTE_BOUNDS).replace(/\n/g, '\n                   | ') : `${e.length} byte${e.length === 1 ? '' : 's'} ${previewBytes(e.data)}`;
+      const text =
+        typeof e.data === 'string'
+          ? visibleText(e.data, NOTE_BOUNDS).replace(/\n/g, '\n                   | ')
+          : `${e.length} byte${e.length === 1 ? '' : 's'} ${previewBytes(e.data)}`;
       return `${(e.atMs / 1000).toFixed(3).padStart(8)}s ${visibleLine(e.connection, 40).padEnd(6)} ${arrow[e.direction]} ${text}`;
     };
     const lines = this.head.map(line);

@@ -12,7 +12,10 @@ const imageSpecSchema = z.strictObject({
     suite: z.string().default('bookworm'),
     packages: z.array(z.string().regex(/^[a-z0-9][a-z0-9.+-]*$/)).default([]),
   }),
-  node: z.string().regex(/^\d+\.\d+\.\d+$/, 'an exact Node version, e.g. 22.23.3').optional(),
+  node: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, 'an exact Node version, e.g. 22.23.3')
+    .optional(),
   workdir: z.string().default('/'),
   user: z.string().optional(),
   env: z.record(z.string(), z.string()).default({}),
@@ -47,7 +50,10 @@ export async function loadImage(name: string): Promise<ImageDefinition> {
   }
   const hash = createHash('sha256');
   for (const file of files) {
-    hash.update(`${file}\0`).update(await readFile(path.join(dir, file))).update('\0');
+    hash
+      .update(`${file}\0`)
+      .update(await readFile(path.join(dir, file)))
+      .update('\0');
   }
   const parsed = imageSpecSchema.safeParse(JSON.parse(await readFile(path.join(dir, 'image.json'), 'utf8')));
   if (!parsed.success) throw new ConfigError(`invalid ${name}/image.json: ${formatIssues(parsed.error)}`);

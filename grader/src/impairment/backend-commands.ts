@@ -83,7 +83,28 @@ export function netemSetupCommands(): string[][] {
     ['ip', 'link', 'add', 'ifb0', 'type', 'ifb'],
     ['ip', 'link', 'set', 'ifb0', 'up'],
     ['tc', 'qdisc', 'add', 'dev', 'eth0', 'handle', 'ffff:', 'ingress'],
-    ['tc', 'filter', 'add', 'dev', 'eth0', 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0', 'action', 'mirred', 'egress', 'redirect', 'dev', 'ifb0'],
+    [
+      'tc',
+      'filter',
+      'add',
+      'dev',
+      'eth0',
+      'parent',
+      'ffff:',
+      'protocol',
+      'all',
+      'u32',
+      'match',
+      'u32',
+      '0',
+      '0',
+      'action',
+      'mirred',
+      'egress',
+      'redirect',
+      'dev',
+      'ifb0',
+    ],
   ];
 }
 
@@ -97,7 +118,5 @@ export function netemApplyCommands(link: LinkSpec, partitioned = false): string[
 
 /** Leaves the link as it was found: no qdiscs of ours, no ifb. */
 export function netemTeardownCommands(): string[][] {
-  return [
-    ['sh', '-c', 'tc qdisc del dev eth0 root 2>/dev/null; tc qdisc del dev eth0 ingress 2>/dev/null; ip link del ifb0 2>/dev/null; true'],
-  ];
+  return [['sh', '-c', 'tc qdisc del dev eth0 root 2>/dev/null; tc qdisc del dev eth0 ingress 2>/dev/null; ip link del ifb0 2>/dev/null; true']];
 }

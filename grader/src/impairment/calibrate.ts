@@ -281,7 +281,13 @@ export async function measureBaseline(probe: Probe, timed: LinkSpec): Promise<Ba
 const NO_BASELINE: Baseline = { rttMs: 0, lateMs: 0 };
 
 /** One measurement of the link against the profile. */
-async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, baseline: Baseline, count = PROBE_COUNT): Promise<Omit<Calibration, 'attempts' | 'durationMs'>> {
+async function measure(
+  probe: Probe,
+  link: LinkSpec,
+  backend: ImpairmentBackend,
+  baseline: Baseline,
+  count = PROBE_COUNT,
+): Promise<Omit<Calibration, 'attempts' | 'durationMs'>> {
   // A fresh sequence range per round: the probe counts copies per sequence number for as long as it lives.
   const echo = await echoRound(probe, link, Math.floor(Math.random() * 2 ** 30), count);
   const checks: CalibrationCheck[] = [];
@@ -330,7 +336,14 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
     const low = Math.max(0, simulated - Math.max(2, 0.1 * simulated));
     const high = expected + Math.max(2, 0.1 * expected);
     const measured = figures.medianRttMs;
-    checks.push({ name: 'median RTT', measured, expected: round(expected, 2), accepted: [round(low, 2), round(high, 2)], ok: measured >= low && measured <= high, unit: 'ms' });
+    checks.push({
+      name: 'median RTT',
+      measured,
+      expected: round(expected, 2),
+      accepted: [round(low, 2), round(high, 2)],
+      ok: measured >= low && measured <= high,
+      unit: 'ms',
+    });
   }
   const reorders = link.ingress.reorderPercent + link.egress.reorderPercent > 0 || link.ingress.jitterMs + link.egress.jitterMs > 0;
   if (!reorders && echo.rtts.length > 0) {
@@ -347,7 +360,14 @@ async function measure(probe: Probe, link: LinkSpec, backend: ImpairmentBackend,
     const measured = name === 'ingress' ? await ingressRate(probe, kbit) : await egressRate(probe, kbit);
     const expected = kbit * (1 - dropProbability(link[name]));
     // Filler is counted as UDP payload (1,200 of 1,242 bytes on the wire); tbf's burst lets a little extra through.
-    checks.push({ name: `${name} rate`, measured: Math.round(measured), expected: Math.round(expected), accepted: [Math.round(0.75 * expected), Math.round(1.1 * expected)], ok: measured >= 0.75 * expected && measured <= 1.1 * expected, unit: 'kbit/s' });
+    checks.push({
+      name: `${name} rate`,
+      measured: Math.round(measured),
+      expected: Math.round(expected),
+      accepted: [Math.round(0.75 * expected), Math.round(1.1 * expected)],
+      ok: measured >= 0.75 * expected && measured <= 1.1 * expected,
+      unit: 'kbit/s',
+    });
   }
   return { profile: link.name, backend, ok: checks.every((c) => c.ok), probes: count, figures, checks, method: count === PROBE_COUNT ? 'full' : 'reverified' };
 }
@@ -369,7 +389,12 @@ export function attemptSeed(seed: number, attempt: number): number {
  * (`prepare(attempt)` sets the link up and returns the baseline), and only a second failure
  * counts: by chance at most 1e-4 per check.
  */
-export async function calibrateLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, prepare: (attempt: number) => Promise<Baseline> = async () => NO_BASELINE): Promise<Calibration> {
+export async function calibrateLink(
+  probe: Probe,
+  link: LinkSpec,
+  backend: ImpairmentBackend,
+  prepare: (attempt: number) => Promise<Baseline> = async () => NO_BASELINE,
+): Promise<Calibration> {
   const started = Date.now();
   log(`Calibrating ${link.name} on ${backend}...`);
   // The baseline is measured afresh for each attempt: a stall during one must not fail both.
@@ -386,7 +411,13 @@ export async function calibrateLink(probe: Probe, link: LinkSpec, backend: Impai
  * bounds were proven by the full calibration of the same engine, images, sources and profile.
  * Not ok means: calibrate in full again, not that the run fails.
  */
-export async function reverifyLink(probe: Probe, link: LinkSpec, backend: ImpairmentBackend, prepare: (attempt: number) => Promise<Baseline>, reference: NonNullable<Calibration['reference']>): Promise<Calibration> {
+export async function reverifyLink(
+  probe: Probe,
+  link: LinkSpec,
+  backend: ImpairmentBackend,
+  prepare: (attempt: number) => Promise<Baseline>,
+  reference: NonNullable<Calibration['reference']>,
+): Promise<Calibration> {
   const started = Date.now();
   log(`Re-verifying ${link.name} on ${backend} against its calibration of ${reference.calibratedAt}...`);
   const result = await measure(probe, link, backend, await prepare(1), REVERIFY_PROBES);
@@ -398,10 +429,18 @@ export async function reverifyLink(probe: Probe, link: LinkSpec, backend: Impair
  * Every backend's rule: a failed measurement is taken once more (attempt 2, from its own
  * seed: see attemptSeed) and only a second failure counts.
  */
-export async function measureTwice<T extends { readonly ok: boolean; readonly checks: readonly CalibrationCheck[] }>(name: string, measureOnce: (attempt: number) => Promise<T>): Promise<T & { attempts: number }> {
+export async function measureTwice<T extends { readonly ok: boolean; readonly checks: readonly CalibrationCheck[] }>(
+  name: string,
+  measureOnce: (attempt: number) => Promise<T>,
+): Promise<T & { attempts: number }> {
   const first = await measureOnce(1);
   if (first.ok) return { ...first, attempts: 1 };
-  log(`First calibration of ${name} failed (${first.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}); measuring again`);
+  log(
+    `First calibration of ${name} failed (${first.checks
+      .filter((c) => !c.ok)
+      .map((c) => c.name)
+      .join(', ')}); measuring again`,
+  );
   return { ...(await measureOnce(2)), attempts: 2 };
 }
 

@@ -47,11 +47,19 @@ const fmt = (n: number) => n.toLocaleString('en-US');
  */
 export function integrityFault(before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>): IntegrityFault | undefined {
   if (count(after, 'bound') !== 1) {
-    return { cause: 'grader', direction: 'weaker', message: `the userspace impairment engine was no longer bound to its queue at the end of this test, so packets passed unimpaired: the link was not the profile, so this result does not count` };
+    return {
+      cause: 'grader',
+      direction: 'weaker',
+      message: `the userspace impairment engine was no longer bound to its queue at the end of this test, so packets passed unimpaired: the link was not the profile, so this result does not count`,
+    };
   }
   // The same engine bound to the same queue before and after: nothing was bypassed between.
   if (count(before, 'portid') !== count(after, 'portid') || count(after, 'kernel.id_sequence') < count(before, 'kernel.id_sequence')) {
-    return { cause: 'grader', direction: 'weaker', message: `the userspace impairment engine was restarted during this test, so some packets passed unimpaired: the link was not the profile, so this result does not count` };
+    return {
+      cause: 'grader',
+      direction: 'weaker',
+      message: `the userspace impairment engine was restarted during this test, so some packets passed unimpaired: the link was not the profile, so this result does not count`,
+    };
   }
   const delta = (key: string) => Math.max(0, count(after, key) - count(before, key));
   const queueFull = delta('kernel.queue_dropped');
@@ -71,7 +79,9 @@ export function integrityFault(before: Readonly<Record<string, number>>, after: 
     socketFull > 0 ? `dropped ${fmt(socketFull)} packets it could not read in time` : '',
     degraded > 0 ? `skipped the duplication or corruption of ${fmt(degraded)} packets for lack of memory` : '',
     lateOver ? `delivered ${fmt(late)} packets more than 10 ms later than the profile says` : '',
-  ].filter(Boolean).join(', ');
+  ]
+    .filter(Boolean)
+    .join(', ');
   const traffic = `${fmt(sent)} packets from the submission, ${fmt(received)} to it`;
   // Skipped duplicates and corruptions spared packets what the profile does; drops and lateness did not.
   const direction = degraded > carried * UNREQUESTED_DROP_TOLERANCE ? 'weaker' : 'harsher';
@@ -82,5 +92,9 @@ export function integrityFault(before: Readonly<Record<string, number>>, after: 
       message: `your program flooded the link: it sent ${fmt(sent)} packets during this test while receiving ${fmt(received)}, more than the impaired link can carry (the link ${what}). A test cannot pass on a link that was not the profile: send only what the protocol asks for (answer each request, respect the peer's pace)`,
     };
   }
-  return { cause: 'grader', direction, message: `the userspace impairment engine ${what} during this test (${traffic}): the link was not the profile, so this result does not count` };
+  return {
+    cause: 'grader',
+    direction,
+    message: `the userspace impairment engine ${what} during this test (${traffic}): the link was not the profile, so this result does not count`,
+  };
 }

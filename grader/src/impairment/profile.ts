@@ -49,7 +49,11 @@ const profileSchema = z
     for (const name of ['egress', 'ingress'] as const) {
       if (resolveDirection(profile, name).reorderPercent > 0 && resolveDirection(profile, name).delayMs === 0) {
         const path = profile[name]?.reorderPercent !== undefined ? [name, 'reorderPercent'] : ['reorderPercent'];
-        ctx.addIssue({ code: 'custom', path, message: `reorder needs delayMs above 0 on ${name} (reordered packets are those sent without the delay, as in netem)` });
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `reorder needs delayMs above 0 on ${name} (reordered packets are those sent without the delay, as in netem)`,
+        });
       }
     }
   });

@@ -64,7 +64,8 @@ export async function loadProgress(file = progressFile()): Promise<Progress> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') notice(`${file} could not be read (${(error as Error).message}); going on without your recorded progress`);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      notice(`${file} could not be read (${(error as Error).message}); going on without your recorded progress`);
     return empty();
   }
   try {
@@ -94,7 +95,11 @@ const better = (a: ProgressResult, b: ProgressResult) => a.points > b.points || 
  * reference solution are not the learner's progress, so `own: false` records nothing; nor does a
  * run the grader itself failed in (status 'error'). A worse result is kept as `last`, never as `best`.
  */
-export async function recordResult(report: GradeReport, run: { kind: 'test' | 'grade'; own: boolean; complete: boolean }, file = progressFile()): Promise<void> {
+export async function recordResult(
+  report: GradeReport,
+  run: { kind: 'test' | 'grade'; own: boolean; complete: boolean },
+  file = progressFile(),
+): Promise<void> {
   // A filtered run's score is of part of the exercise: "10/10" for `--stages 1` would mislead.
   // A run with grader errors ('error') says nothing sure about the learner's code either.
   if (!run.own || !run.complete || report.status === 'error') return;

@@ -23,6 +23,8 @@ export function renderGithub(untrusted: GradeReport, sourcePath: string): string
     out.push(`::error file=${file},title=${commandProperty(title)}::${commandData(test.error ?? 'failed', ANNOTATION_BOUNDS)}`);
   }
   for (const error of report.graderErrors) out.push(`::error title=${commandProperty('netkata grader error')}::${commandData(error, ANNOTATION_BOUNDS)}`);
-  out.push(`::notice title=${commandProperty(`netkata ${report.exercise.id}`)}::${commandData(`${report.status.toUpperCase()} ${report.points}/${report.maxPoints} points`)}`);
+  out.push(
+    `::notice title=${commandProperty(`netkata ${report.exercise.id}`)}::${commandData(`${report.status.toUpperCase()} ${report.points}/${report.maxPoints} points`)}`,
+  );
   return `${out.join('\n')}\n`;
 }

@@ -39,7 +39,12 @@ export interface GradeTimings {
    */
   readonly phases: Readonly<Record<string, number>>;
   /** Each test runner's run (one per stage and profile when gated): its wall time and its files'. */
-  readonly runs: ReadonlyArray<{ readonly link: string; readonly stages: readonly number[]; readonly wallMs: number; readonly modules: readonly ModuleTimings[] }>;
+  readonly runs: ReadonlyArray<{
+    readonly link: string;
+    readonly stages: readonly number[];
+    readonly wallMs: number;
+    readonly modules: readonly ModuleTimings[];
+  }>;
 }
 
 /**
@@ -75,7 +80,13 @@ type ReportFrame = Omit<GradeReport, 'status' | 'points' | 'maxPoints' | 'stages
  * stage is independent. `notRun` holds the stages a gated grade stopped before, each with the
  * failed stage that stopped it.
  */
-export function scoreRun(manifest: Manifest, run: SuiteRun, frame: ReportFrame, strictPoints = true, notRun: ReadonlyMap<number, number> = new Map()): GradeReport {
+export function scoreRun(
+  manifest: Manifest,
+  run: SuiteRun,
+  frame: ReportFrame,
+  strictPoints = true,
+  notRun: ReadonlyMap<number, number> = new Map(),
+): GradeReport {
   for (const test of run.tests) {
     if (test.stage === undefined || !manifest.stages.some((s) => s.stage === test.stage)) {
       throw new ConfigError(`test "${test.name}" (${test.file}) is tagged with stage ${test.stage}, which ${manifest.id}'s manifest does not have`);
@@ -90,31 +101,33 @@ export function scoreRun(manifest: Manifest, run: SuiteRun, frame: ReportFrame, 
   }
   /** The first stage so far that did not pass: later dependent stages earn nothing. */
   let firstFailed: number | undefined;
-  const stages = manifest.stages.map((s): StageReport => {
-    const stopper = notRun.get(s.stage);
-    if (stopper !== undefined) {
-      firstFailed ??= stopper;
-      return { stage: s.stage, title: s.title, status: 'not-run', points: 0, maxPoints: s.points, blockedBy: stopper };
-    }
-    const tests = [...unique.values()].filter((t) => t.stage === s.stage);
-    const tagged = tests.reduce((sum, t) => sum + (t.points ?? 0), 0);
-    if (strictPoints && tagged !== s.points) {
-      throw new ConfigError(`stage ${s.stage} of ${manifest.id} is worth ${s.points} points in the manifest but its tests add up to ${tagged}`);
-    }
-    const passed = tests.length > 0 && tests.every((t) => t.status === 'passed');
-    const earned = tests.filter((t) => t.status === 'passed').reduce((sum, t) => sum + (t.points ?? 0), 0);
-    const blockedBy = s.independent ? undefined : firstFailed;
-    if (!passed && tests.length > 0 && !s.independent) firstFailed ??= s.stage;
-    return {
-      stage: s.stage,
-      title: s.title,
-      status: passed ? 'pass' : 'fail',
-      points: blockedBy === undefined ? earned : 0,
-      maxPoints: strictPoints ? s.points : tagged,
-      ...(passed || !s.hint ? {} : { hint: s.hint }),
-      ...(blockedBy !== undefined && earned > 0 ? { blockedBy } : {}),
-    };
-  }).filter((s) => strictPoints || s.maxPoints > 0 || s.status === 'not-run' || run.tests.some((t) => t.stage === s.stage));
+  const stages = manifest.stages
+    .map((s): StageReport => {
+      const stopper = notRun.get(s.stage);
+      if (stopper !== undefined) {
+        firstFailed ??= stopper;
+        return { stage: s.stage, title: s.title, status: 'not-run', points: 0, maxPoints: s.points, blockedBy: stopper };
+      }
+      const tests = [...unique.values()].filter((t) => t.stage === s.stage);
+      const tagged = tests.reduce((sum, t) => sum + (t.points ?? 0), 0);
+      if (strictPoints && tagged !== s.points) {
+        throw new ConfigError(`stage ${s.stage} of ${manifest.id} is worth ${s.points} points in the manifest but its tests add up to ${tagged}`);
+      }
+      const passed = tests.length > 0 && tests.every((t) => t.status === 'passed');
+      const earned = tests.filter((t) => t.status === 'passed').reduce((sum, t) => sum + (t.points ?? 0), 0);
+      const blockedBy = s.independent ? undefined : firstFailed;
+      if (!passed && tests.length > 0 && !s.independent) firstFailed ??= s.stage;
+      return {
+        stage: s.stage,
+        title: s.title,
+        status: passed ? 'pass' : 'fail',
+        points: blockedBy === undefined ? earned : 0,
+        maxPoints: strictPoints ? s.points : tagged,
+        ...(passed || !s.hint ? {} : { hint: s.hint }),
+        ...(blockedBy !== undefined && earned > 0 ? { blockedBy } : {}),
+      };
+    })
+    .filter((s) => strictPoints || s.maxPoints > 0 || s.status === 'not-run' || run.tests.some((t) => t.stage === s.stage));
   const points = stages.reduce((sum, s) => sum + s.points, 0);
   const maxPoints = stages.reduce((sum, s) => sum + s.maxPoints, 0);
   const status: GradeStatus = run.graderErrors.length > 0 ? 'error' : stages.every((s) => s.status === 'pass') ? 'pass' : 'fail';

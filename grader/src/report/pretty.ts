@@ -4,7 +4,10 @@ import { quoted, visibleLine, visibleStrings, visibleText } from '../sanitize.ts
 const paint = (color: boolean) => (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
 
 function indent(text: string, prefix: string): string {
-  return text.split('\n').map((line) => prefix + line).join('\n');
+  return text
+    .split('\n')
+    .map((line) => prefix + line)
+    .join('\n');
 }
 
 export interface PrettyOptions {
@@ -35,7 +38,9 @@ export function renderPretty(untrusted: GradeReport, options: PrettyOptions = {}
   const c = paint(options.color === true);
   const out: string[] = [];
   const isolation = report.runtime.isolated ? 'sandboxed container' : 'local process, no isolation';
-  out.push(`${c(1, visibleLine(report.exercise.title))} (${visibleLine(report.exercise.id)}) — ${report.runtime.kind} runtime ${visibleLine(report.runtime.version)}, ${isolation}`);
+  out.push(
+    `${c(1, visibleLine(report.exercise.title))} (${visibleLine(report.exercise.id)}) — ${report.runtime.kind} runtime ${visibleLine(report.runtime.version)}, ${isolation}`,
+  );
   const calibrations = new Map<string, string>();
   if (report.impairment) {
     const { backend, fidelity, seed, profiles } = report.impairment;
@@ -46,7 +51,11 @@ export function renderPretty(untrusted: GradeReport, options: PrettyOptions = {}
       if (!calibration) continue;
       const rtt = calibration.figures.medianRttMs;
       const arrived = calibration.figures.probesArrived;
-      const figures = `median RTT ${rtt} ms` + (arrived === undefined ? '' : `, ${arrived}/${calibration.figures.probesSent} probes in, ${calibration.figures.repliesArrived}/${calibration.figures.repliesSent} replies back`);
+      const figures =
+        `median RTT ${rtt} ms` +
+        (arrived === undefined
+          ? ''
+          : `, ${arrived}/${calibration.figures.probesSent} probes in, ${calibration.figures.repliesArrived}/${calibration.figures.repliesSent} replies back`);
       calibrations.set(profile.name, figures);
       const how = calibration.reference
         ? `re-verified in ${(calibration.durationMs / 1000).toFixed(1)} s (${calibration.probes} probes, coarser bounds; this machine's full calibration: ${calibration.reference.calibratedAt.slice(0, 16).replace('T', ' ')} UTC)`
@@ -80,7 +89,8 @@ export function renderPretty(untrusted: GradeReport, options: PrettyOptions = {}
       shownInFull++;
       out.push(`    ${c(31, '✗')} ${visibleLine(test.name)}${link}${test.status === 'skipped' ? ' (skipped)' : ''}`);
       if (test.error) out.push(quoted(test.error, '        '));
-      if (test.profile && test.profile !== 'clean') out.push(`      link: ${visibleLine(test.profile)}${calibrations.has(test.profile) ? ` (${calibrations.get(test.profile)})` : ''}`);
+      if (test.profile && test.profile !== 'clean')
+        out.push(`      link: ${visibleLine(test.profile)}${calibrations.has(test.profile) ? ` (${calibrations.get(test.profile)})` : ''}`);
       if (test.transcript) out.push('      transcript:', indent(visibleText(test.transcript), '      '));
       if (test.serverLog) out.push('      your server printed:', quoted(test.serverLog, '        '));
     }
@@ -99,7 +109,7 @@ export function renderPretty(untrusted: GradeReport, options: PrettyOptions = {}
 function nextStep(report: GradeReport, first: { stage: number; test: string } | undefined, options: PrettyOptions): string | undefined {
   const again = options.again ? `, then run ${visibleLine(options.again)} again` : '';
   const notRun = report.stages.some((s) => s.status === 'not-run');
-  if (report.status === 'error') return 'next: this is the grader\'s fault, not yours; run again with --debug, and report it if it stays';
+  if (report.status === 'error') return "next: this is the grader's fault, not yours; run again with --debug, and report it if it stays";
   if (report.buildError) return `next: fix the build error above${again}`;
   if (report.status === 'pass') return undefined;
   const hidden = report.tests.filter((t) => t.status !== 'passed').length - 1;

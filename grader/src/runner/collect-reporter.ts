@@ -5,7 +5,9 @@ import type { ModuleTimings, SuiteRun, TestOutcome } from './outcome.ts';
 
 function errorText(errors: ReadonlyArray<{ message?: string; name?: string }> | undefined): string | undefined {
   if (!errors || errors.length === 0) return undefined;
-  return errors.map((e) => (e.name && e.name !== 'Error' && e.name !== 'AssertionError' ? `${e.name}: ${e.message}` : e.message ?? JSON.stringify(e))).join('\n');
+  return errors
+    .map((e) => (e.name && e.name !== 'Error' && e.name !== 'AssertionError' ? `${e.name}: ${e.message}` : (e.message ?? JSON.stringify(e))))
+    .join('\n');
 }
 
 /**
@@ -63,7 +65,13 @@ export class CollectReporter implements Reporter {
         if (testCase.result().errors?.some(isGraderFault)) graderErrors.push(`${file} > ${outcome.name}: ${outcome.error}`);
       }
       const diagnostic = module.diagnostic();
-      modules.push({ file, collectMs: Math.round(diagnostic.collectDuration), testsMs: Math.round(testsMs), hooksMs: Math.max(0, Math.round(diagnostic.duration - testsMs)), phases: module.meta().phases ?? {} });
+      modules.push({
+        file,
+        collectMs: Math.round(diagnostic.collectDuration),
+        testsMs: Math.round(testsMs),
+        hooksMs: Math.max(0, Math.round(diagnostic.duration - testsMs)),
+        phases: module.meta().phases ?? {},
+      });
     }
     for (const error of unhandledErrors) graderErrors.push(`unhandled error: ${error.message}`);
     this.result = { tests, graderErrors, modules };

@@ -135,12 +135,17 @@ export class StartedRun implements AsyncDisposable {
     // `netkata cleanup` tells a dead grader's folder from a live one's by this.
     await writeFile(path.join(workDir, WORK_DIR_OWNER_FILE), JSON.stringify(runLabels(this.id)));
     const bundling = submission.kind === 'typescript' ? this.at('bundle', () => bundleSubmission(submission.entry, workDir)) : Promise.resolve(undefined);
-    const base = { runId: this.id, exercise: { id: exercise.manifest.id, kind: exercise.manifest.kind, transport: exercise.manifest.transport }, limits: exercise.manifest.limits };
+    const base = {
+      runId: this.id,
+      exercise: { id: exercise.manifest.id, kind: exercise.manifest.kind, transport: exercise.manifest.transport },
+      limits: exercise.manifest.limits,
+    };
 
     if (!engine) {
       const bundle = await bundling;
       if (!bundle) throw new ConfigError(`${submission.dir} is a Dockerfile submission; it needs a Docker engine (--runtime docker)`);
-      if (options.impairment !== 'auto') throw new ConfigError(`--impairment ${options.impairment} needs a Docker engine; the local runtime impairs through its relay`);
+      if (options.impairment !== 'auto')
+        throw new ConfigError(`--impairment ${options.impairment} needs a Docker engine; the local runtime impairs through its relay`);
       this.context = { ...base, runtime: 'local', local: { command: [process.execPath, bundle], cwd: workDir } };
       this.backend = 'relay';
       this.runtime = { kind: 'local', version: process.version, isolated: false };
@@ -174,7 +179,9 @@ export class StartedRun implements AsyncDisposable {
     this.guard = guard;
     this.reaper?.tell({ guard });
     await allOrFirstError([
-      this.at('submission image', () => buildSubmissionImage({ engine, submission, bundle, workDir, images, tag, labels, ...(options.allowBases && { allowBases: options.allowBases }) })),
+      this.at('submission image', () =>
+        buildSubmissionImage({ engine, submission, bundle, workDir, images, tag, labels, ...(options.allowBases && { allowBases: options.allowBases }) }),
+      ),
       this.at('host guard', () => guardHost(engine, guard)),
     ]);
     const backend = chooseBackend(options.impairment, backends);
@@ -184,10 +191,23 @@ export class StartedRun implements AsyncDisposable {
       notice(message);
       this.notices.push(message);
     }
-    this.context = { ...base, runtime: 'docker', docker: { image: tag, network, labels, impairImage: impair.tag, runtimeImage: runtimeImage.tag, ...(edge ? { edge } : {}) } };
+    this.context = {
+      ...base,
+      runtime: 'docker',
+      docker: { image: tag, network, labels, impairImage: impair.tag, runtimeImage: runtimeImage.tag, ...(edge ? { edge } : {}) },
+    };
     this.backend = backend;
     this.runtime = { kind: 'docker', version: engine.serverVersion, isolated: true, endpoints };
-    const calibrator = new DockerCalibrator({ engine, network, runtimeImage: runtimeImage.tag, impairImage: impair.tag, labels, backend, seed: options.seed, ...(edge ? { edge } : {}) });
+    const calibrator = new DockerCalibrator({
+      engine,
+      network,
+      runtimeImage: runtimeImage.tag,
+      impairImage: impair.tag,
+      labels,
+      backend,
+      seed: options.seed,
+      ...(edge ? { edge } : {}),
+    });
     this.calibrator = calibrator;
     // A step like the start's: none begins once removal has, and removal waits for one under way.
     this.calibrate = (link) => this.at(`calibrate ${link.name}`, () => calibrator.calibrate(link));

@@ -48,8 +48,7 @@ async function writeReadOnlyFiles(files: Readonly<Record<string, Uint8Array>>): 
 }
 
 /** The host's UDP socket tables: a local submission shares the host's network namespace. */
-const hostSocketTables = async () =>
-  (await Promise.all(['/proc/net/udp', '/proc/net/udp6'].map((file) => readFile(file, 'utf8').catch(() => '')))).join('');
+const hostSocketTables = async () => (await Promise.all(['/proc/net/udp', '/proc/net/udp6'].map((file) => readFile(file, 'utf8').catch(() => '')))).join('');
 
 /**
  * Runs the submission as a child process on 127.0.0.1. Fast, no isolation, no packet-level
@@ -131,7 +130,14 @@ export class LocalRuntime implements SubmissionRuntime {
         }, options.timeoutMs);
         const finish = (exitCode: number | null) => {
           clearTimeout(timer);
-          resolve({ exitCode: timedOut ? null : exitCode, timedOut, oomKilled: false, stdout: stdout(), stderr: stderr(), durationMs: performance.now() - startedAt });
+          resolve({
+            exitCode: timedOut ? null : exitCode,
+            timedOut,
+            oomKilled: false,
+            stdout: stdout(),
+            stderr: stderr(),
+            durationMs: performance.now() - startedAt,
+          });
         };
         child.once('close', (code) => finish(code));
         child.once('error', (error) => {

@@ -42,7 +42,7 @@ export function demultiplexLogs(raw: Buffer): LogTail {
 export function demultiplexBytes(raw: Buffer, maxBytes: number): Buffer {
   const parts: Buffer[] = [];
   let total = 0;
-  for (let offset = 0; offset + 8 <= raw.length && total < maxBytes; ) {
+  for (let offset = 0; offset + 8 <= raw.length && total < maxBytes;) {
     const size = raw.readUInt32BE(offset + 4);
     const part = raw.subarray(offset + 8, Math.min(offset + 8 + size, offset + 8 + maxBytes - total));
     parts.push(part);

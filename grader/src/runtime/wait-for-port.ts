@@ -43,7 +43,12 @@ export interface ReadinessProbe {
 
 /** An address as /proc/net/tcp{,6} prints it (32-bit words in host order, little-endian here). */
 function socketAddress(hex: string): string {
-  const ipv4 = (word: string) => word.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join('.');
+  const ipv4 = (word: string) =>
+    word
+      .match(/../g)!
+      .reverse()
+      .map((b) => parseInt(b, 16))
+      .join('.');
   if (hex.length === 8) return ipv4(hex);
   if (/^0{32}$/.test(hex)) return '::';
   if (hex === '00000000000000000000000001000000') return '::1';
@@ -68,7 +73,8 @@ function explainListening(all: ReadonlyArray<{ address: string; port: number }>,
   const sockets = all.filter((s) => s.address !== '127.0.0.11');
   if (sockets.length === 0) return 'it has no listening TCP socket at all';
   const loopback = sockets.filter((s) => s.port === port && (s.address.startsWith('127.') || s.address === '::1'));
-  if (loopback.length > 0) return `it listens on ${loopback[0]!.address}:${port} only, which nothing outside its container can reach: listen on 0.0.0.0 (every address)`;
+  if (loopback.length > 0)
+    return `it listens on ${loopback[0]!.address}:${port} only, which nothing outside its container can reach: listen on 0.0.0.0 (every address)`;
   const others = [...new Set(sockets.map((s) => s.port))].sort((a, b) => a - b);
   return `it listens on port ${others.join(', ')} instead: use the port in process.env.PORT (${port})`;
 }
@@ -102,10 +108,12 @@ export interface WaitOptions {
 
 /** How a submission ended, for the learner; with the memory limit when that is what killed it. */
 export function describeExit(status: ExitStatus, memoryMb?: number): string {
-  if (status.oomKilled) return `was killed: it exceeded its ${memoryMb === undefined ? '' : `${memoryMb} MiB `}memory limit (the exercise's README lists its limits)`;
+  if (status.oomKilled)
+    return `was killed: it exceeded its ${memoryMb === undefined ? '' : `${memoryMb} MiB `}memory limit (the exercise's README lists its limits)`;
   if (status.signal) return `was killed by ${status.signal}`;
   // A server that forks into the background ends its container with its first process.
-  if (status.exitCode === 0) return 'exited with code 0 (a server must keep running in the foreground; one that forks into the background ends with its first process)';
+  if (status.exitCode === 0)
+    return 'exited with code 0 (a server must keep running in the foreground; one that forks into the background ends with its first process)';
   return `exited with code ${status.exitCode}`;
 }
 
@@ -117,16 +125,14 @@ export async function waitForListening(options: WaitOptions): Promise<void> {
     const exit = await options.exitStatus();
     if (exit) {
       throw new SubmissionStartError(
-        `your server ${describeExit(exit, options.memoryMb)} before it did ${options.probe.what}` +
-          formatLogTail(await options.logs()),
+        `your server ${describeExit(exit, options.memoryMb)} before it did ${options.probe.what}` + formatLogTail(await options.logs()),
       );
     }
     await sleep(50);
   }
   const instead = await options.probe.explain?.();
   throw new SubmissionStartError(
-    `your server did not ${options.probe.what} within ${options.timeoutMs} ms${instead ? `: ${instead}` : ''}` +
-      formatLogTail(await options.logs()),
+    `your server did not ${options.probe.what} within ${options.timeoutMs} ms${instead ? `: ${instead}` : ''}` + formatLogTail(await options.logs()),
   );
 }
 

@@ -30,7 +30,9 @@ test('before a nick: ERR no nick, ERR unknown command, BYE for QUIT, and nothing
     expect(await client.reply(5_000, `the reply to "${command}"`), `the reply to "${command}" before a NICK`).toBe('ERR no nick');
   }
   for (const command of ['HELLO', 'nick lower', '']) {
-    expect(await client.reply(5_000, `the reply to "${command}"`), `the reply to ${JSON.stringify(command)} (commands are upper case)`).toBe('ERR unknown command');
+    expect(await client.reply(5_000, `the reply to "${command}"`), `the reply to ${JSON.stringify(command)} (commands are upper case)`).toBe(
+      'ERR unknown command',
+    );
   }
   // PONG gets no reply, so the next reply is NICK's.
   expect(await client.reply(5_000, 'the reply to "NICK nobody_yet"'), 'the reply after "PONG 1234" (which gets none), to "NICK nobody_yet"').toBe('OK');

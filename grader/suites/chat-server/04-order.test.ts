@@ -47,7 +47,10 @@ async function collect(member: ChatClient, expected: number, oks: number): Promi
 }
 
 test('50 concurrent senders: every member sees the room in one and the same order, each sender in the order sent', stage(4, 10), async () => {
-  const senders = await loginAll(server, Array.from({ length: SENDERS }, (_, i) => `s${String(i).padStart(2, '0')}`));
+  const senders = await loginAll(
+    server,
+    Array.from({ length: SENDERS }, (_, i) => `s${String(i).padStart(2, '0')}`),
+  );
   const observers = await loginAll(server, ['obs1', 'obs2']);
   const members = [...senders, ...observers];
   for (const member of members) await member.join('#order');
@@ -62,7 +65,7 @@ test('50 concurrent senders: every member sees the room in one and the same orde
       collecting.catch(() => {}); // awaited after the sends
       if (isSender) {
         const random = seededRandom(400 + index);
-        for (let n = 0; n < PER_SENDER; ) {
+        for (let n = 0; n < PER_SENDER;) {
           const burst = Math.min(PER_SENDER - n, 1 + Math.floor(random() * 3));
           await member.sendRaw(Array.from({ length: burst }, (_, k) => `MSG #order ${n + k}\n`).join(''));
           n += burst;
@@ -89,7 +92,9 @@ test('50 concurrent senders: every member sees the room in one and the same orde
     const expected = reference.filter((entry) => !entry.startsWith(`${member.label}:`));
     const first = expected.findIndex((entry, i) => view[i] !== entry);
     if (first >= 0) {
-      throw new Error(`${member.label} and obs1 saw #order in different orders: message ${first + 1} was ${view[first]} for ${member.label}, ${expected[first]} for obs1 (${view.length} and ${expected.length} messages)`);
+      throw new Error(
+        `${member.label} and obs1 saw #order in different orders: message ${first + 1} was ${view[first]} for ${member.label}, ${expected[first]} for obs1 (${view.length} and ${expected.length} messages)`,
+      );
     }
   }
 });

@@ -19,7 +19,10 @@ async function expectPing(client: ChatClient, since: number, what: string): Prom
   const afterMs = push.atMs - since;
   const match = /^PING (\S+)$/.exec(push.line);
   expect(match, `${client.label}: expected "PING <token>", got ${JSON.stringify(push.line)}`).not.toBeNull();
-  expect(afterMs, `${client.label} got PING ${Math.round(afterMs)} ms ${what}; it was silent for less than PING_INTERVAL_MS (${PING_INTERVAL_MS} ms)`).toBeGreaterThanOrEqual(PING_INTERVAL_MS - SLACK_MS);
+  expect(
+    afterMs,
+    `${client.label} got PING ${Math.round(afterMs)} ms ${what}; it was silent for less than PING_INTERVAL_MS (${PING_INTERVAL_MS} ms)`,
+  ).toBeGreaterThanOrEqual(PING_INTERVAL_MS - SLACK_MS);
   return { token: match![1]!, atMs: push.atMs, afterMs };
 }
 
@@ -48,7 +51,10 @@ test('a client that never answers PING is dropped after PING_TIMEOUT_MS, and its
   await uma.expectDropped(PING_TIMEOUT_MS + LATE_MS + SLACK_MS);
   const droppedAfterMs = performance.now() - ping.atMs;
   figure(task, 'droppedAfterPingMs', Math.round(droppedAfterMs), { min: PING_TIMEOUT_MS - SLACK_MS, max: PING_TIMEOUT_MS + LATE_MS + SLACK_MS });
-  expect(droppedAfterMs, `uma was dropped ${Math.round(droppedAfterMs)} ms after its PING, before PING_TIMEOUT_MS (${PING_TIMEOUT_MS} ms)`).toBeGreaterThanOrEqual(PING_TIMEOUT_MS - SLACK_MS);
+  expect(
+    droppedAfterMs,
+    `uma was dropped ${Math.round(droppedAfterMs)} ms after its PING, before PING_TIMEOUT_MS (${PING_TIMEOUT_MS} ms)`,
+  ).toBeGreaterThanOrEqual(PING_TIMEOUT_MS - SLACK_MS);
   await val.expectPush('QUIT uma');
   await val.expectNoPushes('one QUIT per departure');
   await val.expectReply('WHO #hb2', 'WHO #hb2 val');

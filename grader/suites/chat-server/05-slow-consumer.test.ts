@@ -64,7 +64,8 @@ const WINDOW_LINES = 32;
 /** `sender` sends `count` lines to `room` in writes of BATCH_LINES, paced by `paced`, reading its OKs meanwhile. */
 async function flood(sender: ChatClient, room: string, count: number, paced: Progress): Promise<void> {
   const oks = (async () => {
-    for (let i = 0; i < count; i++) expect(await sender.reply(10_000, `OK for flood message ${i}`), `${sender.label}: the reply to flood message ${i}`).toBe('OK');
+    for (let i = 0; i < count; i++)
+      expect(await sender.reply(10_000, `OK for flood message ${i}`), `${sender.label}: the reply to flood message ${i}`).toBe('OK');
   })();
   oks.catch(() => {}); // awaited below
   const failed = oks.then(() => new Promise<never>(() => {}));
@@ -78,9 +79,16 @@ async function flood(sender: ChatClient, room: string, count: number, paced: Pro
 }
 
 /** Reads `count` flood messages in order; returns how many came before `QUIT <quitter>`, if one came. */
-async function receiveFlood(member: ChatClient, room: string, sender: string, count: number, quitter: string, progress?: Progress): Promise<number | undefined> {
+async function receiveFlood(
+  member: ChatClient,
+  room: string,
+  sender: string,
+  count: number,
+  quitter: string,
+  progress?: Progress,
+): Promise<number | undefined> {
   let quitAfter: number | undefined;
-  for (let i = 0; i < count; ) {
+  for (let i = 0; i < count;) {
     const line = await member.push(5_000, `flood message ${i} of ${count} (the others must not wait for a client that stopped reading)`);
     if (line === `QUIT ${quitter}`) {
       expect(quitAfter, `${member.label} heard QUIT ${quitter} twice`).toBeUndefined();
@@ -88,39 +96,50 @@ async function receiveFlood(member: ChatClient, room: string, sender: string, co
       continue;
     }
     const expected = `MSG ${room} ${sender} ${String(i).padStart(6, '0')} `;
-    if (!line.startsWith(expected)) throw new Error(`${member.label}: flood message ${i} should start ${JSON.stringify(expected)}, got ${JSON.stringify(line.slice(0, 60))}`);
+    if (!line.startsWith(expected))
+      throw new Error(`${member.label}: flood message ${i} should start ${JSON.stringify(expected)}, got ${JSON.stringify(line.slice(0, 60))}`);
     i++;
     progress?.advance();
   }
   return quitAfter;
 }
 
-test('a client that stops reading is dropped once its queue passes MAX_QUEUE_BYTES; the others keep receiving', stage(5, 7, { timeout: 60_000 }), async ({ task }) => {
-  const [snd, fast, slow] = await loginAll(server, ['snd', 'fast', 'slow']);
-  await joinAll('#flood', [snd!, fast!, slow!]);
-  slow!.conn.pause();
-  const count = Math.ceil(FLOOD_BYTES / LINE_BYTES);
-  const started = performance.now();
-  const progress = new Progress();
-  const [, quitAfter] = await Promise.all([flood(snd!, '#flood', count, progress), receiveFlood(fast!, '#flood', 'snd', count, 'slow', progress)]);
-  const floodMs = performance.now() - started;
-  let heardQuit = quitAfter;
-  if (heardQuit === undefined) {
-    // The QUIT may trail the last message: look once more.
-    const line = await fast!.push(2_000, `QUIT slow: ${(FLOOD_BYTES / MiB).toFixed(0)} MiB were sent toward slow, which read none of it`);
-    expect(line, 'the line after the flood').toBe('QUIT slow');
-    heardQuit = count;
-  }
-  const sentBeforeDropBytes = heardQuit * LINE_BYTES;
-  task.meta.measurements = { floodBytes: count * LINE_BYTES, floodMs: Math.round(floodMs) };
-  figure(task, 'sentBeforeDropBytes', sentBeforeDropBytes, { min: MAX_QUEUE_BYTES, max: DROP_BOUND_BYTES });
-  expect(sentBeforeDropBytes, `slow was dropped after ${sentBeforeDropBytes} bytes had been sent toward it: too early, its queue in the server cannot have passed MAX_QUEUE_BYTES (${MAX_QUEUE_BYTES})`).toBeGreaterThan(MAX_QUEUE_BYTES);
-  expect(sentBeforeDropBytes, `slow was dropped only after ${(sentBeforeDropBytes / MiB).toFixed(1)} MiB had been sent toward it; MAX_QUEUE_BYTES (${MAX_QUEUE_BYTES}) plus the kernel's buffers stay under ${DROP_BOUND_BYTES / MiB} MiB`).toBeLessThan(DROP_BOUND_BYTES);
-  slow!.conn.resume();
-  await slow!.expectDropped(10_000, /^(MSG|JOINED|PING|QUIT) /);
-  await fast!.expectNoPushes('one QUIT per departure');
-  await fast!.expectReply('WHO #flood', 'WHO #flood fast snd');
-});
+test(
+  'a client that stops reading is dropped once its queue passes MAX_QUEUE_BYTES; the others keep receiving',
+  stage(5, 7, { timeout: 60_000 }),
+  async ({ task }) => {
+    const [snd, fast, slow] = await loginAll(server, ['snd', 'fast', 'slow']);
+    await joinAll('#flood', [snd!, fast!, slow!]);
+    slow!.conn.pause();
+    const count = Math.ceil(FLOOD_BYTES / LINE_BYTES);
+    const started = performance.now();
+    const progress = new Progress();
+    const [, quitAfter] = await Promise.all([flood(snd!, '#flood', count, progress), receiveFlood(fast!, '#flood', 'snd', count, 'slow', progress)]);
+    const floodMs = performance.now() - started;
+    let heardQuit = quitAfter;
+    if (heardQuit === undefined) {
+      // The QUIT may trail the last message: look once more.
+      const line = await fast!.push(2_000, `QUIT slow: ${(FLOOD_BYTES / MiB).toFixed(0)} MiB were sent toward slow, which read none of it`);
+      expect(line, 'the line after the flood').toBe('QUIT slow');
+      heardQuit = count;
+    }
+    const sentBeforeDropBytes = heardQuit * LINE_BYTES;
+    task.meta.measurements = { floodBytes: count * LINE_BYTES, floodMs: Math.round(floodMs) };
+    figure(task, 'sentBeforeDropBytes', sentBeforeDropBytes, { min: MAX_QUEUE_BYTES, max: DROP_BOUND_BYTES });
+    expect(
+      sentBeforeDropBytes,
+      `slow was dropped after ${sentBeforeDropBytes} bytes had been sent toward it: too early, its queue in the server cannot have passed MAX_QUEUE_BYTES (${MAX_QUEUE_BYTES})`,
+    ).toBeGreaterThan(MAX_QUEUE_BYTES);
+    expect(
+      sentBeforeDropBytes,
+      `slow was dropped only after ${(sentBeforeDropBytes / MiB).toFixed(1)} MiB had been sent toward it; MAX_QUEUE_BYTES (${MAX_QUEUE_BYTES}) plus the kernel's buffers stay under ${DROP_BOUND_BYTES / MiB} MiB`,
+    ).toBeLessThan(DROP_BOUND_BYTES);
+    slow!.conn.resume();
+    await slow!.expectDropped(10_000, /^(MSG|JOINED|PING|QUIT) /);
+    await fast!.expectNoPushes('one QUIT per departure');
+    await fast!.expectReply('WHO #flood', 'WHO #flood fast snd');
+  },
+);
 
 test('a client that falls behind by less than MAX_QUEUE_BYTES is not dropped', stage(5, 3), async () => {
   const [snd2, fast2, lag] = await loginAll(server, ['snd2', 'fast2', 'lag']);

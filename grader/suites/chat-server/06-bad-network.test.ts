@@ -30,7 +30,7 @@ test('fan-out to 200 members across the link: p99 delivery within 1 s of the sen
   const sentAt: number[] = [];
   const latencies: number[] = [];
   const receiving = members.map(async (member) => {
-    for (let n = 0; n < MESSAGES; ) {
+    for (let n = 0; n < MESSAGES;) {
       const push = await member.pushTimed(10_000, `fan-out message ${n} of ${MESSAGES}`);
       if (push.line.startsWith('JOINED #fan ')) continue;
       expect(push.line, `${member.label}: fan-out message ${n}`).toBe(`MSG #fan herald ${n}`);
@@ -92,30 +92,36 @@ test('a brief partition (1.5 s) loses no message and drops nobody', stage(6, 5, 
 /** Past the latest drop the README allows: silent for the interval, then unanswered for the timeout, each up to 1 s late; 1 s to spare. */
 const LONG_PARTITION_MS = PING_INTERVAL_MS + LATE_MS + PING_TIMEOUT_MS + LATE_MS + 1_000;
 
-test('a long partition (8 s) drops everyone by heartbeat: their connections are gone, their nicks free, the room empty', stage(6, 5, { timeout: 60_000 }), async ({ task }) => {
-  const olds = await loginAll(server, ['dee', 'eli', 'fin']);
-  await joinAll('#cut', olds);
-  await server.link.partition();
-  const cut = performance.now();
-  await sleep(LONG_PARTITION_MS);
-  await server.link.heal();
-  const partitionMs = performance.now() - cut;
-  // The QUITs the server sent during the outage cannot reach anyone: every client is behind the
-  // same link. What is observable afterwards: the server closed the old connections (its FIN
-  // or reset was lost, so a line sent now draws a reset), and their nicks and room are gone.
-  const endings = await Promise.all(
-    olds.map(async (old) => {
-      // A write can fail if the server's FIN got here first: closed is what is being checked.
-      await old.send('WHO #cut').catch(() => {});
-      return old.expectDropped(10_000);
-    }),
-  );
-  for (const [i, ending] of endings.entries()) {
-    const quits = ending.lines.filter((l) => l.startsWith('QUIT '));
-    expect(new Set(quits).size, `${olds[i]!.label}: QUIT lines that got through before the close (${quits.join(', ')}), one per departure`).toBe(quits.length);
-  }
-  const newcomer = await ChatClient.connect(server, 'newcomer', { connectTimeoutMs: 15_000 });
-  for (const old of olds) await newcomer.expectReply(`NICK ${old.label}`, 'OK');
-  await newcomer.expectReply('WHO #cut', 'WHO #cut');
-  task.meta.measurements = { partitionMs: Math.round(partitionMs) };
-});
+test(
+  'a long partition (8 s) drops everyone by heartbeat: their connections are gone, their nicks free, the room empty',
+  stage(6, 5, { timeout: 60_000 }),
+  async ({ task }) => {
+    const olds = await loginAll(server, ['dee', 'eli', 'fin']);
+    await joinAll('#cut', olds);
+    await server.link.partition();
+    const cut = performance.now();
+    await sleep(LONG_PARTITION_MS);
+    await server.link.heal();
+    const partitionMs = performance.now() - cut;
+    // The QUITs the server sent during the outage cannot reach anyone: every client is behind the
+    // same link. What is observable afterwards: the server closed the old connections (its FIN
+    // or reset was lost, so a line sent now draws a reset), and their nicks and room are gone.
+    const endings = await Promise.all(
+      olds.map(async (old) => {
+        // A write can fail if the server's FIN got here first: closed is what is being checked.
+        await old.send('WHO #cut').catch(() => {});
+        return old.expectDropped(10_000);
+      }),
+    );
+    for (const [i, ending] of endings.entries()) {
+      const quits = ending.lines.filter((l) => l.startsWith('QUIT '));
+      expect(new Set(quits).size, `${olds[i]!.label}: QUIT lines that got through before the close (${quits.join(', ')}), one per departure`).toBe(
+        quits.length,
+      );
+    }
+    const newcomer = await ChatClient.connect(server, 'newcomer', { connectTimeoutMs: 15_000 });
+    for (const old of olds) await newcomer.expectReply(`NICK ${old.label}`, 'OK');
+    await newcomer.expectReply('WHO #cut', 'WHO #cut');
+    task.meta.measurements = { partitionMs: Math.round(partitionMs) };
+  },
+);

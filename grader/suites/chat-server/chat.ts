@@ -105,7 +105,10 @@ export class ChatClient {
     const deadline = Date.now() + timeoutMs;
     while (!ready()) {
       if (this.failure) throw new ExpectationError(`${this.label}: expected ${what}: ${this.failure.message}`);
-      if (this.closed) throw new ExpectationError(`${this.label}: expected ${what}, but the server ${this.closed === 'eof' ? 'closed' : 'reset'} the connection${this.describeQueued()}`);
+      if (this.closed)
+        throw new ExpectationError(
+          `${this.label}: expected ${what}, but the server ${this.closed === 'eof' ? 'closed' : 'reset'} the connection${this.describeQueued()}`,
+        );
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new ExpectationError(`${this.label}: expected ${what}: timed out after ${timeoutMs} ms${this.describeQueued()}`);
       await new Promise<void>((resolve) => {
@@ -170,7 +173,10 @@ export class ChatClient {
    */
   async expectNoPushes(because: string): Promise<void> {
     await this.request('WHO #sync');
-    expect(this.pushes.map((p) => p.line), `${this.label} received lines it should not have (${because})`).toEqual([]);
+    expect(
+      this.pushes.map((p) => p.line),
+      `${this.label} received lines it should not have (${because})`,
+    ).toEqual([]);
   }
 
   /** Drops queued pushes that a test does not check (the JOINED lines of a crowd joining, say). */
@@ -207,7 +213,8 @@ export class ChatClient {
       if (!this.closed) throw error;
       settled();
     }
-    if (served !== undefined) throw new ExpectationError(`${this.label}: expected the server to drop this connection, but it sent ${JSON.stringify(truncate(served))}`);
+    if (served !== undefined)
+      throw new ExpectationError(`${this.label}: expected the server to drop this connection, but it sent ${JSON.stringify(truncate(served))}`);
     return { how: this.closed!, lines };
   }
 }

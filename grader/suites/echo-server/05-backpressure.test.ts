@@ -33,7 +33,9 @@ test('a client that stops reading is held back by TCP flow control', stage(5, 15
   } catch (error) {
     await server.assertRunning();
     task.meta.measurements = { writtenBeforeFailureBytes: written };
-    throw new Error(`the connection failed after the client wrote ${(written / MiB).toFixed(1)} MiB without reading: ${(error as Error).message}`, { cause: error });
+    throw new Error(`the connection failed after the client wrote ${(written / MiB).toFixed(1)} MiB without reading: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   figure(task, 'writtenBeforeStallBytes', written, { max: STALL_BOUND_BYTES });
   await server.assertRunning();

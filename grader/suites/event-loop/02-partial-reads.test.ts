@@ -37,7 +37,9 @@ test('500 commands in one write are 500 answers, in order', stage(2, 4), async (
   await client.write(`${requests.join('\n')}\n`);
   for (const [i, answer] of answers.entries()) {
     const got = await client.read(answer.length, 10_000);
-    expect(JSON.stringify(got.toString('latin1')), `answer ${i + 1} of 500, to ${JSON.stringify(requests[i]!.slice(0, 40))}`).toBe(JSON.stringify(answer.toString('latin1')));
+    expect(JSON.stringify(got.toString('latin1')), `answer ${i + 1} of 500, to ${JSON.stringify(requests[i]!.slice(0, 40))}`).toBe(
+      JSON.stringify(answer.toString('latin1')),
+    );
   }
 });
 

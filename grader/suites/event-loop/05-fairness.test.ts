@@ -65,7 +65,9 @@ test('ECHO round trips stay under 100 ms (p99) while another connection streams 
     };
     expect(stream.problem(), 'the stream').toBeUndefined();
     expect(streamedDuring, 'STREAM bytes received while the 200 ECHOs ran (the stream must keep going)').toBeGreaterThan(0);
-    expect(round(p99), `p99 of 200 ECHO round trips while another connection streams (ms); all: ${rtts.map((r) => Math.round(r)).join(' ')}`).toBeLessThan(P99_BOUND_MS);
+    expect(round(p99), `p99 of 200 ECHO round trips while another connection streams (ms); all: ${rtts.map((r) => Math.round(r)).join(' ')}`).toBeLessThan(
+      P99_BOUND_MS,
+    );
   } finally {
     // Hanging up in the middle of a stream is that client's business only.
     await stream.stop();
@@ -102,7 +104,10 @@ test('a client sending one byte at a time does not slow the others', stage(5, 4,
     await trickling;
   }
   task.meta.measurements = { p99Ms: round(percentile(rtts, 99)), maxMs: round(Math.max(...rtts)), trickledLines: linesSent };
-  expect(round(percentile(rtts, 99)), `p99 of ${rtts.length} ECHO round trips while another client sends single bytes (ms); all: ${rtts.map((r) => Math.round(r)).join(' ')}`).toBeLessThan(P99_BOUND_MS);
+  expect(
+    round(percentile(rtts, 99)),
+    `p99 of ${rtts.length} ECHO round trips while another client sends single bytes (ms); all: ${rtts.map((r) => Math.round(r)).join(' ')}`,
+  ).toBeLessThan(P99_BOUND_MS);
   for (let i = 0; i < linesSent; i++) await expectLine(slow, text, `line ${i + 1} of the one-byte-at-a-time client`);
 });
 

@@ -31,7 +31,10 @@ test('a connection that sends nothing, or nothing more, is timed out after IDLE_
     expectTimedOut(done, doneSince, 'a connection idle after one ECHO'),
   ]);
   task.meta.measurements = { silentTimedOutMs: Math.round(silentMs), idleTimedOutMs: Math.round(doneMs) };
-  for (const [ms, what] of [[silentMs, 'silent connection'], [doneMs, 'connection idle after its answer']] as const) {
+  for (const [ms, what] of [
+    [silentMs, 'silent connection'],
+    [doneMs, 'connection idle after its answer'],
+  ] as const) {
     expect(round(ms), `ms until the ${what} was timed out (IDLE_TIMEOUT_MS=${IDLE_TIMEOUT_MS})`).toBeGreaterThanOrEqual(IDLE_TIMEOUT_MS - EARLY_MS);
     expect(round(ms), `ms until the ${what} was timed out (IDLE_TIMEOUT_MS=${IDLE_TIMEOUT_MS})`).toBeLessThan(IDLE_TIMEOUT_MS + LATE_MS);
   }
@@ -77,7 +80,12 @@ test('a client sending a complete command every 300 ms is never timed out', stag
 test('a SLEEP longer than the timeout is not idleness: the timeout counts from its answer', stage(6, 3), async ({ task }) => {
   await using client = await server.connect();
   await client.write('SLEEP 1800\n');
-  await expectLine(client, 'SLEPT 1800', `SLEEP 1800 (longer than IDLE_TIMEOUT_MS=${IDLE_TIMEOUT_MS}): the connection waits for its answer, it is not idle`, 5_000);
+  await expectLine(
+    client,
+    'SLEPT 1800',
+    `SLEEP 1800 (longer than IDLE_TIMEOUT_MS=${IDLE_TIMEOUT_MS}): the connection waits for its answer, it is not idle`,
+    5_000,
+  );
   const since = performance.now();
   const ms = await expectTimedOut(client, since, 'a connection idle after SLEPT 1800');
   task.meta.measurements = { timedOutAfterAnswerMs: Math.round(ms) };

@@ -34,9 +34,7 @@ export async function openCrowd(server: SubmissionHandle, count: number, batch: 
   const { host, port } = server.endpoint;
   const sockets: net.Socket[] = [];
   const close = async () => {
-    await Promise.all(
-      sockets.map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : (s.once('close', () => resolve()), s.destroy())))),
-    );
+    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : (s.once('close', () => resolve()), s.destroy())))));
   };
   const started = performance.now();
   try {
@@ -57,7 +55,10 @@ export async function openCrowd(server: SubmissionHandle, count: number, batch: 
 export function ask(socket: net.Socket, request: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let received = '';
-    const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs} ms${received ? `, got ${JSON.stringify(received.slice(0, 40))}` : ''}`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no answer within ${timeoutMs} ms${received ? `, got ${JSON.stringify(received.slice(0, 40))}` : ''}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       received += chunk.toString('latin1');
       const newline = received.indexOf('\n');

@@ -42,7 +42,9 @@ export async function expectStream(client: TcpConnection, n: number, what: strin
 function failOnMismatch(bytes: Buffer, what: string): void {
   const at = patternMismatch(bytes, 0);
   if (at < 0) return;
-  expect.fail(`${what}: byte ${at} of the stream is ${bytes[at]}, expected ${at % PATTERN_PERIOD} (byte i is i % 251); from there: ${JSON.stringify(bytes.subarray(at, at + 24).toString('latin1'))}`);
+  expect.fail(
+    `${what}: byte ${at} of the stream is ${bytes[at]}, expected ${at % PATTERN_PERIOD} (byte i is i % 251); from there: ${JSON.stringify(bytes.subarray(at, at + 24).toString('latin1'))}`,
+  );
 }
 
 export async function expectLine(client: TcpConnection, expected: string, what: string, timeoutMs?: number): Promise<void> {

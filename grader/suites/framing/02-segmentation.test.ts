@@ -14,7 +14,7 @@ test('a frame written one byte at a time', stage(2, 5), async () => {
 });
 
 test('200 frames split at random points, the length field included', stage(2, 8), async () => {
-  const payloads = Array.from({ length: 200 }, (_, i) => randomBytes(i * 7 % 300, 20 + i));
+  const payloads = Array.from({ length: 200 }, (_, i) => randomBytes((i * 7) % 300, 20 + i));
   const stream = Buffer.concat(payloads.map((p) => frame(Type.ECHO, p)));
   await using client = await server.connect();
   const writing = client.writeInPieces(stream, pieceSizes(400, 1, 97, 2));

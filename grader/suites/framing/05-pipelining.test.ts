@@ -9,12 +9,24 @@ const server = useSubmission();
 function mixedRequests(seed: number) {
   return Array.from({ length: 1_000 }, (_, i) => {
     const payload = randomBytes((i * 13) % 512, seed + i);
-    if (i % 3 === 0) return { request: frame(Type.SUM, ints([i, -2 * i, 7])), check: (f: Awaited<ReturnType<typeof readFrame>>) => expectSum(f, BigInt(7 - i), `request ${i} (SUM)`) };
+    if (i % 3 === 0)
+      return {
+        request: frame(Type.SUM, ints([i, -2 * i, 7])),
+        check: (f: Awaited<ReturnType<typeof readFrame>>) => expectSum(f, BigInt(7 - i), `request ${i} (SUM)`),
+      };
     if (i % 3 === 1) {
       const digest = createHash('sha256').update(payload).digest('hex');
-      return { request: frame(Type.SHA256, payload), check: (f: Awaited<ReturnType<typeof readFrame>>) => expect(`${describeType(f.type)} ${f.payload.toString('hex')}`, `request ${i} (SHA256)`).toBe(`0x83 ${digest}`) };
+      return {
+        request: frame(Type.SHA256, payload),
+        check: (f: Awaited<ReturnType<typeof readFrame>>) =>
+          expect(`${describeType(f.type)} ${f.payload.toString('hex')}`, `request ${i} (SHA256)`).toBe(`0x83 ${digest}`),
+      };
     }
-    return { request: frame(Type.ECHO, payload), check: (f: Awaited<ReturnType<typeof readFrame>>) => expect(`${describeType(f.type)} ${f.payload.toString('hex')}`, `request ${i} (ECHO)`).toBe(`0x82 ${payload.toString('hex')}`) };
+    return {
+      request: frame(Type.ECHO, payload),
+      check: (f: Awaited<ReturnType<typeof readFrame>>) =>
+        expect(`${describeType(f.type)} ${f.payload.toString('hex')}`, `request ${i} (ECHO)`).toBe(`0x82 ${payload.toString('hex')}`),
+    };
   });
 }
 

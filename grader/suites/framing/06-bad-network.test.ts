@@ -14,7 +14,12 @@ test('four clients pipelining split frames across a bad link get every answer in
       await using client = await server.connect({ label: `c${c + 1}`, timeoutMs: 15_000 });
       await expectAlive(client, 10_000);
       const writing = client.writeInPieces(Buffer.concat(lists.map((l) => frame(Type.SUM, ints(l)))), pieceSizes(300, 1, 40, 70 + c));
-      for (const [i, list] of lists.entries()) expectSum(await readFrame(client, 20_000), list.reduce((s, v) => s + BigInt(v), 0n), `client ${c + 1} SUM ${i}`);
+      for (const [i, list] of lists.entries())
+        expectSum(
+          await readFrame(client, 20_000),
+          list.reduce((s, v) => s + BigInt(v), 0n),
+          `client ${c + 1} SUM ${i}`,
+        );
       await writing;
     }),
   );

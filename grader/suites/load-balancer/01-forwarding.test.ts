@@ -79,7 +79,10 @@ test('a pool per backend: 120 requests, 6 at a time, reach the backends over far
   task.meta.measurements = { requests: 120, backendConnections: connections };
   // 6 client requests at a time need at most 6 connections to any backend, 18 in all; 30 leaves
   // room for a pool that closes some idle ones. A proxy without a pool opens one per request: 120.
-  expect(connections, `connections the backends accepted for 120 proxied requests (${all.map((l) => `${l.name}: ${l.proxiedConnections}`).join(', ')})`).toBeLessThanOrEqual(30);
+  expect(
+    connections,
+    `connections the backends accepted for 120 proxied requests (${all.map((l) => `${l.name}: ${l.proxiedConnections}`).join(', ')})`,
+  ).toBeLessThanOrEqual(30);
 });
 
 test('chunked and content-length responses arrive whole, byte for byte', stage(1, 2), async () => {

@@ -44,7 +44,11 @@ function download(target: SubmissionHandle, path: string): Promise<{ status: num
 async function memory(task: { meta: { measurements?: Record<string, number> } }, extra: Record<string, number>): Promise<void> {
   await server.assertRunning();
   const stats = await server.processStats();
-  task.meta.measurements = { ...extra, memoryMiB: Math.round(stats.memoryBytes / MiB), ...(stats.peakMemoryBytes ? { peakMemoryMiB: Math.round(stats.peakMemoryBytes / MiB) } : {}) };
+  task.meta.measurements = {
+    ...extra,
+    memoryMiB: Math.round(stats.memoryBytes / MiB),
+    ...(stats.peakMemoryBytes ? { peakMemoryMiB: Math.round(stats.peakMemoryBytes / MiB) } : {}),
+  };
 }
 
 test('a 100 MiB download with Content-Length streams through in 128 MiB', stage(2, 4, { timeout: 60_000 }), async ({ task }) => {
@@ -75,7 +79,7 @@ async function upload(method: 'POST' | 'PUT', sizeBytes: number, task: { meta: {
   const body = new Readable({
     read() {
       if (produced >= sizeBytes) return void this.push(null);
-      for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((produced + i) * 2_654_435_761 >>> 0, i);
+      for (let i = 0; i < block.length; i += 4) block.writeUInt32LE(((produced + i) * 2_654_435_761) >>> 0, i);
       produced += block.length;
       hash.update(block);
       this.push(Buffer.from(block));
@@ -94,11 +98,24 @@ async function upload(method: 'POST' | 'PUT', sizeBytes: number, task: { meta: {
     });
     req.setTimeout(30_000, () => req.destroy(new Error('no progress for 30 s')));
     req.on('error', (error) => {
-      const answered = early ? `the proxy answered ${early.status} ${JSON.stringify(early.text.slice(0, 200))} and closed` : "the proxy's connection broke (OOM-killed for holding the body?)";
+      const answered = early
+        ? `the proxy answered ${early.status} ${JSON.stringify(early.text.slice(0, 200))} and closed`
+        : "the proxy's connection broke (OOM-killed for holding the body?)";
       // Never rejects: a failure to read the logs is part of the message.
       void logs(backends)
         .then(
-          (all) => all.map((log) => `${log.name}: ${log.requests.filter((r) => r.url === '/sink').map((r) => `${r.bodyBytes ?? 'unfinished'} bytes`).join(', ') || 'no upload'}`).join('; '),
+          (all) =>
+            all
+              .map(
+                (log) =>
+                  `${log.name}: ${
+                    log.requests
+                      .filter((r) => r.url === '/sink')
+                      .map((r) => `${r.bodyBytes ?? 'unfinished'} bytes`)
+                      .join(', ') || 'no upload'
+                  }`,
+              )
+              .join('; '),
           (failure: Error) => `backend logs unavailable: ${failure.message}`,
         )
         .then((seen) => reject(new Error(`${method} /sink: ${error.message} after ${produced} bytes: ${answered} (backends saw ${seen})`)));

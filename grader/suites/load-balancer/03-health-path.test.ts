@@ -16,7 +16,9 @@ test('health checks go to HEALTH_PATH', stage(3, 1), async () => {
   for (const log of await logs(backends)) {
     const paths = log.requests.map((r) => r.url.split('?')[0]);
     const checks = paths.filter((p) => p === HEALTH_PATH).length;
-    expect(checks, `GET ${HEALTH_PATH} on ${log.name} within ${WAIT_MS} ms (paths it saw: ${[...new Set(paths)].join(', ') || 'none'})`).toBeGreaterThanOrEqual(3);
+    expect(checks, `GET ${HEALTH_PATH} on ${log.name} within ${WAIT_MS} ms (paths it saw: ${[...new Set(paths)].join(', ') || 'none'})`).toBeGreaterThanOrEqual(
+      3,
+    );
     expect(paths.filter((p) => p === '/healthz').length, `requests for /healthz on ${log.name}, with HEALTH_PATH=${HEALTH_PATH}`).toBe(0);
   }
 });

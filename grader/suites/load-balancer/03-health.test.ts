@@ -21,7 +21,14 @@ afterEach(async ({ task }) => {
   // never make it whole: do not wait for it then).
   await Promise.all(backends.map((b) => b.unpause().catch(() => {})));
   // Healed and clean: a test that failed before undoing its blackhole would leave one behind.
-  await Promise.all(backends.map((b) => b.link.heal().then(() => b.link.set('clean')).catch(() => {})));
+  await Promise.all(
+    backends.map((b) =>
+      b.link
+        .heal()
+        .then(() => b.link.set('clean'))
+        .catch(() => {}),
+    ),
+  );
   await clearBackends(backends).catch(() => {});
   if (task.result?.state !== 'fail') await fleetWhole(fleet, REJOIN_TIMEOUT_MS);
 });
@@ -70,7 +77,10 @@ test('no healthy backend: 503 at once, and back to 200 when one recovers', stage
   await Promise.all(backends.map((b) => setMode(b, 'fail')));
   await sleep(DOWN_WINDOW_MS);
   const responses = await many(6, 2, () => request(server, { path: '/none', timeoutMs: 3_000 }));
-  expect(responses.map((r) => r.error ?? r.status), 'statuses with every backend down').toEqual(Array(6).fill(503));
+  expect(
+    responses.map((r) => r.error ?? r.status),
+    'statuses with every backend down',
+  ).toEqual(Array(6).fill(503));
   // The proxy knows nobody is there: it answers itself, without waiting on a timeout.
   expect(Math.max(...responses.map((r) => r.durationMs)), 'the slowest 503, ms').toBeLessThan(500);
   await setMode(b1, 'ok');

@@ -35,7 +35,9 @@ test('GET, HEAD, PUT, DELETE and OPTIONS cut by a backend are retried once elsew
 
 test('a POST cut by a backend gets 502 and is never sent again', stage(3, 3), async () => {
   await setMode(b3, 'reset');
-  const responses = await many(9, 1, (n) => request(server, { method: 'POST', path: `/order/${n}`, body: `order ${n}`, headers: { 'content-length': Buffer.byteLength(`order ${n}`) } }));
+  const responses = await many(9, 1, (n) =>
+    request(server, { method: 'POST', path: `/order/${n}`, body: `order ${n}`, headers: { 'content-length': Buffer.byteLength(`order ${n}`) } }),
+  );
   const all = await logs(backends);
   for (const r of responses) {
     const seen = countIds(all, new Set([r.id]));
@@ -52,7 +54,10 @@ test('one retry only: with every backend cutting, a GET gets 502 after reaching 
   const response = await request(server, { path: '/twice' });
   expect(response.error ?? response.status).toBe(502);
   const counts = countIds(await logs(backends), new Set([response.id]));
-  expect(Object.values(counts).reduce((a, b) => a + b, 0), `times the GET reached a backend: ${JSON.stringify(counts)}`).toBe(2);
+  expect(
+    Object.values(counts).reduce((a, b) => a + b, 0),
+    `times the GET reached a backend: ${JSON.stringify(counts)}`,
+  ).toBe(2);
 });
 
 test('GETs in flight when a backend is killed are retried: none fails', stage(3, 2, { timeout: 60_000 }), async () => {
@@ -75,7 +80,10 @@ test('no response headers within RESPONSE_TIMEOUT_MS: 504, not retried', stage(3
   expect(response.durationMs, 'ms until the 504').toBeGreaterThan(RESPONSE_TIMEOUT_MS - 300);
   expect(response.durationMs, 'ms until the 504').toBeLessThan(RESPONSE_TIMEOUT_MS + 1_500);
   const counts = countIds(await logs(backends), new Set([response.id]));
-  expect(Object.values(counts).reduce((a, b) => a + b, 0), `times the GET reached a backend: ${JSON.stringify(counts)}`).toBe(1);
+  expect(
+    Object.values(counts).reduce((a, b) => a + b, 0),
+    `times the GET reached a backend: ${JSON.stringify(counts)}`,
+  ).toBe(1);
   await clearBackends(backends);
   expect(await fleetWhole(fleet, 8_000), 'the fleet serves again once it answers').toBe(true);
 });

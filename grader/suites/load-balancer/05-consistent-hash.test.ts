@@ -49,7 +49,9 @@ test('without the header, requests are spread over every backend (at least 8 of 
   expect(describeFailures(responses)).toBe('');
   const served = tally(responses);
   for (const b of backends) {
-    expect(served[b.name] ?? 0, `of ${UNKEYED_REQUESTS} without ${HEADER}, served by ${b.name}: ${JSON.stringify(served)}`).toBeGreaterThanOrEqual(UNKEYED_MIN_EACH);
+    expect(served[b.name] ?? 0, `of ${UNKEYED_REQUESTS} without ${HEADER}, served by ${b.name}: ${JSON.stringify(served)}`).toBeGreaterThanOrEqual(
+      UNKEYED_MIN_EACH,
+    );
   }
 });
 

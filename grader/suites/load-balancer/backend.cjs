@@ -24,7 +24,7 @@ const CONTROL_HEADER = 'x-netkata-control';
 const SECRET = process.env.NETKATA_CONTROL_SECRET || '';
 // A backend that anyone could steer is worse than none: refuse to start without a real secret.
 if (SECRET.length < 32) {
-  console.error('backend.cjs: NETKATA_CONTROL_SECRET must hold the tests\' secret (32 characters or more)');
+  console.error("backend.cjs: NETKATA_CONTROL_SECRET must hold the tests' secret (32 characters or more)");
   process.exit(2);
 }
 const SECRET_DIGEST = crypto.createHash('sha256').update(SECRET).digest();

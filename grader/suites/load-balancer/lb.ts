@@ -6,7 +6,16 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach } from 'vitest';
-import { CONTROL_SECRET_ENV, controlHeaders, InfrastructureError, newControlSecret, usePeer, useSubmission, type PeerHandle, type SubmissionHandle } from 'netkata/harness';
+import {
+  CONTROL_SECRET_ENV,
+  controlHeaders,
+  InfrastructureError,
+  newControlSecret,
+  usePeer,
+  useSubmission,
+  type PeerHandle,
+  type SubmissionHandle,
+} from 'netkata/harness';
 
 export const BACKEND_PORT = 8080;
 const BACKEND_SCRIPT = readFileSync(new URL('./backend.cjs', import.meta.url));
@@ -182,7 +191,14 @@ export function request(server: SubmissionHandle, options: RequestOptions = {}):
     const done = (partial: Partial<ProxyResponse>) =>
       resolve({ status: 0, headers: {}, body: Buffer.alloc(0), servedBy: '', id, localAddress, durationMs: performance.now() - started, ...partial });
     const req = http.request(
-      { host, port, method: options.method ?? 'GET', path: options.path ?? '/', headers: { 'x-request-id': id, ...options.headers }, agent: options.agent ?? false },
+      {
+        host,
+        port,
+        method: options.method ?? 'GET',
+        path: options.path ?? '/',
+        headers: { 'x-request-id': id, ...options.headers },
+        agent: options.agent ?? false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         let bodyBytes = 0;
@@ -190,10 +206,13 @@ export function request(server: SubmissionHandle, options: RequestOptions = {}):
         res.on('data', (chunk: Buffer) => {
           bodyBytes += chunk.length;
           // A proxy that sends without end fails this request; it cannot run the test out of memory.
-          if (bodyBytes > maxBodyBytes) return req.destroy(new Error(`the proxy sent a body of more than ${maxBodyBytes} bytes for a request whose response is far smaller`));
+          if (bodyBytes > maxBodyBytes)
+            return req.destroy(new Error(`the proxy sent a body of more than ${maxBodyBytes} bytes for a request whose response is far smaller`));
           chunks.push(chunk);
         });
-        res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), servedBy: String(res.headers['x-served-by'] ?? '') }));
+        res.on('end', () =>
+          done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), servedBy: String(res.headers['x-served-by'] ?? '') }),
+        );
         res.on('error', (error) => done({ error: error.message }));
       },
     );
@@ -265,9 +284,13 @@ export async function eventually(ready: () => Promise<boolean>, timeoutMs: numbe
  * whole again in the proxy's eyes (after a restart, unpause or heal). False if not within timeoutMs.
  */
 export function fleetWhole(fleet: Fleet, timeoutMs: number): Promise<boolean> {
-  return eventually(async () => {
-    const round = await many(fleet.backends.length * 3, 1, () => request(fleet.server, { path: '/whole', timeoutMs: 3_000 }));
-    const served = tally(round);
-    return round.every((r) => r.status === 200) && fleet.backends.every((b) => (served[b.name] ?? 0) > 0);
-  }, timeoutMs, 200);
+  return eventually(
+    async () => {
+      const round = await many(fleet.backends.length * 3, 1, () => request(fleet.server, { path: '/whole', timeoutMs: 3_000 }));
+      const served = tally(round);
+      return round.every((r) => r.status === 200) && fleet.backends.every((b) => (served[b.name] ?? 0) > 0);
+    },
+    timeoutMs,
+    200,
+  );
 }

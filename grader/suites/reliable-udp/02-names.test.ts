@@ -29,7 +29,9 @@ test('malformed datagrams get no answer, and the server keeps serving', stage(2,
   ];
   for (const datagram of garbage) await client.send(datagram);
   const answer = await client.tryReceive(500);
-  expect(answer ? `a ${answer.length}-byte datagram of type 0x${answer[0]?.toString(16)}` : 'nothing', 'what the server answered to malformed datagrams').toBe('nothing');
+  expect(answer ? `a ${answer.length}-byte datagram of type 0x${answer[0]?.toString(16)}` : 'nothing', 'what the server answered to malformed datagrams').toBe(
+    'nothing',
+  );
   await server.assertRunning();
   const ok = await fetchFile(client, 'ok.txt', { id: 2, deadlineMs: 5_000 });
   expect(ok.data.toString()).toBe('inside FILES_DIR\n');

@@ -20,7 +20,10 @@ test('goodput on a 10 Mbit/s link with 50 ms each way is at least half the link 
   const goodputKbit = (size * 8) / result.elapsedMs;
   task.meta.measurements = { goodputKbit: Math.round(goodputKbit), elapsedMs: Math.round(result.elapsedMs), dataDatagrams: result.dataDatagrams };
   expect(result.data.equals(files['big.bin'])).toBe(true);
-  expect(Math.round(goodputKbit), `goodput in kbit/s (${size} bytes in ${Math.round(result.elapsedMs)} ms; a window of at least one bandwidth-delay product, 125 KB, keeps the link full)`).toBeGreaterThanOrEqual(LINK_KBIT / 2);
+  expect(
+    Math.round(goodputKbit),
+    `goodput in kbit/s (${size} bytes in ${Math.round(result.elapsedMs)} ms; a window of at least one bandwidth-delay product, 125 KB, keeps the link full)`,
+  ).toBeGreaterThanOrEqual(LINK_KBIT / 2);
 });
 
 /**
@@ -53,5 +56,8 @@ test('with 10 % of segments lost, the server resends only what was lost', stage(
   expect(result.data.equals(files['sack.bin'])).toBe(true);
   // Each lost segment needs exactly one more transmission. A server that ignores the SACK bits
   // repairs blind past the first hole, and its repairs overlap.
-  expect(retransmissions, `segments sent more than once (${result.droppedData} of ${result.dataDatagrams} DATA datagrams were lost; the SACK bits say which)`).toBeLessThanOrEqual(result.droppedData + EXTRA_RESENDS);
+  expect(
+    retransmissions,
+    `segments sent more than once (${result.droppedData} of ${result.dataDatagrams} DATA datagrams were lost; the SACK bits say which)`,
+  ).toBeLessThanOrEqual(result.droppedData + EXTRA_RESENDS);
 });

@@ -103,8 +103,10 @@ export async function fetchFile(socket: UdpSocket, name: string, options: FetchO
     const remaining = options.deadlineMs - since();
     if (remaining <= 0) {
       if (options.ackLimit !== undefined && acksSent >= options.ackLimit) break;
-      fail(`not complete after ${options.deadlineMs} ms: ${segments.size} of ${total ?? 'an unknown number of'} segments in, ` +
-        `cumulative ack ${cumulative}, ${digest ? 'FIN received' : 'no FIN received'} (${dataDatagrams} DATA datagrams arrived)`);
+      fail(
+        `not complete after ${options.deadlineMs} ms: ${segments.size} of ${total ?? 'an unknown number of'} segments in, ` +
+          `cumulative ack ${cumulative}, ${digest ? 'FIN received' : 'no FIN received'} (${dataDatagrams} DATA datagrams arrived)`,
+      );
     }
     const datagram = await socket.tryReceive(Math.min(remaining, doneAtMs !== undefined ? (options.lingerMs ?? 0) : 1_000));
     if (!datagram) {
@@ -160,10 +162,13 @@ export async function fetchFile(socket: UdpSocket, name: string, options: FetchO
   const data = Buffer.concat(Array.from({ length: cumulative }, (_, seq) => segments.get(seq)!));
   if (finished) {
     for (let seq = 0; seq < total! - 1; seq++) {
-      if (segments.get(seq)!.length !== SEGMENT_BYTES) fail(`DATA ${seq} carries ${segments.get(seq)!.length} bytes; every segment but the last carries exactly ${SEGMENT_BYTES}`);
+      if (segments.get(seq)!.length !== SEGMENT_BYTES)
+        fail(`DATA ${seq} carries ${segments.get(seq)!.length} bytes; every segment but the last carries exactly ${SEGMENT_BYTES}`);
     }
-    if (total! > 0 && segments.get(total! - 1)!.length === 0) fail(`the last segment is empty; a file of ${data.length} bytes has ${Math.ceil(data.length / SEGMENT_BYTES)} segments`);
-    if (!sha256(data).equals(digest!)) fail(`the FIN's SHA-256 ${digest!.toString('hex')} is not that of the ${data.length} bytes received (${sha256(data).toString('hex')})`);
+    if (total! > 0 && segments.get(total! - 1)!.length === 0)
+      fail(`the last segment is empty; a file of ${data.length} bytes has ${Math.ceil(data.length / SEGMENT_BYTES)} segments`);
+    if (!sha256(data).equals(digest!))
+      fail(`the FIN's SHA-256 ${digest!.toString('hex')} is not that of the ${data.length} bytes received (${sha256(data).toString('hex')})`);
   }
   return {
     data,

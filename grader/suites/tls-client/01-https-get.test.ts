@@ -12,8 +12,12 @@ test('valid: the body on stdout, one summary line on stderr that agrees with the
   expect(run.exitCode, said(run)).toBe(Exit.ok);
   expect(run.stdoutText).toBe(bodyOf('valid'));
   const seen = await zoo.lastConnection('valid');
-  expect(run.summary, `a line "tls=... alpn=... resumed=... cipher=..." on stderr; got: ${run.stderrText.trim()}`)
-    .toEqual({ tls: seen.protocol, alpn: 'none', resumed: false, cipher: seen.cipher });
+  expect(run.summary, `a line "tls=... alpn=... resumed=... cipher=..." on stderr; got: ${run.stderrText.trim()}`).toEqual({
+    tls: seen.protocol,
+    alpn: 'none',
+    resumed: false,
+    cipher: seen.cipher,
+  });
   expect(seen.servername, 'the SNI name the server received').toBe(hostOf('valid'));
   expect(seen.request).toMatchObject({ method: 'GET', target: '/', version: 'HTTP/1.1' });
   expect(seen.request!.headers).toMatchObject({ host: `${hostOf('valid')}:${portOf('valid')}`, connection: 'close' });

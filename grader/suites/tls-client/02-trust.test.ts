@@ -15,7 +15,10 @@ async function expectRefused(kind: ZooMemberKind, exitCode: number, host?: strin
 test('untrusted chains exit 10: the leaf without its intermediate, a self-signed leaf, a leaf from another CA', stage(2, 9), async () => {
   for (const kind of ['missing-intermediate', 'self-signed', 'other-ca'] as const) await expectRefused(kind, Exit.untrustedChain);
   const stats = await zoo.stats();
-  expect([stats.members['missing-intermediate'], stats.members['self-signed'], stats.members['other-ca']].map((s) => s.requests), 'requests those servers received').toEqual([0, 0, 0]);
+  expect(
+    [stats.members['missing-intermediate'], stats.members['self-signed'], stats.members['other-ca']].map((s) => s.requests),
+    'requests those servers received',
+  ).toEqual([0, 0, 0]);
 });
 
 test('certificates outside their dates exit 12: expired, not yet valid', stage(2, 8), async () => {

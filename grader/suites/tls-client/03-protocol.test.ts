@@ -15,7 +15,7 @@ test('servers that speak only TLS 1.0 or only TLS 1.1 exit 14', stage(3, 8), asy
   expect(stats.members['tls10-only'].handshakes + stats.members['tls11-only'].handshakes, 'old handshakes completed').toBe(0);
 });
 
-test('--alpn offers the list and reports the server\'s choice (or none); no protocol in common exits 16', stage(3, 7), async () => {
+test("--alpn offers the list and reports the server's choice (or none); no protocol in common exits 16", stage(3, 7), async () => {
   const both = await zoo.fetch('alpn', { args: ['--alpn', 'http/1.1,h2'] });
   expect(both.exitCode, said(both)).toBe(Exit.ok);
   expect(both.summary?.alpn, 'the server prefers h2').toBe('h2');

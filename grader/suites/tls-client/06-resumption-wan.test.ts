@@ -44,7 +44,10 @@ test('under wan, resuming at tls12-tickets saves a round trip before the request
   }
   const roundTripMs = await zoo.roundTripMs(ROUND_TRIP_SAMPLES);
   const connections = (await zoo.memberStats('tls12-tickets')).connections;
-  expect(connections.map((c) => c.resumed), 'resumed, per connection the server saw').toEqual([false, true, true, true, true, true, false, false, false, false]);
+  expect(
+    connections.map((c) => c.resumed),
+    'resumed, per connection the server saw',
+  ).toEqual([false, true, true, true, true, true, false, false, false, false]);
   const full = connections.filter((c) => !c.resumed);
   const resumed = connections.filter((c) => c.resumed);
   const gap = (c: (typeof connections)[number]) => Math.round((c.requestMs! - c.secureMs) * 10) / 10;
@@ -55,8 +58,10 @@ test('under wan, resuming at tls12-tickets saves a round trip before the request
   const savedRoundTrips = Math.round(((fullGapMs - resumedGapMs) / roundTripMs) * 100) / 100;
   context.task.meta.measurements = { fullMs, resumedMs, fullGapMs, resumedGapMs, roundTripMs, savedRoundTrips };
   figure(context.task, 'savedRoundTrips', savedRoundTrips, { min: MIN_SAVED_ROUND_TRIPS });
-  expect(savedRoundTrips, `handshake done to request, on the server: ${fullGapMs} ms full, ${resumedGapMs} ms resumed (medians; `
-    + `full ${full.map(gap).join(', ')}, resumed ${resumed.map(gap).join(', ')}); the link's round trip is ${roundTripMs} ms now, `
-    + `so resuming saved ${savedRoundTrips} round trips (1 expected, more than ${MIN_SAVED_ROUND_TRIPS} passes)`)
-    .toBeGreaterThan(MIN_SAVED_ROUND_TRIPS);
+  expect(
+    savedRoundTrips,
+    `handshake done to request, on the server: ${fullGapMs} ms full, ${resumedGapMs} ms resumed (medians; ` +
+      `full ${full.map(gap).join(', ')}, resumed ${resumed.map(gap).join(', ')}); the link's round trip is ${roundTripMs} ms now, ` +
+      `so resuming saved ${savedRoundTrips} round trips (1 expected, more than ${MIN_SAVED_ROUND_TRIPS} passes)`,
+  ).toBeGreaterThan(MIN_SAVED_ROUND_TRIPS);
 });

@@ -21,19 +21,26 @@ test.each([
   expect(second.stdoutText).toBe(bodyOf(kind));
   expect(second.summary, said(second)).toMatchObject({ tls: version, resumed: true });
   const stats = await zoo.memberStats(kind);
-  expect(stats.connections.map((c) => c.resumed), 'resumed, per connection the server saw').toEqual([false, true]);
+  expect(
+    stats.connections.map((c) => c.resumed),
+    'resumed, per connection the server saw',
+  ).toEqual([false, true]);
 });
 
-test.each(['tls13-tickets', 'tls12-tickets'] as const)('%s: --session with a wrong --pin exits 15 on a resumed connection, before any request', stage(6, 2), async (kind) => {
-  const session = ['--session', `${zoo.stateDir}/session`];
-  const first = await zoo.fetch(kind, { args: [...session, '--pin', zoo.pinOf(kind)] });
-  expect(first.exitCode, said(first)).toBe(Exit.ok);
-  await zoo.reset();
-  const refused = await zoo.fetch(kind, { args: [...session, '--pin', WRONG_PIN] });
-  expect(refused.exitCode, said(refused)).toBe(Exit.pinMismatch);
-  expect(refused.stdoutText).toBe('');
-  expect((await zoo.memberStats(kind)).requests, 'requests the server received').toBe(0);
-});
+test.each(['tls13-tickets', 'tls12-tickets'] as const)(
+  '%s: --session with a wrong --pin exits 15 on a resumed connection, before any request',
+  stage(6, 2),
+  async (kind) => {
+    const session = ['--session', `${zoo.stateDir}/session`];
+    const first = await zoo.fetch(kind, { args: [...session, '--pin', zoo.pinOf(kind)] });
+    expect(first.exitCode, said(first)).toBe(Exit.ok);
+    await zoo.reset();
+    const refused = await zoo.fetch(kind, { args: [...session, '--pin', WRONG_PIN] });
+    expect(refused.exitCode, said(refused)).toBe(Exit.pinMismatch);
+    expect(refused.stdoutText).toBe('');
+    expect((await zoo.memberStats(kind)).requests, 'requests the server received').toBe(0);
+  },
+);
 
 // A client that offered its session to any name would, where the TLS library resumes it there,
 // skip the host name check (Node checks no name on a resumed connection).

@@ -135,7 +135,9 @@ export async function useZoo(): Promise<Zoo> {
       expect(connections.length, `the ${kind} server saw no TLS connection`).toBeGreaterThan(0);
       return connections.at(-1)!;
     },
-    reset: async () => { await control('POST', '/reset'); },
+    reset: async () => {
+      await control('POST', '/reset');
+    },
     async roundTripMs(samples = 15) {
       await control('GET', '/ping');
       const times: number[] = [];
@@ -160,4 +162,5 @@ export const median = (values: readonly number[]): number => [...values].sort((a
 export const bodyOf = (kind: ZooMemberKind) => `netkata tls zoo: ${kind}\n`;
 
 /** One line for an assertion message: what the run exited with and said. */
-export const said = (run: ClientRun) => `exit ${run.exitCode}${run.timedOut ? ' (timed out)' : ''}; stderr: ${run.stderrText.trim().slice(0, 300) || '(empty)'}`;
+export const said = (run: ClientRun) =>
+  `exit ${run.exitCode}${run.timedOut ? ' (timed out)' : ''}; stderr: ${run.stderrText.trim().slice(0, 300) || '(empty)'}`;

@@ -84,8 +84,21 @@ export const stageStatuses = (report: GradeReport) => Object.fromEntries(report.
  * test of the broken stage runs (no fail-fast), so each must fail on its own evidence.
  */
 export async function expectBreaksStage(exercise: string, submission: string, breaks: number, extraArgs: readonly string[] = []): Promise<void> {
-  const { code, report, stderr } = await gradeJson([exercise, '--submission', submission, '--runtime', 'docker', '--stages', `1-${breaks}`, '--all', ...extraArgs]);
-  expect(report.stages.map((s) => s.stage), 'the stages graded').toEqual(Array.from({ length: breaks }, (_, i) => i + 1));
+  const { code, report, stderr } = await gradeJson([
+    exercise,
+    '--submission',
+    submission,
+    '--runtime',
+    'docker',
+    '--stages',
+    `1-${breaks}`,
+    '--all',
+    ...extraArgs,
+  ]);
+  expect(
+    report.stages.map((s) => s.stage),
+    'the stages graded',
+  ).toEqual(Array.from({ length: breaks }, (_, i) => i + 1));
   expect(report.graderErrors, `grader errors\n${stderr}`).toEqual([]);
   expect(code, stderr).toBe(1);
   const statuses = stageStatuses(report);
@@ -93,7 +106,10 @@ export async function expectBreaksStage(exercise: string, submission: string, br
   expect(statuses[breaks], `stage ${breaks}`).toBe('fail');
   const failing = report.tests.filter((t) => t.stage === breaks && t.status === 'failed');
   expect(failing.length).toBeGreaterThan(0);
-  expect(failing.every((t) => t.error), 'every failure says why').toBe(true);
+  expect(
+    failing.every((t) => t.error),
+    'every failure says why',
+  ).toBe(true);
 }
 
 /**
@@ -101,16 +117,27 @@ export async function expectBreaksStage(exercise: string, submission: string, br
  * order, stopping at the first that fails) must build, fail stage 1, run nothing after it and
  * score 0: a failure to compile would prove nothing about the suite. Returns the report for more.
  */
-export async function expectStarterStopsAtStage1(exercise: string, stageCount: number, submission?: string, extraArgs: readonly string[] = []): Promise<GradeReport> {
+export async function expectStarterStopsAtStage1(
+  exercise: string,
+  stageCount: number,
+  submission?: string,
+  extraArgs: readonly string[] = [],
+): Promise<GradeReport> {
   const { code, report, stderr } = await gradeJson([exercise, ...(submission ? ['--submission', submission] : []), '--runtime', 'docker', ...extraArgs]);
   expect(code, report.buildError ?? stderr).toBe(1);
   expect(report.buildError).toBeUndefined();
   expect(report.graderErrors, `grader errors\n${stderr}`).toEqual([]);
   expect(report.points).toBe(0);
   expect(stageStatuses(report)).toEqual(Object.fromEntries(Array.from({ length: stageCount }, (_, i) => [i + 1, i === 0 ? 'fail' : 'not-run'])));
-  expect(report.stages.slice(1).every((s) => s.blockedBy === 1), 'later stages name stage 1 as the one to fix').toBe(true);
+  expect(
+    report.stages.slice(1).every((s) => s.blockedBy === 1),
+    'later stages name stage 1 as the one to fix',
+  ).toBe(true);
   expect(new Set(report.tests.map((t) => t.stage)), 'only stage 1 ran').toEqual(new Set([1]));
-  expect(report.tests.filter((t) => t.status === 'failed').every((t) => t.error), 'every failure says why').toBe(true);
+  expect(
+    report.tests.filter((t) => t.status === 'failed').every((t) => t.error),
+    'every failure says why',
+  ).toBe(true);
   return report;
 }
 
@@ -118,7 +145,12 @@ export async function expectStarterStopsAtStage1(exercise: string, stageCount: n
  * With `--all` a starter must fail every stage and still score 0: a stage's points count only
  * when the stages before it pass, so tests a do-nothing server passes by silence earn nothing.
  */
-export async function expectFailsEveryStage(exercise: string, stageCount: number, submission?: string, extraArgs: readonly string[] = []): Promise<GradeReport> {
+export async function expectFailsEveryStage(
+  exercise: string,
+  stageCount: number,
+  submission?: string,
+  extraArgs: readonly string[] = [],
+): Promise<GradeReport> {
   const { code, report } = await gradeJson([exercise, ...(submission ? ['--submission', submission] : []), '--runtime', 'docker', '--all', ...extraArgs]);
   expect(code, report.buildError).toBe(1);
   expect(report.buildError).toBeUndefined();

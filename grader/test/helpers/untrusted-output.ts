@@ -14,7 +14,10 @@ const GRADER_SGR = /\x1b\[(?:0|1|31|32|33|35|36)m/g;
 export function expectTerminalSafe(text: string): void {
   const rest = text.replace(GRADER_SGR, '');
   const bad = UNSAFE_CHAR.exec(rest);
-  expect(bad, bad ? `U+${bad[0].codePointAt(0)!.toString(16)} at ${bad.index}: ${JSON.stringify(rest.slice(Math.max(0, bad.index - 40), bad.index + 40))}` : '').toBeNull();
+  expect(
+    bad,
+    bad ? `U+${bad[0].codePointAt(0)!.toString(16)} at ${bad.index}: ${JSON.stringify(rest.slice(Math.max(0, bad.index - 40), bad.index + 40))}` : '',
+  ).toBeNull();
 }
 
 export interface WorkflowCommand {
@@ -34,7 +37,11 @@ export function parseWorkflowCommand(line: string): WorkflowCommand | undefined 
   const command = space < 0 ? info : info.slice(0, space);
   const properties: Record<string, string> = {};
   if (space > 0) {
-    for (const pair of info.slice(space + 1).trim().split(',').filter(Boolean)) {
+    for (const pair of info
+      .slice(space + 1)
+      .trim()
+      .split(',')
+      .filter(Boolean)) {
       const at = pair.indexOf('=');
       if (at > 0 && at < pair.length - 1) properties[pair.slice(0, at)] = unescape(pair.slice(at + 1), true);
     }

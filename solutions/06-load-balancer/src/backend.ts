@@ -62,11 +62,14 @@ export class Backend {
   private probe(healthPath: string): Promise<boolean> {
     return new Promise((resolve) => {
       // Its own connection, not the pool: a check must not wait behind (or hold up) real requests.
-      const request = http.get({ host: this.url.hostname, port: this.url.port || 80, path: healthPath, agent: false, lookup, timeout: HEALTH_TIMEOUT_MS }, (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode! >= 200 && response.statusCode! < 300));
-        response.on('error', () => resolve(false));
-      });
+      const request = http.get(
+        { host: this.url.hostname, port: this.url.port || 80, path: healthPath, agent: false, lookup, timeout: HEALTH_TIMEOUT_MS },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode! >= 200 && response.statusCode! < 300));
+          response.on('error', () => resolve(false));
+        },
+      );
       const timer = setTimeout(() => request.destroy(new Error('health check timed out')), HEALTH_TIMEOUT_MS);
       request.on('close', () => clearTimeout(timer));
       request.on('timeout', () => request.destroy(new Error('health check timed out')));

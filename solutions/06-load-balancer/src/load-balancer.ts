@@ -15,7 +15,17 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
  */
 const REPLAY_LIMIT_BYTES = 1024 * 1024;
 /** Hop-by-hop headers (RFC 9110 7.6.1) describe one connection and are never forwarded. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 /** Seams for the grader's faulty variants; the reference uses the defaults. */
 export interface Options {
@@ -44,7 +54,11 @@ const defaultAgent = () => new http.Agent({ keepAlive: true, maxSockets: 64, max
 
 function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
-  const named = new Set(String(headers.connection ?? '').split(',').map((s) => s.trim().toLowerCase()));
+  const named = new Set(
+    String(headers.connection ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase()),
+  );
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined && !HOP_BY_HOP.has(name) && !named.has(name)) out[name] = value;
   }
@@ -89,7 +103,11 @@ export function createLoadBalancer(config: Config, options: Options = {}): http.
     if (config.strategy === 'consistent-hash') {
       const key = req.headers[config.hashHeader];
       // No key: nothing to be sticky to, so round-robin.
-      if (typeof key === 'string' && key !== '') return hashPick(key, backends.filter((b) => b.healthy));
+      if (typeof key === 'string' && key !== '')
+        return hashPick(
+          key,
+          backends.filter((b) => b.healthy),
+        );
     }
     return roundRobin();
   }
@@ -131,7 +149,16 @@ export function createLoadBalancer(config: Config, options: Options = {}): http.
       const ms = config.responseTimeoutMs;
       // `timeout` is the socket's: no byte moving either way for that long, connecting included.
       const stall = options.stallTimeout === false ? {} : { timeout: ms };
-      const upstream = http.request({ host: backend.url.hostname, port: backend.url.port || 80, method, path: req.url, headers, agent: backend.agent, lookup, ...stall });
+      const upstream = http.request({
+        host: backend.url.hostname,
+        port: backend.url.port || 80,
+        method,
+        path: req.url,
+        headers,
+        agent: backend.agent,
+        lookup,
+        ...stall,
+      });
       current = upstream;
       upstream.on('close', finish); // a safety net: every other ending has called it already
       let timer: NodeJS.Timeout | undefined;

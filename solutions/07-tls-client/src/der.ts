@@ -45,7 +45,7 @@ export function readDer(buffer: Buffer): DerNode {
 export function children(node: DerNode): DerNode[] {
   if (!(node.tag & CONSTRUCTED)) throw new DerError(`tag 0x${node.tag.toString(16)} is not constructed`);
   const nodes: DerNode[] = [];
-  for (let offset = 0; offset < node.content.length; ) {
+  for (let offset = 0; offset < node.content.length;) {
     const { node: child, next } = readElement(node.content, offset);
     nodes.push(child);
     offset = next;

@@ -18,7 +18,11 @@ export type ExitCode = (typeof Exit)[keyof typeof Exit];
 
 /** A refusal or failure this client decided on itself, with the exit code it means. */
 export class ClientFailure extends Error {
-  constructor(readonly exitCode: ExitCode, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = 'ClientFailure';
   }
@@ -52,29 +56,30 @@ const UNTRUSTED_CHAIN = new Set([
 const HOSTNAME_MISMATCH = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH']);
 
 // Any certificate of the chain outside its validity period (or with a malformed date).
-const NOT_VALID_NOW = new Set([
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
-  'ERROR_IN_CERT_NOT_AFTER_FIELD',
-]);
+const NOT_VALID_NOW = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD']);
 
 // A server that offers only TLS 1.0/1.1 answers a ClientHello whose versions start at 1.2 with a
 // protocol_version alert (ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION, what OpenSSL servers do); one
 // that replies with an old ServerHello instead makes OpenSSL's client stop with "unsupported
 // protocol" (or "version too low"). ERR_SSL_WRONG_VERSION_NUMBER is not here: it means the
 // peer's records are not TLS at all (plain HTTP on the port, say), an "other TLS failure".
-const PROTOCOL_TOO_OLD = new Set([
-  'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
-  'ERR_SSL_UNSUPPORTED_PROTOCOL',
-  'ERR_SSL_VERSION_TOO_LOW',
-]);
+const PROTOCOL_TOO_OLD = new Set(['ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_VERSION_TOO_LOW']);
 
 // The connection itself: name resolution, refusal, resets (also "socket disconnected before
 // secure TLS connection was established", which Node reports as ECONNRESET), timeouts.
 const NETWORK = new Set([
-  'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE',
-  'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
 ]);
 
 /**

@@ -25,10 +25,14 @@ function certStatusOf(tag: number): CertStatus {
   // Context-specific tags 0, 1, 2; the constructed bit differs (revoked is a SEQUENCE).
   if ((tag & 0xc0) !== DER_CLASS_CONTEXT) throw new DerError(`certStatus with tag 0x${tag.toString(16)}`);
   switch (tag & 0x1f) {
-    case 0: return 'good';
-    case 1: return 'revoked';
-    case 2: return 'unknown';
-    default: throw new DerError(`certStatus [${tag & 0x1f}]`);
+    case 0:
+      return 'good';
+    case 1:
+      return 'revoked';
+    case 2:
+      return 'unknown';
+    default:
+      throw new DerError(`certStatus [${tag & 0x1f}]`);
   }
 }
 

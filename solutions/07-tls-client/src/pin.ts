@@ -2,7 +2,9 @@ import { createHash, timingSafeEqual, type X509Certificate } from 'node:crypto';
 
 /** SHA-256 of the certificate's DER SubjectPublicKeyInfo: what `--pin sha256/<base64>` names. */
 export function spkiSha256(cert: X509Certificate): Buffer {
-  return createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest();
+  return createHash('sha256')
+    .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
+    .digest();
 }
 
 /**

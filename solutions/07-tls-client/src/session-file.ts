@@ -65,15 +65,19 @@ export async function loadSession(file: string, expected: { host: string; port: 
 
 /** Writes a temporary file and renames it over the old one, so a reader never sees half a file. */
 export async function saveSession(file: string, session: SavedSession): Promise<void> {
-  const text = JSON.stringify({
-    version: VERSION,
-    host: session.host,
-    port: session.port,
-    caSha256: session.caSha256,
-    spkiSha256: session.spkiSha256.toString('base64'),
-    session: session.session.toString('base64'),
-    savedAt: new Date().toISOString(),
-  }, null, 2);
+  const text = JSON.stringify(
+    {
+      version: VERSION,
+      host: session.host,
+      port: session.port,
+      caSha256: session.caSha256,
+      spkiSha256: session.spkiSha256.toString('base64'),
+      session: session.session.toString('base64'),
+      savedAt: new Date().toISOString(),
+    },
+    null,
+    2,
+  );
   const temporary = `${file}.${process.pid}.tmp`;
   await writeFile(temporary, `${text}\n`, { mode: 0o600 });
   await rename(temporary, file);

@@ -55,8 +55,12 @@ export function connectTls(options: TlsConnectOptions): Promise<SecureConnection
       options.timeoutMs,
     );
     // Emitted before 'secureConnect', with null when nothing was stapled.
-    socket.on('OCSPResponse', (response: Buffer | null) => { stapledOcsp = response ?? undefined; });
-    socket.on('session', (data: Buffer) => { session = data; });
+    socket.on('OCSPResponse', (response: Buffer | null) => {
+      stapledOcsp = response ?? undefined;
+    });
+    socket.on('session', (data: Buffer) => {
+      session = data;
+    });
     const onError = (error: Error) => {
       clearTimeout(timer);
       reject(error);

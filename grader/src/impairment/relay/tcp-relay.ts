@@ -70,9 +70,13 @@ class StreamDirection {
 
   private accept(chunk: Buffer): void {
     const clean = isClean(this.direction);
-    for (let offset = 0; offset < chunk.length; ) {
+    for (let offset = 0; offset < chunk.length;) {
       // Under impairment the peer sees the stream in segment-sized pieces, some tiny.
-      const size = clean ? chunk.length : this.random() < 0.1 ? 1 + Math.floor(this.random() * 16) : 536 + Math.floor(this.random() * (MAX_SEGMENT_BYTES - 535));
+      const size = clean
+        ? chunk.length
+        : this.random() < 0.1
+          ? 1 + Math.floor(this.random() * 16)
+          : 536 + Math.floor(this.random() * (MAX_SEGMENT_BYTES - 535));
       const data = chunk.subarray(offset, offset + size);
       offset += data.length;
       this.push({ kind: 'data', data, releaseAt: this.nextRelease(data.length) });

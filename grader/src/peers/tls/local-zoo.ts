@@ -43,7 +43,9 @@ export async function startLocalZoo(config: ZooServerConfig): Promise<StartedLoc
     env: { ...process.env, [CONTROL_SECRET_ENV]: secret },
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = once(child, 'exit');
@@ -87,7 +89,9 @@ export async function startLocalZoo(config: ZooServerConfig): Promise<StartedLoc
       return port;
     },
     stats: () => control('GET', '/stats') as Promise<ZooStats>,
-    reset: async () => { await control('POST', '/reset'); },
+    reset: async () => {
+      await control('POST', '/reset');
+    },
     stop,
     [Symbol.asyncDispose]: stop,
   };

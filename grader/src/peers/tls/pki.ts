@@ -120,7 +120,10 @@ subjectKeyIdentifier = hash
 
 /** `openssl ca -startdate/-enddate` take GeneralizedTime: YYYYMMDDHHMMSSZ. */
 function asn1Time(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /**
@@ -130,9 +133,12 @@ function asn1Time(ms: number): string {
  */
 function window(validity: LeafValidity, nowMs: number): [string, string] {
   switch (validity) {
-    case 'current': return [asn1Time(nowMs - DAY_MS), asn1Time(nowMs + 30 * DAY_MS)];
-    case 'expired': return [asn1Time(nowMs - 30 * DAY_MS), asn1Time(nowMs - DAY_MS)];
-    case 'not-yet-valid': return [asn1Time(nowMs + DAY_MS), asn1Time(nowMs + 30 * DAY_MS)];
+    case 'current':
+      return [asn1Time(nowMs - DAY_MS), asn1Time(nowMs + 30 * DAY_MS)];
+    case 'expired':
+      return [asn1Time(nowMs - 30 * DAY_MS), asn1Time(nowMs - DAY_MS)];
+    case 'not-yet-valid':
+      return [asn1Time(nowMs + DAY_MS), asn1Time(nowMs + 30 * DAY_MS)];
   }
 }
 
@@ -183,24 +189,56 @@ export async function makePki(leafSpecs: readonly LeafSpec[]): Promise<ZooPki> {
     }
 
     // Keys and signing requests are independent: make them in parallel.
-    const request = (name: string, cn: string, dnsNames: readonly string[] = []) => () => run([
-      'req', '-new', '-config', 'openssl.cnf', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`,
-      ...(dnsNames.length > 0 ? ['-addext', `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}`] : []),
-    ]);
-    await inBatches([
-      request('root', 'netkata zoo test root CA'),
-      request('intermediate', 'netkata zoo test intermediate CA'),
-      request('other-root', 'netkata zoo unrelated CA'),
-      ...leafSpecs.map((spec) => request(`leaf-${spec.id}`, spec.dnsNames[0] ?? spec.id, spec.dnsNames)),
-    ], 4);
+    const request =
+      (name: string, cn: string, dnsNames: readonly string[] = []) =>
+      () =>
+        run([
+          'req',
+          '-new',
+          '-config',
+          'openssl.cnf',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          `${name}.key`,
+          '-out',
+          `${name}.csr`,
+          '-subj',
+          `/CN=${cn}`,
+          ...(dnsNames.length > 0 ? ['-addext', `subjectAltName=${dnsNames.map((n) => `DNS:${n}`).join(',')}`] : []),
+        ]);
+    await inBatches(
+      [
+        request('root', 'netkata zoo test root CA'),
+        request('intermediate', 'netkata zoo test intermediate CA'),
+        request('other-root', 'netkata zoo unrelated CA'),
+        ...leafSpecs.map((spec) => request(`leaf-${spec.id}`, spec.dnsNames[0] ?? spec.id, spec.dnsNames)),
+      ],
+      4,
+    );
 
     // Signing goes through one database, so it is sequential (about 5 ms each).
     const sign = (name: string, issuer: string, extensions: string, validity: LeafValidity) => {
       const [start, end] = window(validity, nowMs);
       return run([
-        'ca', '-batch', '-config', 'openssl.cnf', '-notext', '-in', `${name}.csr`, '-out', `${name}.crt`,
-        '-extensions', extensions, '-startdate', start, '-enddate', end,
+        'ca',
+        '-batch',
+        '-config',
+        'openssl.cnf',
+        '-notext',
+        '-in',
+        `${name}.csr`,
+        '-out',
+        `${name}.crt`,
+        '-extensions',
+        extensions,
+        '-startdate',
+        start,
+        '-enddate',
+        end,
         ...(issuer === 'self' ? ['-selfsign', '-keyfile', `${name}.key`] : ['-cert', `${issuer}.crt`, '-keyfile', `${issuer}.key`]),
       ]);
     };
@@ -210,21 +248,62 @@ export async function makePki(leafSpecs: readonly LeafSpec[]): Promise<ZooPki> {
     for (const spec of leafSpecs) {
       const name = `leaf-${spec.id}`;
       switch (spec.issuer) {
-        case 'intermediate': await sign(name, 'intermediate', 'server_leaf', spec.validity); break;
-        case 'other-ca': await sign(name, 'other-root', 'server_leaf', spec.validity); break;
-        case 'self': await sign(name, 'self', 'self_signed_leaf', spec.validity); break;
+        case 'intermediate':
+          await sign(name, 'intermediate', 'server_leaf', spec.validity);
+          break;
+        case 'other-ca':
+          await sign(name, 'other-root', 'server_leaf', spec.validity);
+          break;
+        case 'self':
+          await sign(name, 'self', 'self_signed_leaf', spec.validity);
+          break;
       }
       if (spec.revoked) {
-        await run(['ca', '-config', 'openssl.cnf', '-cert', 'intermediate.crt', '-keyfile', 'intermediate.key', '-revoke', `${name}.crt`, '-crl_reason', 'keyCompromise']);
+        await run([
+          'ca',
+          '-config',
+          'openssl.cnf',
+          '-cert',
+          'intermediate.crt',
+          '-keyfile',
+          'intermediate.key',
+          '-revoke',
+          `${name}.crt`,
+          '-crl_reason',
+          'keyCompromise',
+        ]);
       }
     }
 
     // The issuing CA signs its own responses (RFC 6960 allows it; no delegated responder needed).
-    await inBatches(leafSpecs.filter((spec) => spec.ocsp).map((spec) => () => run([
-      'ocsp', '-index', spec.ocsp === 'unknown' ? 'empty-index.txt' : 'index.txt', '-CA', 'intermediate.crt', '-rsigner', 'intermediate.crt', '-rkey', 'intermediate.key',
-      '-issuer', 'intermediate.crt', '-cert', `leaf-${spec.id}.crt`, '-no_nonce', '-ndays', '1',
-      '-respout', `leaf-${spec.id}.ocsp.der`,
-    ])), 4);
+    await inBatches(
+      leafSpecs
+        .filter((spec) => spec.ocsp)
+        .map(
+          (spec) => () =>
+            run([
+              'ocsp',
+              '-index',
+              spec.ocsp === 'unknown' ? 'empty-index.txt' : 'index.txt',
+              '-CA',
+              'intermediate.crt',
+              '-rsigner',
+              'intermediate.crt',
+              '-rkey',
+              'intermediate.key',
+              '-issuer',
+              'intermediate.crt',
+              '-cert',
+              `leaf-${spec.id}.crt`,
+              '-no_nonce',
+              '-ndays',
+              '1',
+              '-respout',
+              `leaf-${spec.id}.ocsp.der`,
+            ]),
+        ),
+      4,
+    );
 
     const credential = async (name: string): Promise<CaCredential> => ({
       cert: await readFile(file(`${name}.crt`)),

@@ -68,9 +68,7 @@ export function zooServerConfig(catalogue: ZooCatalogue, pki: ZooPki, options: Z
       name: member.kind,
       port: options.portOf?.(member.kind, index) ?? 0,
       ...own,
-      ...(member.defaultLeafId
-        ? { sni: member.hosts.map((servername, i) => ({ servername, ...served(member.leafIds[i]!, traits.omitIntermediate) })) }
-        : {}),
+      ...(member.defaultLeafId ? { sni: member.hosts.map((servername, i) => ({ servername, ...served(member.leafIds[i]!, traits.omitIntermediate) })) } : {}),
       minVersion: traits.onlyVersion ?? 'TLSv1.2',
       maxVersion: traits.onlyVersion ?? traits.maxVersion ?? 'TLSv1.3',
       ...(old ? { ciphers: LEGACY_CIPHERS } : {}),

@@ -15,9 +15,24 @@ export const tlsClientExit = {
 } as const;
 
 export type ZooMemberKind =
-  | 'valid' | 'missing-intermediate' | 'expired' | 'not-yet-valid' | 'wrong-host' | 'wildcard' | 'self-signed'
-  | 'other-ca' | 'tls10-only' | 'tls11-only' | 'sni' | 'alpn' | 'tls12-tickets' | 'tls13-tickets' | 'ocsp-good'
-  | 'ocsp-revoked' | 'ocsp-unknown' | 'http-404';
+  | 'valid'
+  | 'missing-intermediate'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'wrong-host'
+  | 'wildcard'
+  | 'self-signed'
+  | 'other-ca'
+  | 'tls10-only'
+  | 'tls11-only'
+  | 'sni'
+  | 'alpn'
+  | 'tls12-tickets'
+  | 'tls13-tickets'
+  | 'ocsp-good'
+  | 'ocsp-revoked'
+  | 'ocsp-unknown'
+  | 'http-404';
 
 /** What the zoo server does differently for a member; everything else is a plain good server. */
 interface ZooMemberTraits {

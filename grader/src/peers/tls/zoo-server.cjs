@@ -41,7 +41,7 @@ const CONTROL_HEADER = 'x-netkata-control';
 const secret = process.env.NETKATA_CONTROL_SECRET || '';
 // Counters anyone could reset would prove nothing: no control port without a real secret.
 if (secret.length < 32) {
-  process.stderr.write('zoo-server: NETKATA_CONTROL_SECRET must hold the tests\' secret (32 characters or more)\n');
+  process.stderr.write("zoo-server: NETKATA_CONTROL_SECRET must hold the tests' secret (32 characters or more)\n");
   process.exit(2);
 }
 const secretDigest = createHash('sha256').update(secret).digest();
@@ -124,28 +124,26 @@ function serveHttp(member, socket, record, acceptedAt) {
   };
   const answer = (status, body) => {
     const bytes = Buffer.from(body);
-    socket.end(Buffer.concat([
-      Buffer.from(`HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: text/plain\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`),
-      bytes,
-    ]));
+    socket.end(
+      Buffer.concat([
+        Buffer.from(`HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: text/plain\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n\r\n`),
+        bytes,
+      ]),
+    );
   };
   socket.on('data', onData);
 }
 
 function startMember(member) {
   stats[member.name] = emptyStats(member.port);
-  const sniContexts = new Map(
-    (member.sni || []).map((entry) => [entry.servername.toLowerCase(), tls.createSecureContext(contextOptions(member, entry))]),
-  );
+  const sniContexts = new Map((member.sni || []).map((entry) => [entry.servername.toLowerCase(), tls.createSecureContext(contextOptions(member, entry))]));
   const ocsp = member.ocspResponse ? Buffer.from(member.ocspResponse, 'base64') : undefined;
   // Accept times by peer address: the TLS socket Node hands over later is a new object.
   const acceptedAt = new Map();
   const server = tls.createServer({
     ...contextOptions(member, member),
     ...(member.alpn ? { ALPNProtocols: member.alpn } : {}),
-    ...(sniContexts.size > 0
-      ? { SNICallback: (servername, callback) => callback(null, sniContexts.get(String(servername).toLowerCase())) }
-      : {}),
+    ...(sniContexts.size > 0 ? { SNICallback: (servername, callback) => callback(null, sniContexts.get(String(servername).toLowerCase())) } : {}),
   });
   server.on('connection', (raw) => {
     const key = `${raw.remoteAddress}|${raw.remotePort}`;

@@ -7,7 +7,17 @@ import type { StartedTestContainer } from 'testcontainers';
 import { limitsSchema } from '../../catalog/manifest.ts';
 import { InfrastructureError } from '../../errors.ts';
 import { InterruptedError } from '../../lifetime.ts';
-import { attemptSeed, BASELINE_DELAY_MS, calibrateLink, measureBaseline, reverifyLink, type Baseline, type Calibration, type Probe, type ProbeStats } from '../../impairment/calibrate.ts';
+import {
+  attemptSeed,
+  BASELINE_DELAY_MS,
+  calibrateLink,
+  measureBaseline,
+  reverifyLink,
+  type Baseline,
+  type Calibration,
+  type Probe,
+  type ProbeStats,
+} from '../../impairment/calibrate.ts';
 import { CalibrationCache, calibrationKey } from '../../impairment/calibration-cache.ts';
 import { logger } from '../../log.ts';
 import { parseProfile, type LinkSpec } from '../../impairment/profile.ts';
@@ -70,7 +80,14 @@ export async function startProbeSession(options: DockerCalibrationOptions): Prom
     const address = { host: container.getIpAddress(options.network), port: PROBE_PORT };
     slot = options.edge ? await claimSlot(engine, options.edge, address) : undefined;
     const probe: Probe = { target: slot?.udp ?? address, stats };
-    sidecar = await ImpairmentSidecar.attach({ engine, targetId: id, backend: options.backend, image: options.impairImage, labels: options.labels, seed: options.seed });
+    sidecar = await ImpairmentSidecar.attach({
+      engine,
+      targetId: id,
+      backend: options.backend,
+      image: options.impairImage,
+      labels: options.labels,
+      seed: options.seed,
+    });
     const attached = sidecar;
     return { probe: { ...probe, engineStats: () => attached.stats() }, sidecar: attached, close, [Symbol.asyncDispose]: close };
   } catch (error) {
@@ -89,9 +106,14 @@ export async function calibrateOnDocker(options: DockerCalibrationOptions, link:
 }
 
 /** The grader's files that decide how a profile is measured and turned into engine settings. */
-const CALIBRATION_SOURCES = ['../../impairment/calibrate.ts', '../../impairment/backend-commands.ts', '../../impairment/profile.ts', '../../impairment/probe/probe.cjs', './impair-sidecar.ts', './calibration-probe.ts'].map((file) =>
-  fileURLToPath(new URL(file, import.meta.url)),
-);
+const CALIBRATION_SOURCES = [
+  '../../impairment/calibrate.ts',
+  '../../impairment/backend-commands.ts',
+  '../../impairment/profile.ts',
+  '../../impairment/probe/probe.cjs',
+  './impair-sidecar.ts',
+  './calibration-probe.ts',
+].map((file) => fileURLToPath(new URL(file, import.meta.url)));
 
 /**
  * A run's calibrations, each in a probe session of its own that is closed when it ends (the
@@ -122,7 +144,12 @@ export class DockerCalibrator implements AsyncDisposable {
         // A seed of its own (attempt 3): a full calibration after it starts from attempt 1's.
         const reverified = await reverifyLink(session.probe, link, this.options.backend, () => prepare(3), reference);
         if (reverified.ok) return reverified;
-        log(`${link.name} no longer measures within its bounds (${reverified.checks.filter((c) => !c.ok).map((c) => c.name).join(', ')}); calibrating in full`);
+        log(
+          `${link.name} no longer measures within its bounds (${reverified.checks
+            .filter((c) => !c.ok)
+            .map((c) => c.name)
+            .join(', ')}); calibrating in full`,
+        );
       }
       const full = await calibrateLink(session.probe, link, this.options.backend, prepare);
       if (key) await this.cache?.put(key, full);
@@ -177,7 +204,7 @@ export class DockerCalibrator implements AsyncDisposable {
   }
 }
 
-const TIMED_BASELINE = parseProfile('baseline', { description: 'each packet held on the engine\'s timer, nothing else', delayMs: BASELINE_DELAY_MS });
+const TIMED_BASELINE = parseProfile('baseline', { description: "each packet held on the engine's timer, nothing else", delayMs: BASELINE_DELAY_MS });
 
 /** The path's own round trip (see measureBaseline), then the profile back in force from `seed`. */
 export async function baselineOf(session: ProbeSession, link: LinkSpec, seed?: number): Promise<Baseline> {

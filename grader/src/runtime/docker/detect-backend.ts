@@ -29,16 +29,28 @@ export async function detectBackends(engine: DockerEngine, impairImage: string):
   const info = (await engine.dockerode.info()) as { ID?: string; KernelVersion?: string };
   // Bump the version when the probes change, so a cached answer to other questions is not reused.
   const key = `v2|${info.ID}|${info.KernelVersion}|${impairImage}`;
-  const cache: Record<string, BackendSupport> = await readFile(CACHE_FILE, 'utf8').then((text) => JSON.parse(text) as Record<string, BackendSupport>, () => ({}));
+  const cache: Record<string, BackendSupport> = await readFile(CACHE_FILE, 'utf8').then(
+    (text) => JSON.parse(text) as Record<string, BackendSupport>,
+    () => ({}),
+  );
   if (cache[key]) return cache[key];
   log(`Probing kernel ${info.KernelVersion} for netem and NFQUEUE...`);
   const [netem, nfqueue] = await Promise.all([
     // The netem backend also needs an ifb device to shape ingress; a kernel with netem but no
     // ifb gets the userspace engine instead of a half-impaired link.
     tryIn(engine, impairImage, 'tc qdisc add dev lo root netem delay 1ms && tc qdisc del dev lo root && ip link add nkifb type ifb && ip link del nkifb'),
-    tryIn(engine, impairImage, 'iptables -w -A OUTPUT -o lo -j NFQUEUE --queue-num 0 --queue-bypass && iptables -w -D OUTPUT -o lo -j NFQUEUE --queue-num 0 --queue-bypass'),
+    tryIn(
+      engine,
+      impairImage,
+      'iptables -w -A OUTPUT -o lo -j NFQUEUE --queue-num 0 --queue-bypass && iptables -w -D OUTPUT -o lo -j NFQUEUE --queue-num 0 --queue-bypass',
+    ),
   ]);
-  const support: BackendSupport = { netem: netem.ok, nfqueue: nfqueue.ok, details: { netem: netem.output, nfqueue: nfqueue.output }, kernel: info.KernelVersion ?? '' };
+  const support: BackendSupport = {
+    netem: netem.ok,
+    nfqueue: nfqueue.ok,
+    details: { netem: netem.output, nfqueue: nfqueue.output },
+    kernel: info.KernelVersion ?? '',
+  };
   await writeFile(CACHE_FILE, JSON.stringify({ ...cache, [key]: support })).catch(() => {});
   log(`Kernel ${support.kernel}: netem ${support.netem ? 'yes' : 'no'}, NFQUEUE ${support.nfqueue ? 'yes' : 'no'}`);
   return support;
@@ -54,7 +66,9 @@ async function tryIn(engine: DockerEngine, image: string, script: string): Promi
   try {
     await container.start();
     const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    const output = demultiplexLogs(await container.logs({ stdout: true, stderr: true })).lines(5).trim();
+    const output = demultiplexLogs(await container.logs({ stdout: true, stderr: true }))
+      .lines(5)
+      .trim();
     return { ok: StatusCode === 0, output };
   } finally {
     await container.remove({ force: true }).catch(() => {});
@@ -63,10 +77,14 @@ async function tryIn(engine: DockerEngine, image: string, script: string): Promi
 
 /** `auto` takes netem where the kernel has it (per-packet, in-kernel) and the userspace engine otherwise. */
 export function chooseBackend(choice: 'auto' | PacketBackend, support: BackendSupport): PacketBackend {
-  if (choice === 'netem' && !support.netem) throw new InfrastructureError(`--impairment netem: this engine's kernel (${support.kernel}) has no netem: ${support.details.netem}`);
-  if (choice === 'userspace' && !support.nfqueue) throw new InfrastructureError(`--impairment userspace: this engine's kernel (${support.kernel}) has no NFQUEUE: ${support.details.nfqueue}`);
+  if (choice === 'netem' && !support.netem)
+    throw new InfrastructureError(`--impairment netem: this engine's kernel (${support.kernel}) has no netem: ${support.details.netem}`);
+  if (choice === 'userspace' && !support.nfqueue)
+    throw new InfrastructureError(`--impairment userspace: this engine's kernel (${support.kernel}) has no NFQUEUE: ${support.details.nfqueue}`);
   if (choice !== 'auto') return choice;
   if (support.netem) return 'netem';
   if (support.nfqueue) return 'userspace';
-  throw new InfrastructureError(`this engine's kernel (${support.kernel}) has neither netem nor NFQUEUE, so no network impairment can run: ${support.details.netem}`);
+  throw new InfrastructureError(
+    `this engine's kernel (${support.kernel}) has neither netem nor NFQUEUE, so no network impairment can run: ${support.details.netem}`,
+  );
 }

@@ -7,7 +7,20 @@ import type { RunContext } from '../context.ts';
 import { demultiplexBytes } from '../log-tail.ts';
 import { dockerodeOf, exitStatusOf, tailLogs } from './container-handle.ts';
 import { claimSlot, EDGE_SETTLE_MS, type EdgeSlot } from './edge.ts';
-import { CONTAINER_FILES_DIR, CONTAINER_PORT, CONTAINER_STATE_DIR, MAX_RUN_OUTPUT_BYTES, type Endpoint, type RunOptions, type RunResult, type ExitStatus, type ProcessStats, type StartedSubmission, type StartOptions, type SubmissionRuntime } from '../runtime.ts';
+import {
+  CONTAINER_FILES_DIR,
+  CONTAINER_PORT,
+  CONTAINER_STATE_DIR,
+  MAX_RUN_OUTPUT_BYTES,
+  type Endpoint,
+  type RunOptions,
+  type RunResult,
+  type ExitStatus,
+  type ProcessStats,
+  type StartedSubmission,
+  type StartOptions,
+  type SubmissionRuntime,
+} from '../runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from '../wait-for-port.ts';
 import { Readable } from 'node:stream';
 import { tarOf } from './tar.ts';
@@ -195,7 +208,8 @@ export class DockerRuntime implements SubmissionRuntime {
     const peers = await dockerode.listContainers({ filters: { label, network: [this.docker.network] } });
     const hosts = await Promise.all(
       peers.map(async ({ Id }) => {
-        const endpoint = (await dockerode.getContainer(Id).inspect()).NetworkSettings.Networks[this.docker.network] as { Aliases?: string[] | null; IPAddress?: string } | undefined;
+        const endpoint = (await dockerode.getContainer(Id).inspect()).NetworkSettings.Networks[this.docker.network] as
+          { Aliases?: string[] | null; IPAddress?: string } | undefined;
         // Aliases hold the peer's names and, from the engine, its short id: not a name of ours.
         const names = (endpoint?.Aliases ?? []).filter((alias) => !Id.startsWith(alias));
         const ipAddress = endpoint?.IPAddress;
@@ -282,8 +296,14 @@ export class DockerRuntime implements SubmissionRuntime {
   /** The keeper first: a volume in use cannot be removed. */
   async dropState(state: string): Promise<void> {
     const volume = this.stateVolume(state);
-    await this.engine.dockerode.getContainer(`${volume}-keeper`).remove({ force: true, v: true }).catch(() => {});
-    await this.engine.dockerode.getVolume(volume).remove().catch(() => {});
+    await this.engine.dockerode
+      .getContainer(`${volume}-keeper`)
+      .remove({ force: true, v: true })
+      .catch(() => {});
+    await this.engine.dockerode
+      .getVolume(volume)
+      .remove()
+      .catch(() => {});
   }
 
   /** The socket tables of the submission's network namespace, read from inside its container. */

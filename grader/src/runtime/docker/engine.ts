@@ -161,7 +161,13 @@ export class DockerEngine {
    * given the files through the archive endpoint and committed. One commit instead of a build's
    * four: 0.3 s against 1.1 s here.
    */
-  async commitImage(options: { base: string; files: Readonly<Record<string, Uint8Array>>; tag: string; labels: Readonly<Record<string, string>>; changes: readonly string[] }): Promise<void> {
+  async commitImage(options: {
+    base: string;
+    files: Readonly<Record<string, Uint8Array>>;
+    tag: string;
+    labels: Readonly<Record<string, string>>;
+    changes: readonly string[];
+  }): Promise<void> {
     log(`Committing ${options.tag} from ${options.base}...`);
     const [repo, tag = 'latest'] = options.tag.split(':');
     // Labelled with the run, so the run's removal finds it if the commit never finishes.
@@ -192,23 +198,26 @@ export class DockerEngine {
     const trace = new BuildTrace();
     try {
       try {
-        const stream = await this.dockerode.buildImage(options.context ? Readable.from([options.context]) : { context: options.contextDir!, src: [...(options.files ?? [])] }, {
-          t: options.tag,
-          buildargs: options.buildArgs ? { ...options.buildArgs } : undefined,
-          labels: options.labels ? { ...options.labels } : undefined,
-          networkmode: options.networkMode ?? 'default',
-          pull: options.pull,
-          rm: true,
-          forcerm: true,
-          ...(limits && {
-            memory: limits.memoryBytes,
-            memswap: limits.memoryBytes, // equal to memory: no swap
-            cpuperiod: 100_000,
-            cpuquota: Math.round(limits.cpus * 100_000),
-            abortSignal: abort.signal,
-          }),
-          ...(jail && { cgroupparent: jail.cgroupParent }),
-        });
+        const stream = await this.dockerode.buildImage(
+          options.context ? Readable.from([options.context]) : { context: options.contextDir!, src: [...(options.files ?? [])] },
+          {
+            t: options.tag,
+            buildargs: options.buildArgs ? { ...options.buildArgs } : undefined,
+            labels: options.labels ? { ...options.labels } : undefined,
+            networkmode: options.networkMode ?? 'default',
+            pull: options.pull,
+            rm: true,
+            forcerm: true,
+            ...(limits && {
+              memory: limits.memoryBytes,
+              memswap: limits.memoryBytes, // equal to memory: no swap
+              cpuperiod: 100_000,
+              cpuquota: Math.round(limits.cpus * 100_000),
+              abortSignal: abort.signal,
+            }),
+            ...(jail && { cgroupparent: jail.cgroupParent }),
+          },
+        );
         await new Promise<void>((resolve, reject) => {
           this.dockerode.modem.followProgress(
             stream,
@@ -222,8 +231,11 @@ export class DockerEngine {
                 tail.push(Buffer.from(event.stream));
                 trace.read(event.stream);
               }
-              if (event.error) tail.push(Buffer.from(`${event.error}
-`));
+              if (event.error)
+                tail.push(
+                  Buffer.from(`${event.error}
+`),
+                );
             },
           );
         });
@@ -238,15 +250,26 @@ export class DockerEngine {
         const size = (await this.dockerode.getImage(options.tag).inspect()).Size;
         const base = limits.baseImage && limits.baseImage !== 'scratch' ? (await this.dockerode.getImage(limits.baseImage).inspect()).Size : 0;
         if (size - base > limits.maxAddedBytes) {
-          await this.dockerode.getImage(options.tag).remove().catch(() => {});
+          await this.dockerode
+            .getImage(options.tag)
+            .remove()
+            .catch(() => {});
           await trace.remove(this);
           const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-          throw new BuildFailure(`the image adds ${mib(size - base)} to its base; a submission's image may add at most ${mib(limits.maxAddedBytes)}`, tail.lines(10), 'too-large');
+          throw new BuildFailure(
+            `the image adds ${mib(size - base)} to its base; a submission's image may add at most ${mib(limits.maxAddedBytes)}`,
+            tail.lines(10),
+            'too-large',
+          );
         }
       }
     } finally {
       clearTimeout(timer);
-      if (jail) await this.dockerode.getContainer(jail.id).remove({ force: true }).catch(() => {});
+      if (jail)
+        await this.dockerode
+          .getContainer(jail.id)
+          .remove({ force: true })
+          .catch(() => {});
     }
     log(`Built ${options.tag}`);
   }
@@ -255,9 +278,7 @@ export class DockerEngine {
   async tryPull(reference: string): Promise<boolean> {
     try {
       const stream: NodeJS.ReadableStream = await this.dockerode.pull(reference);
-      await new Promise<void>((resolve, reject) =>
-        this.dockerode.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
-      );
+      await new Promise<void>((resolve, reject) => this.dockerode.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())));
       return true;
     } catch (error) {
       log(`Pull of ${reference} failed: ${(error as Error).message}`);
@@ -408,7 +429,10 @@ class BuildTrace {
     }
     for (const id of [...this.images].reverse()) {
       // Not forced: a layer that is in use (a parent of another image) stays, as it must.
-      await engine.dockerode.getImage(id).remove().catch(() => {});
+      await engine.dockerode
+        .getImage(id)
+        .remove()
+        .catch(() => {});
     }
   }
 }
@@ -420,7 +444,11 @@ class BuildTrace {
  * cgroup with processes to have children with controllers; systemd wants a slice) the build has
  * the memory and time limits only.
  */
-async function startBuildJail(engine: DockerEngine, limits: BuildLimits, labels: Readonly<Record<string, string>>): Promise<{ id: string; cgroupParent: string } | undefined> {
+async function startBuildJail(
+  engine: DockerEngine,
+  limits: BuildLimits,
+  labels: Readonly<Record<string, string>>,
+): Promise<{ id: string; cgroupParent: string } | undefined> {
   const info = (await engine.dockerode.info()) as { CgroupVersion?: string; CgroupDriver?: string };
   if (info.CgroupVersion !== '1' || info.CgroupDriver !== 'cgroupfs') {
     log(`No pids limit for the build: cgroup v${info.CgroupVersion ?? '?'} with the ${info.CgroupDriver ?? '?'} driver`);
@@ -431,7 +459,14 @@ async function startBuildJail(engine: DockerEngine, limits: BuildLimits, labels:
     Cmd: ['sleep', String(Math.ceil(limits.timeoutMs / 1000) + 30)],
     Labels: { ...labels, 'netkata.role': 'build-jail' },
     NetworkDisabled: true,
-    HostConfig: { NetworkMode: 'none', PidsLimit: limits.pidsLimit!, Memory: limits.memoryBytes, MemorySwap: limits.memoryBytes, CapDrop: ['ALL'], AutoRemove: false },
+    HostConfig: {
+      NetworkMode: 'none',
+      PidsLimit: limits.pidsLimit!,
+      Memory: limits.memoryBytes,
+      MemorySwap: limits.memoryBytes,
+      CapDrop: ['ALL'],
+      AutoRemove: false,
+    },
   });
   try {
     await container.start();

@@ -132,7 +132,9 @@ export class ImpairmentSidecar {
     const result = await this.options.engine.exec(this.id, ['netkata-link', 'stats']).catch((error: Error) => ({ exitCode: -1, output: error.message }));
     if (result.exitCode !== 0) {
       const down = await this.engineDown();
-      throw new InfrastructureError(down ? `${down}, so packets pass unimpaired` : `the userspace impairment engine did not report its counters: ${result.output.trim().slice(0, 200)}`);
+      throw new InfrastructureError(
+        down ? `${down}, so packets pass unimpaired` : `the userspace impairment engine did not report its counters: ${result.output.trim().slice(0, 200)}`,
+      );
     }
     const { output } = result;
     const stats: EngineStats = {};
@@ -145,7 +147,10 @@ export class ImpairmentSidecar {
 
   /** Why the engine is down, from its sidecar's container (the engine is its PID 1); undefined if it runs. */
   private async engineDown(): Promise<string | undefined> {
-    const info = await this.options.engine.dockerode.getContainer(this.id).inspect().catch(() => undefined);
+    const info = await this.options.engine.dockerode
+      .getContainer(this.id)
+      .inspect()
+      .catch(() => undefined);
     if (!info) return 'the userspace impairment engine is gone (its sidecar was removed)';
     const { Running, ExitCode, OOMKilled } = info.State;
     if (!Running) return `the userspace impairment engine exited (exit code ${ExitCode}${OOMKilled ? ', killed for exceeding its memory limit' : ''})`;
@@ -177,19 +182,27 @@ export class ImpairmentSidecar {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
-      const result = await this.options.engine.exec(this.id, ['cat', '/run/netkata/applied']).catch((error: Error) => ({ exitCode: -1, output: error.message }));
+      const result = await this.options.engine
+        .exec(this.id, ['cat', '/run/netkata/applied'])
+        .catch((error: Error) => ({ exitCode: -1, output: error.message }));
       if (result.exitCode === 0) return;
       last = result.output;
       await sleep(50);
     }
-    const logs = await this.options.engine.dockerode.getContainer(this.id).logs({ stdout: true, stderr: true, tail: 20 }).catch(() => Buffer.alloc(0));
+    const logs = await this.options.engine.dockerode
+      .getContainer(this.id)
+      .logs({ stdout: true, stderr: true, tail: 20 })
+      .catch(() => Buffer.alloc(0));
     throw new InfrastructureError(`the userspace impairment engine did not start within ${timeoutMs} ms (${last.trim()}): ${demultiplexLogs(logs).lines(20)}`);
   }
 
   private async run(command: readonly string[]): Promise<{ output: string }> {
     const result = await this.options.engine.exec(this.id, command);
     if (result.exitCode !== 0) {
-      const shown = command.slice(0, 6).map((arg) => (arg.length > 40 ? '...' : arg)).join(' ');
+      const shown = command
+        .slice(0, 6)
+        .map((arg) => (arg.length > 40 ? '...' : arg))
+        .join(' ');
       throw new InfrastructureError(`impairment sidecar: \`${shown}\` failed (exit ${result.exitCode}): ${result.output.trim()}`);
     }
     return result;

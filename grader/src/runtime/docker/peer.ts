@@ -142,7 +142,9 @@ export class StartedPeer {
     // The submission's /etc/hosts holds the first address (DockerRuntime.peerHosts); the engine
     // gives the lowest free one, which is ours unless another container took it meanwhile.
     if (address !== this.address) {
-      throw new InfrastructureError(`peer ${this.spec.name} came back at ${address ?? 'no address'}, not ${this.address}, where the submission's hosts file points`);
+      throw new InfrastructureError(
+        `peer ${this.spec.name} came back at ${address ?? 'no address'}, not ${this.address}, where the submission's hosts file points`,
+      );
     }
     await this.claimEdgeSlot();
     await this.waitReady();
