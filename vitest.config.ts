@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
@@ -27,6 +28,14 @@ const FAST = [
   'verify',
 ].map((name) => `grader/test/${name}.test.ts`);
 
+// The exercise check (grader/test/exercise-check.test.ts) once per exercise, each its own
+// project so vitest schedules them like separate files: one per exercises/NN-id folder, so a new
+// exercise is checked with no change here.
+const CHECK = 'grader/test/exercise-check.test.ts';
+const EXERCISES = readdirSync(path.join(import.meta.dirname, 'exercises'))
+  .map((folder) => /^\d{2}-([a-z][a-z0-9-]*)$/.exec(folder)?.[1])
+  .filter((id): id is string => id !== undefined);
+
 export default defineConfig({
   test: {
     exclude: ['grader/test/fixtures/**', 'node_modules/**'],
@@ -55,11 +64,20 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['grader/test/**/*.test.ts'],
-          exclude: [...FAST, 'grader/test/fixtures/**', 'node_modules/**'],
+          exclude: [...FAST, CHECK, 'grader/test/fixtures/**', 'node_modules/**'],
           // Fails the run if grading left anything behind.
           globalSetup: ['grader/test/leak-check.global.ts'],
         },
       },
+      ...EXERCISES.map((id) => ({
+        extends: true as const,
+        test: {
+          name: `check:${id}`,
+          include: [CHECK],
+          env: { NETKATA_CHECK_EXERCISE: id },
+          globalSetup: ['grader/test/leak-check.global.ts'],
+        },
+      })),
     ],
   },
 });

@@ -1,5 +1,8 @@
-// The echo server graded for real: Docker runtime, sandboxed containers. Needs a Docker
-// engine; without one these tests fail (never skip).
+// The echo server graded for real: Docker runtime, sandboxed containers, as the grader's own
+// proving ground (the learner's view of a failing starter, chaos, published ports, the sandbox
+// from inside, peers, clients). That the reference passes, the starter fails and every fixture
+// does what it claims is exercise-check.test.ts, for every exercise. Needs a Docker engine;
+// without one these tests fail (never skip).
 import { describe, expect, test } from 'vitest';
 import { expectFailsEveryStage, fixture, gradeJson, netkata, ownedBy, failedTests } from './helpers/cli.ts';
 import { DockerEngine } from '../src/runtime/docker/engine.ts';
@@ -13,37 +16,6 @@ async function leftovers(pid: number): Promise<number> {
 }
 
 describe('echo-server on the docker runtime', () => {
-  test('the reference solution passes every stage (exit 0) and the JSON report says so', async () => {
-    const { code, report, stderr, pid } = await gradeJson(['echo-server', '--solution', '--runtime', 'docker']);
-    expect(code, `${stderr}${failedTests(report)}`).toBe(0);
-    expect(report.status).toBe('pass');
-    expect(report.points).toBe(120);
-    expect(report.maxPoints).toBe(120);
-    expect(report.runtime).toMatchObject({ kind: 'docker', isolated: true });
-    // Stage 6 ran under both of its profiles, each calibrated on a packet-level backend first.
-    expect(['netem', 'userspace']).toContain(report.impairment?.backend);
-    expect(report.impairment?.profiles.map((p) => [p.name, p.calibration?.ok ?? null])).toEqual([
-      ['clean', null],
-      ['wan', true],
-      ['lossy', true],
-    ]);
-    expect(
-      report.tests
-        .filter((t) => t.stage === 6)
-        .map((t) => t.profile)
-        .sort(),
-    ).toEqual(['lossy', 'lossy', 'lossy', 'wan', 'wan', 'wan']);
-    expect(report.tests.length).toBeGreaterThanOrEqual(12);
-    for (const t of report.tests) {
-      expect(t).toMatchObject({ status: 'passed' });
-      expect(typeof t.name).toBe('string');
-      expect(t.stage).toBeGreaterThanOrEqual(1);
-    }
-    const stall = report.tests.find((t) => t.measurements?.writtenBeforeStallBytes !== undefined);
-    expect(stall?.measurements?.writtenBeforeStallBytes).toBeLessThan(96 * 1024 * 1024);
-    expect(await leftovers(pid), 'containers or networks left after the run').toBe(0);
-  });
-
   test('the starter with --all fails every stage (exit 1) and scores 0', async () => {
     const report = await expectFailsEveryStage('echo-server', 6);
     expect(report.stages.every((s) => s.points === 0 && s.status === 'fail')).toBe(true);
@@ -80,29 +52,6 @@ describe('echo-server on the docker runtime', () => {
     expect(report.stages[0]?.hint).toBeTruthy();
   });
 
-  test('a Dockerfile submission in C, built on netkata/runtime-c, passes', async () => {
-    const { code, report, stderr } = await gradeJson(['echo-server', '--submission', fixture('echo-server', 'c-poll'), '--runtime', 'docker']);
-    expect(code, `${stderr}${failedTests(report)}`).toBe(0);
-    expect(report.submission.kind).toBe('dockerfile');
-    expect(report.points).toBe(120);
-  });
-
-  test('a C server with one process per connection (fork), the classic design, passes every stage within the stated limits', async () => {
-    const { code, report, stderr, pid } = await gradeJson(['echo-server', '--submission', fixture('echo-server', 'c-fork'), '--runtime', 'docker']);
-    expect(code, `${stderr}${failedTests(report)}`).toBe(0);
-    expect(report.submission.kind).toBe('dockerfile');
-    expect(report.points).toBe(120);
-    // Every stage ran, stage 6 under both of its bad-network profiles.
-    expect(report.stages.map((s) => [s.stage, s.status])).toEqual([1, 2, 3, 4, 5, 6].map((s) => [s, 'pass']));
-    expect(
-      report.tests
-        .filter((t) => t.stage === 6)
-        .map((t) => t.profile)
-        .sort(),
-    ).toEqual(['lossy', 'lossy', 'lossy', 'wan', 'wan', 'wan']);
-    expect(await leftovers(pid), 'containers or networks left after the run').toBe(0);
-  });
-
   test('the reference solution passes every stage behind the chaos profile, and the report names the backend', async () => {
     const { code, report, stderr } = await gradeJson(['echo-server', '--solution', '--runtime', 'docker', '--profile', 'chaos']);
     expect(code, `${stderr}${failedTests(report)}`).toBe(0);
@@ -117,17 +66,16 @@ describe('echo-server on the docker runtime', () => {
     const { code, report, stderr, pid } = await gradeJson(['echo-server', '--solution', '--runtime', 'docker'], { NETKATA_ENDPOINTS: 'published' });
     expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.points).toBe(120);
-    expect(report.runtime.endpoints).toBe('published');
+    expect(report.runtime).toMatchObject({ kind: 'docker', isolated: true, endpoints: 'published' });
     expect(report.notices.join('\n')).toMatch(/published ports on 127\.0\.0\.1/);
-    expect(report.impairment?.profiles.filter((p) => p.calibration).every((p) => p.calibration!.ok)).toBe(true);
+    // Stage 6 ran under both of its profiles, each calibrated on a packet-level backend first.
+    expect(['netem', 'userspace']).toContain(report.impairment?.backend);
+    expect(report.impairment?.profiles.map((p) => [p.name, p.calibration?.ok ?? null])).toEqual([
+      ['clean', null],
+      ['wan', true],
+      ['lossy', true],
+    ]);
     expect(await leftovers(pid), 'containers or networks left after the run').toBe(0);
-  });
-
-  test('a submission that does not compile fails (exit 1) with the compiler message, not a grader error', async () => {
-    const { code, report } = await gradeJson(['echo-server', '--submission', fixture('echo-server', 'syntax-error'), '--runtime', 'docker']);
-    expect(code).toBe(1);
-    expect(report.buildError).toMatch(/does not compile[\s\S]*Expected "\)"/);
-    expect(report.points).toBe(0);
   });
 
   test('the sandbox holds from inside: non-root, no capabilities, read-only root, limits, no Docker socket', async () => {

@@ -1,13 +1,14 @@
 // The kata repository's own promises: mirrored trees, every file an exercise needs, starters
-// that compile and carry TODOs. (That starters fail and solutions pass is graded for real in
-// echo-server-docker.test.ts and local-runtime.test.ts.)
+// that compile and carry TODOs, fixtures that declare what they prove. (That starters fail,
+// solutions pass and fixtures do what they claim is graded for real in exercise-check.test.ts.)
 import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { bundleSubmission } from '../src/build/bundle.ts';
 import { listExercises } from '../src/catalog/catalog.ts';
-import { exercisesDir, solutionsDir, suitesDir } from '../src/paths.ts';
+import { exercisesDir, repoRoot, solutionsDir, suitesDir } from '../src/paths.ts';
+import { claimedFixtures } from './helpers/fixture-claims.ts';
 
 const exists = (p: string) =>
   access(p).then(
@@ -49,4 +50,15 @@ describe('repository', async () => {
     }
     expect(await readFile(path.join(exercise.exerciseDir, 'src', 'main.ts'), 'utf8')).toMatch(/\/\/ TODO/);
   });
+
+  // The exercise check grades each claim; this catches a missing or mistyped one without Docker.
+  test.each(exercises.map((e) => [e.manifest.id, e] as const))(
+    '%s: every fixture declares what it proves, with a stage the exercise has',
+    async (id, exercise) => {
+      for (const { name, claim } of await claimedFixtures(id)) {
+        if (claim.expect === 'fails-stage') expect(claim.stage, `${name}'s stage`).toBeLessThanOrEqual(exercise.manifest.stages.length);
+        if (claim.expect === 'proved-elsewhere') expect(await exists(path.join(repoRoot, claim.by)), `${name}: ${claim.by}`).toBe(true);
+      }
+    },
+  );
 });

@@ -51,6 +51,15 @@ describe('verify: stability over repeated grades', () => {
     expect(upper[0]!.figures.ms).toMatchObject({ margin: -1, relativeMargin: -0.125 });
   });
 
+  test('a limit set from what each run measured (losses + 8) is held against that run, not the first', () => {
+    // Run 1: 10 resent of a limit 18 (margin 8); run 2: 30 resent of a limit 33 (margin 3).
+    const runs = [
+      [10, 18],
+      [30, 33],
+    ].map(([resent, max], i) => report(i, [{ measurements: { resent: resent! }, limits: { resent: { max: max! } } }]));
+    expect(stabilityOf(runs)[0]!.figures.resent).toEqual({ min: 10, median: 30, max: 30, limit: { max: 33 }, margin: 3, relativeMargin: 0.091 });
+  });
+
   test('the text names every test with its rate, figures against limits, and how to replay a failure', () => {
     const runs = [
       report(7, [{ status: 'failed', error: 'boom', measurements: { n: 3 }, limits: { n: { max: 4 } } }]),

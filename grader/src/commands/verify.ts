@@ -29,6 +29,7 @@ interface FigureSpread {
   readonly min: number;
   readonly median: number;
   readonly max: number;
+  /** The limit in the worst run (a test may set it from what the run measured, as losses + 8). */
   readonly limit?: FigureLimit;
   /**
    * The worst run's distance to the limit, in the figure's units (negative: past it), and as a
@@ -76,24 +77,36 @@ export interface VerifyReport {
   readonly stable: boolean;
 }
 
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
 const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-function spread(values: readonly number[], limit: FigureLimit | undefined): FigureSpread {
-  if (values.length === 0) return { min: NaN, median: NaN, max: NaN, ...(limit && { limit }) };
-  const min = Math.min(...values);
-  const max = Math.max(...values);
-  const base = { min, median: median(values), max };
-  if (!limit) return base;
-  // The worst run's distance to whichever bound the test holds the figure to.
-  const margins: Array<[number, number]> = [];
-  if (limit.max !== undefined) margins.push([limit.max - max, limit.max]);
-  if (limit.min !== undefined) margins.push([min - limit.min, limit.min]);
-  if (margins.length === 0) return { ...base, limit };
-  const [margin, bound] = margins.sort((a, b) => a[0] - b[0])[0]!;
-  return { ...base, limit, margin: round(margin), ...(bound !== 0 && { relativeMargin: round(margin / Math.abs(bound), 3) }) };
+/** One run's value of a figure, with the limit its test declared in that run (it may depend on the run: losses + 8). */
+interface Sample {
+  readonly value: number;
+  readonly limit: FigureLimit | undefined;
 }
 
-const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+function spread(samples: readonly Sample[]): FigureSpread {
+  const limit = samples.find((s) => s.limit !== undefined)?.limit;
+  if (samples.length === 0) return { min: NaN, median: NaN, max: NaN, ...(limit && { limit }) };
+  const values = samples.map((s) => s.value);
+  const base = { min: Math.min(...values), median: median(values), max: Math.max(...values) };
+  // Each run's distance to whichever bound its test held the figure to; the worst run's is the margin.
+  const margins: Array<{ margin: number; bound: number; limit: FigureLimit }> = [];
+  for (const { value, limit: own } of samples) {
+    if (own?.max !== undefined) margins.push({ margin: own.max - value, bound: own.max, limit: own });
+    if (own?.min !== undefined) margins.push({ margin: value - own.min, bound: own.min, limit: own });
+  }
+  if (margins.length === 0) return { ...base, ...(limit && { limit }) };
+  const worst = margins.sort((a, b) => a.margin - b.margin)[0]!;
+  return {
+    ...base,
+    limit: worst.limit,
+    margin: round(worst.margin),
+    ...(worst.bound !== 0 && { relativeMargin: round(worst.margin / Math.abs(worst.bound), 3) }),
+  };
+}
 
 /**
  * Folds the reports of repeated grades of one submission into each test's pass rate and the
@@ -113,9 +126,11 @@ export function stabilityOf(reports: readonly GradeReport[]): TestStability[] {
     const names = new Set(seen.flatMap(({ outcome }) => Object.keys(outcome.measurements ?? {})));
     const figures = Object.fromEntries(
       [...names].map((name) => {
-        const values = seen.map(({ outcome }) => outcome.measurements?.[name]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-        const limit = seen.map(({ outcome }) => outcome.limits?.[name]).find((l) => l !== undefined);
-        return [name, spread(values, limit)];
+        const samples = seen.flatMap(({ outcome }): Sample[] => {
+          const value = outcome.measurements?.[name];
+          return typeof value === 'number' && Number.isFinite(value) ? [{ value, limit: outcome.limits?.[name] }] : [];
+        });
+        return [name, spread(samples)];
       }),
     );
     const failures = new Map<string, { message: string; seed: number | undefined; count: number }>();
