@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, test } from 'vitest';
-import { stage } from 'netkata/harness';
+import { figure, stage } from 'netkata/harness';
 import { describeFailures, DOWN_WINDOW_MS, fleetWhole, many, request, tally, useFleet } from './lb.ts';
 
 // Stage 5: STRATEGY=consistent-hash on a header the tests name (HASH_HEADER).
@@ -30,6 +30,7 @@ test('a key always reaches the same backend, and the keys are spread over all th
   expect(moved(first, second), 'share of 300 keys that changed backend with nothing changed').toBe(0);
   const counts = tally([...first.values()].map((servedBy) => ({ servedBy }) as never));
   task.meta.measurements = Object.fromEntries(backends.map((b) => [b.name, counts[b.name] ?? 0]));
+  figure(task, 'fewestKeys', Math.min(...backends.map((b) => counts[b.name] ?? 0)), { min: 45 });
   // 1/3 each on average; virtual nodes keep each share near it, 15 % is far below that.
   for (const b of backends) expect(counts[b.name] ?? 0, `keys of 300 on ${b.name}: ${JSON.stringify(counts)}`).toBeGreaterThanOrEqual(45);
   initial = first;
@@ -44,10 +45,11 @@ test('a key always reaches the same backend, and the keys are spread over all th
 const UNKEYED_REQUESTS = 60;
 const UNKEYED_MIN_EACH = 8;
 
-test('without the header, requests are spread over every backend (at least 8 of 60 each)', stage(5, 2), async () => {
+test('without the header, requests are spread over every backend (at least 8 of 60 each)', stage(5, 2), async ({ task }) => {
   const responses = await many(UNKEYED_REQUESTS, 1, () => request(server, { path: '/no-key' }));
   expect(describeFailures(responses)).toBe('');
   const served = tally(responses);
+  figure(task, 'fewestServed', Math.min(...backends.map((b) => served[b.name] ?? 0)), { min: UNKEYED_MIN_EACH });
   for (const b of backends) {
     expect(served[b.name] ?? 0, `of ${UNKEYED_REQUESTS} without ${HEADER}, served by ${b.name}: ${JSON.stringify(served)}`).toBeGreaterThanOrEqual(
       UNKEYED_MIN_EACH,
@@ -67,7 +69,9 @@ test('a backend leaves (killed), then joins (restarted): at most 1/3 + 10 % of k
     expect(await fleetWhole(fleet, 8_000), `${leaving.name}, restarted, serves again`).toBe(true);
     const rejoined = await placement();
     const movedOnJoin = moved(without, rejoined);
-    task.meta.measurements = { movedOnLeavePercent: Math.round(movedOnLeave * 100), movedOnJoinPercent: Math.round(movedOnJoin * 100) };
+    const percent = (share: number) => Math.round(share * 1000) / 10;
+    figure(task, 'movedOnLeavePercent', percent(movedOnLeave), { max: percent(MAX_MOVED) });
+    figure(task, 'movedOnJoinPercent', percent(movedOnJoin), { max: percent(MAX_MOVED) });
     expect(movedOnLeave, 'share of 300 keys that moved when one of 3 backends left').toBeLessThanOrEqual(MAX_MOVED);
     expect(movedOnJoin, 'share of 300 keys that moved when it joined again').toBeLessThanOrEqual(MAX_MOVED);
   } finally {
