@@ -43,6 +43,13 @@ const REFERENCE_MARGINS: Readonly<Record<string, ReadonlyArray<{ test: RegExp; f
   ],
 };
 
+/** The profiles each stage ran under, from a report's tests. */
+function profilesByStage(tests: ReadonlyArray<{ stage?: number | undefined; profile?: string | undefined }>): Record<number, string[]> {
+  const ran: Record<number, string[]> = {};
+  for (const t of tests) if (t.stage !== undefined) ran[t.stage] = [...new Set([...(ran[t.stage] ?? []), t.profile ?? 'clean'])].sort();
+  return ran;
+}
+
 /** Each stage's profiles as the manifest lists them. */
 const manifestProfiles = Object.fromEntries(manifest.stages.map((s) => [s.stage, [...s.profiles].sort()]));
 
@@ -66,9 +73,7 @@ describe(`${id}: the exercise's set`, async () => {
     expect(report.stable).toBe(true);
     expect(report.grades.map((g) => g.points)).toEqual(report.grades.map((g) => g.maxPoints));
     // Every stage ran, each under exactly the profiles its manifest lists.
-    const ran: Record<number, string[]> = {};
-    for (const t of report.tests) if (t.stage !== undefined) ran[t.stage] = [...new Set([...(ran[t.stage] ?? []), t.profile])].sort();
-    expect(ran).toEqual(manifestProfiles);
+    expect(profilesByStage(report.tests)).toEqual(manifestProfiles);
     // The margins, in the log: what a busier machine has left before each limited figure fails.
     for (const t of report.tests)
       for (const [name, f] of Object.entries(t.figures))
@@ -106,9 +111,7 @@ describe(`${id}: the exercise's set`, async () => {
         expect(code, `${stderr}${failedTests(report)}`).toBe(0);
         expect(report.points).toBe(report.maxPoints);
         expect(stageStatuses(report)).toEqual(Object.fromEntries(manifest.stages.map((s) => [s.stage, 'pass'])));
-        const ran: Record<number, string[]> = {};
-        for (const t of report.tests) if (t.stage !== undefined) ran[t.stage] = [...new Set([...(ran[t.stage] ?? []), t.profile ?? 'clean'])].sort();
-        expect(ran).toEqual(manifestProfiles);
+        expect(profilesByStage(report.tests)).toEqual(manifestProfiles);
         return;
       }
       case 'build-error': {
