@@ -13,6 +13,7 @@
 //   runner      starts a run and runs a suite through vitest
 //   report      scoring and the reporters
 //   learner     the learner's progress file (records reports)
+//   workshop    a workshop's store, grading line, board and HTTP server (grading itself is injected)
 //   commands    one file per CLI command
 //   cli         wiring
 //
@@ -37,6 +38,7 @@ const LAYERS = [
   ['runner', '^grader/src/runner/'],
   ['report', '^grader/src/report/'],
   ['learner', '^grader/src/learner/'],
+  ['workshop', '^grader/src/workshop/'],
   ['commands', '^grader/src/commands/'],
   ['cli', '^grader/src/cli\\.ts$'],
 ];

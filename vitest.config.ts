@@ -26,6 +26,7 @@ const FAST = [
   'scoring',
   'tls-zoo',
   'verify',
+  'workshop',
 ].map((name) => `grader/test/${name}.test.ts`);
 
 // The exercise check (grader/test/exercise-check.test.ts) once per exercise, each its own

@@ -27,6 +27,15 @@ Usage:
                  [--profile P] [--json]       pass rate and its figures' margins to their limits
   netkata cleanup [--all] [--json]            remove what graders that died left (--all: every run)
 
+Workshops (see the README's "Running a workshop"):
+  netkata workshop serve [--dir D] [--port P] [--teams a,b] [--exercises x,y] [--jobs N] [--url URL] [--title T]
+                                              grade teams' uploads in the sandbox, with a live board
+  netkata workshop team add NAME [--dir D]    register a team (or give it a new token): prints its join command
+  netkata workshop round PROFILE [--dir D]    start a round under a profile (manifest, clean, lan, wan, lossy, ...)
+  netkata workshop freeze|reveal [--dir D]    hide the standings from the room, and show them again
+  netkata submit <exercise> --to URL --team NAME --token TOKEN [--submission DIR]
+                                              upload to a workshop and wait for the grade (token also from NETKATA_TOKEN)
+
 Options for test and grade:
   --submission DIR     the submission to grade (default: exercises/NN-<exercise>)
   --solution           grade the reference solution
@@ -131,6 +140,17 @@ async function main(argv: string[]): Promise<number> {
       yes: { type: 'boolean', short: 'y', default: false },
       debug: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      to: { type: 'string' },
+      team: { type: 'string' },
+      token: { type: 'string' },
+      dir: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      url: { type: 'string' },
+      teams: { type: 'string' },
+      exercises: { type: 'string' },
+      jobs: { type: 'string' },
+      title: { type: 'string' },
     },
   });
   if (values.debug) process.env.DEBUG ||= 'netkata*';
@@ -334,6 +354,73 @@ async function main(argv: string[]): Promise<number> {
           },
         },
       );
+    }
+    case 'submit': {
+      const exercise = rest[0];
+      const token = values.token ?? process.env.NETKATA_TOKEN;
+      if (!exercise || rest.length > 1 || !values.to || !values.team || !token)
+        throw new ConfigError(
+          'usage: netkata submit <exercise> --to URL --team NAME --token TOKEN [--submission DIR] (your join command has all three; the token may be in NETKATA_TOKEN)',
+        );
+      const { submit } = await import('./commands/submit.ts');
+      return await submit({
+        to: values.to,
+        team: values.team,
+        token,
+        exercise,
+        ...(values.submission && { submission: values.submission }),
+        color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+      });
+    }
+    case 'workshop': {
+      const dir = values.dir ?? 'workshop';
+      const workshop = await import('./commands/workshop.ts');
+      const [action, ...args] = rest;
+      if (action === 'serve' && args.length === 0) {
+        if (values.runtime && values.runtime !== 'docker')
+          throw new ConfigError(
+            `a workshop grades other people's code, so only sandboxed, in containers; --runtime ${values.runtime} would run it unsandboxed on this machine`,
+          );
+        const port = values.port === undefined ? workshop.DEFAULT_WORKSHOP_PORT : Number(values.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`--port must be a port number, not "${values.port}"`);
+        const jobs = values.jobs === undefined ? 1 : Number(values.jobs);
+        if (!Number.isInteger(jobs) || jobs < 1 || jobs > 16) throw new ConfigError(`--jobs must be a whole number from 1 to 16, not "${values.jobs}"`);
+        const list = (text: string | undefined) =>
+          (text ?? '')
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean);
+        return await withLifetime(async (lifetime) => {
+          await workshop.serveWorkshop({
+            dir,
+            port,
+            host: values.host ?? '0.0.0.0',
+            ...(values.url && { url: values.url }),
+            teams: list(values.teams),
+            exercises: list(values.exercises),
+            jobs,
+            ...(values.title && { title: values.title }),
+            buildMode,
+            impairment,
+            lifetime,
+          });
+          // Serves until Ctrl-C: the signal handler disposes of the lifetime (server, store) and exits.
+          return await new Promise<number>(() => {});
+        });
+      }
+      if (action === 'team' && args[0] === 'add' && args.length === 2) {
+        process.stdout.write(await workshop.addTeam(dir, args[1]!));
+        return 0;
+      }
+      if (action === 'round' && args.length === 1) {
+        process.stdout.write(await workshop.startRound(dir, args[0]!));
+        return 0;
+      }
+      if ((action === 'freeze' || action === 'reveal') && args.length === 0) {
+        process.stdout.write(await workshop.setFrozen(dir, action === 'freeze'));
+        return 0;
+      }
+      throw new ConfigError('usage: netkata workshop serve|team add NAME|round PROFILE|freeze|reveal [--dir D] (see netkata --help)');
     }
     case 'hint': {
       if (!rest[0]) throw new ConfigError('usage: netkata hint <exercise> [stage] [--all]');
