@@ -156,7 +156,8 @@ export async function buildWorkshopServer(options: WorkshopServerOptions): Promi
         if (submission?.status === 'queued') submissionStreams.send(raw, 'update', submissionView(submission));
       });
   });
-  app.addHook('onClose', async () => {
+  // Before the server stops listening: open event streams would otherwise hold close() until the browsers go.
+  app.addHook('preClose', async () => {
     stopListening();
     clearTimeout(pending);
     boardStreams.close();
