@@ -296,6 +296,25 @@ describe('the server', () => {
     expect(viaApi.body).toBe(csv);
   });
 
+  test('freeze hides later grades from the room, not from the facilitator, and reveal shows them', async () => {
+    await using s = await serve(async () => fakeReport('echo-server', 10, 10, [5, 5]));
+    const admin = { authorization: 'Bearer admin-secret' };
+    expect((await s.app.inject({ method: 'POST', url: '/api/admin/freeze', headers: { authorization: 'Bearer token-a' } })).statusCode).toBe(401);
+    expect((await s.app.inject({ method: 'POST', url: '/api/admin/freeze', headers: admin })).statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 5));
+    await s.post('alpha', 'token-a');
+    await expect.poll(() => s.store.submissions()[0]?.status).toBe('pass');
+    type Board = { frozenAt: string | null; rows: Array<{ team: string; points: number }> };
+    const alpha = (b: Board) => b.rows.find((r) => r.team === 'alpha')!.points;
+    const room = (await s.app.inject('/api/board')).json<Board>();
+    expect(room.frozenAt).not.toBeNull();
+    expect(alpha(room)).toBe(0);
+    expect((await s.app.inject('/api/board?live')).statusCode).toBe(401);
+    expect(alpha((await s.app.inject({ url: '/api/board?live', headers: admin })).json<Board>())).toBe(10);
+    await s.app.inject({ method: 'POST', url: '/api/admin/reveal', headers: admin });
+    expect(alpha((await s.app.inject('/api/board')).json<Board>())).toBe(10);
+  });
+
   test('the board page carries no external asset and puts text in with textContent only', async () => {
     await using s = await serve(async () => fakeReport('echo-server', 10, 10, [5, 5]));
     for (const url of ['/', '/team/alpha', '/admin']) {
