@@ -198,14 +198,14 @@ describe('store and board', () => {
 describe('the server', () => {
   const exercises = [{ id: 'echo-server', title: 'Echo server', maxPoints: 10, stageCount: 2 }];
 
-  async function serve(gradeUpload: GradeUpload, uploadsPerMinute = 6) {
+  async function serve(gradeUpload: GradeUpload, uploadsPerMinute = 6, maxStreams?: number) {
     const dir = await scratch();
     const store = WorkshopStore.open(dir);
     store.setMeta(ADMIN_DIGEST, tokenDigest('admin-secret'));
     store.putTeam('alpha', 'token-a');
     store.putTeam('beta', 'token-b');
     const queue = new GradeQueue(store, gradeUpload);
-    const app = await buildWorkshopServer({ store, queue, exercises, title: 'Test workshop', uploadsPerMinute });
+    const app = await buildWorkshopServer({ store, queue, exercises, title: 'Test workshop', uploadsPerMinute, ...(maxStreams && { maxStreams }) });
     queue.start();
     const source = await scratch();
     await writeFile(path.join(source, 'main.ts'), 'export {}\n');
@@ -313,6 +313,20 @@ describe('the server', () => {
     expect(alpha((await s.app.inject({ url: '/api/board?live', headers: admin })).json<Board>())).toBe(10);
     await s.app.inject({ method: 'POST', url: '/api/admin/reveal', headers: admin });
     expect(alpha((await s.app.inject('/api/board')).json<Board>())).toBe(10);
+  });
+
+  test('event streams are bounded, and a closed one frees its place', async () => {
+    await using s = await serve(async () => fakeReport('echo-server', 10, 10, [5, 5]), 6, 1);
+    await s.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(s.app.server.address() as { port: number }).port}/api/events`;
+    const first = new AbortController();
+    const open = await fetch(url, { signal: first.signal });
+    expect(open.status).toBe(200);
+    const refused = await fetch(url);
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/holds 1 open streams already/);
+    first.abort();
+    await expect.poll(async () => (await fetch(url, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined))?.status).toBe(200);
   });
 
   test('the board page carries no external asset and puts text in with textContent only', async () => {

@@ -24,6 +24,8 @@ export interface WorkshopServerOptions {
   readonly uploadsPerMinute?: number;
   /** How an event stream is kept open through proxies and idle timeouts. */
   readonly heartbeatMs?: number;
+  /** Open event streams of each kind at most (a room is tens of browsers; each stream holds a socket). */
+  readonly maxStreams?: number;
 }
 
 /** Rounds go from the exercises' own profiles to harder links; a facilitator names one of these. */
@@ -42,19 +44,27 @@ function refuse(reply: FastifyReply, status: number, error: string): FastifyRepl
   return reply.code(status).type('application/json').send({ error });
 }
 
-/** Server-sent events: three lines of protocol, written on the raw response (see the note in workshop.ts). */
+/**
+ * Server-sent events, written on the raw response. Hand-written: the protocol is three kinds of
+ * line, and the fastify plugins for it (@fastify/sse and others) are pre-1.0 or unkept.
+ */
 class EventStreams<K> {
   private readonly clients = new Map<ServerResponse, K>();
   private readonly heartbeat: NodeJS.Timeout;
 
-  constructor(heartbeatMs: number) {
+  constructor(
+    heartbeatMs: number,
+    private readonly max: number,
+  ) {
     this.heartbeat = setInterval(() => {
       for (const raw of this.clients.keys()) raw.write(': still here\n\n');
     }, heartbeatMs);
     this.heartbeat.unref();
   }
 
-  open(reply: FastifyReply, key: K, first: () => unknown): void {
+  open(reply: FastifyReply, key: K, first: () => unknown): FastifyReply | undefined {
+    if (this.clients.size >= this.max)
+      return refuse(reply.header('retry-after', '10'), 503, `the workshop server holds ${this.max} open streams already; close a tab or two and reload`);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -122,8 +132,8 @@ export async function buildWorkshopServer(options: WorkshopServerOptions): Promi
   };
 
   // The room's board, and one stream of updates per open board (its round: the current one unless it asked for another).
-  const boardStreams = new EventStreams<{ round: number | undefined; live: boolean }>(options.heartbeatMs ?? 15_000);
-  const submissionStreams = new EventStreams<number>(options.heartbeatMs ?? 15_000);
+  const boardStreams = new EventStreams<{ round: number | undefined; live: boolean }>(options.heartbeatMs ?? 15_000, options.maxStreams ?? 500);
+  const submissionStreams = new EventStreams<number>(options.heartbeatMs ?? 15_000, options.maxStreams ?? 500);
   let pending: NodeJS.Timeout | undefined;
   const changed = () => {
     // A burst of changes (a grade finishing, the next starting) is one update.
@@ -206,7 +216,7 @@ export async function buildWorkshopServer(options: WorkshopServerOptions): Promi
     const live = (request.query as { live?: string }).live !== undefined;
     if (live && !isAdmin(request)) return refuse(reply, 401, 'the live board (past a freeze) is for the facilitator: send the admin token');
     const round = roundParam(request);
-    boardStreams.open(reply, { round, live }, () => boards(round, live));
+    return boardStreams.open(reply, { round, live }, () => boards(round, live));
   });
 
   app.post(
@@ -278,7 +288,7 @@ export async function buildWorkshopServer(options: WorkshopServerOptions): Promi
       raw.end();
       return;
     }
-    submissionStreams.open(reply, submission.id, () => submissionView(store.submission(submission.id)!));
+    return submissionStreams.open(reply, submission.id, () => submissionView(store.submission(submission.id)!));
   });
   app.get('/api/teams/:name/submissions', async (request, reply) => {
     const team = teamOf(request, reply, (request.params as { name: string }).name);
