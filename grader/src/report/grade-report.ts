@@ -23,8 +23,7 @@ interface StageReport {
 /** How the network was made bad, and the proof that it was. */
 export interface ImpairmentReport {
   readonly backend: ImpairmentBackend;
-  /** `packet`: every packet of both directions (netem, userspace); `stream`: the local relay, which cannot lose or reorder packets. */
-  /** packet: every packet at the container's interface; datagram: a relay per datagram; stream: a TCP relay. */
+  /** packet: every packet of both directions at the container's interface (netem, userspace); datagram: a relay per datagram; stream: a TCP relay, which cannot lose or reorder packets. */
   readonly fidelity: 'packet' | 'datagram' | 'stream';
   /** Replays the same impairment decisions (userspace engine and relay). */
   readonly seed: number;
