@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -120,7 +120,7 @@ test('two teams submit, the open board shows them live, rounds change it, a rest
   await expect.poll(() => points('beta'), { timeout: 10_000 }).toBe('0');
   expect(await page.getAttribute('tr[data-team="alpha"] .cell', 'class')).toMatch(/pass first/);
   expect(await page.evaluate(() => (globalThis as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
-  const boardBefore = (await (await fetch(`${served.url}/api/board?round=2`)).json()) as { rows: unknown[] };
+  const boardBefore = (await (await fetch(`${served.url}/api/board?round=2`)).json()) as { rows: Array<{ team: string }> };
 
   // Bad input: refused with its reason, and nothing changes.
   const wrong = await submit('alpha', echo.solutionDir, 'not-the-token');
@@ -160,12 +160,23 @@ test('two teams submit, the open board shows them live, rounds change it, a rest
   await expect.poll(() => page.textContent('#round'), { timeout: 10_000 }).toContain('round 3 · chaos');
   await expect.poll(() => points('alpha')).toBe('0');
 
+  // A late team, added while the server runs: on the open board at once, its join command kept once.
+  const late = await netkata(['workshop', 'team', 'add', 'gamma', '--dir', dir]);
+  expect(late.stdout).toMatch(new RegExp(`team gamma added\\ngamma: npx netkata submit --to ${served.url} --team gamma --token \\S{24}`));
+  await expect.poll(() => page.locator('tr[data-team="gamma"]').count(), { timeout: 10_000 }).toBe(1);
+  const joins = await readFile(path.join(dir, 'join-commands.txt'), 'utf8');
+  expect(joins.match(/^(alpha|beta|gamma): npx netkata submit/gm)).toEqual([
+    'alpha: npx netkata submit',
+    'beta: npx netkata submit',
+    'gamma: npx netkata submit',
+  ]);
+
   // A restart: the same folder, the same board.
   await stop(served);
   served = await serve();
   expect(served.stdout()).toMatch(/team alpha: registered earlier, its token unchanged/);
   const boardAfter = (await (await fetch(`${served.url}/api/board?round=2`)).json()) as typeof boardBefore;
-  expect(boardAfter.rows).toEqual(boardBefore.rows);
+  expect(boardAfter.rows.filter((r) => r.team !== 'gamma')).toEqual(boardBefore.rows);
   await page.goto(`${served.url}/?round=2`);
   await expect.poll(() => points('alpha'), { timeout: 10_000 }).toBe(String(max));
   expect(await points('beta')).toBe('0');

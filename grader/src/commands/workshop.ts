@@ -40,8 +40,9 @@ export interface ServeOptions {
   readonly gradeUpload?: GradeUpload;
 }
 
-function joinCommand(url: string, team: string, token: string): string {
-  return `npx netkata submit --to ${url} --team ${team} --token ${token}`;
+/** A team's join command and page, as printed and kept in the join file. */
+function joinLines(url: string, team: string, token: string): string {
+  return `${team}: npx netkata submit --to ${url} --team ${team} --token ${token}\n${team}: its page ${url}/team/${team}#token=${token}`;
 }
 
 /** The address to print: the first IPv4 address of an interface that is up and not loopback. */
@@ -124,10 +125,13 @@ export async function serveWorkshop(options: ServeOptions): Promise<RunningWorks
         progress: false,
       }));
   const queue = new GradeQueue(store, gradeUpload, options.jobs, () => options.lifetime.ended);
-  const app = await buildWorkshopServer({ store, queue, exercises, title });
+  let url = options.url?.replace(/\/+$/, '') ?? '';
+  // Teams added from the admin page or `workshop team add` while this runs: their join commands are kept too.
+  const onTeamToken = (team: string, token: string) => writeSecret(path.join(dir, JOIN_FILE), `${joinLines(url, team, token)}\n`, true);
+  const app = await buildWorkshopServer({ store, queue, exercises, title, onTeamToken });
   await app.listen({ port: options.port, host: options.host });
   const port = (app.server.address() as { port: number }).port;
-  const url = options.url?.replace(/\/+$/, '') ?? guessUrl(options.host, port);
+  url ||= guessUrl(options.host, port);
   await writeFile(path.join(dir, SERVER_FILE), `${JSON.stringify({ url, port, pid: process.pid }, null, 2)}\n`);
   queue.start();
 
@@ -146,7 +150,7 @@ export async function serveWorkshop(options: ServeOptions): Promise<RunningWorks
     }
     const token = newToken();
     store.putTeam(team, token);
-    joins.push(`${team}: ${joinCommand(url, team, token)}\n${team}: its page ${url}/team/${team}#token=${token}`);
+    joins.push(joinLines(url, team, token));
   }
   if (joins.length > 0) {
     lines.push('join commands, one per team:', ...joins);
@@ -212,13 +216,16 @@ async function adminCommand(dir: string, method: 'POST', route: string, body: un
 
 export async function addTeam(dir: string, name: string): Promise<string> {
   checkTeamName(name);
+  let offline = false;
   const answer = (await adminCommand(dir, 'POST', '/api/admin/teams', { name }, (store) => {
+    offline = true;
     const token = newToken();
     return { name, token, outcome: store.putTeam(name, token) };
   })) as { token: string; outcome: 'added' | 'rotated'; url?: string };
   const url = answer.url ?? `http://THIS-MACHINE:${DEFAULT_WORKSHOP_PORT}`;
-  const join = `${name}: ${joinCommand(url, name, answer.token)}\n${name}: its page ${url}/team/${name}#token=${answer.token}`;
-  await writeSecret(path.join(path.resolve(dir), JOIN_FILE), `${join}\n`, true);
+  const join = joinLines(url, name, answer.token);
+  // A running server keeps the join command itself (onTeamToken).
+  if (offline) await writeSecret(path.join(path.resolve(dir), JOIN_FILE), `${join}\n`, true);
   return `${answer.outcome === 'rotated' ? `team ${name} has a new token; the old one no longer works` : `team ${name} added`}\n${join}\n`;
 }
 

@@ -26,6 +26,8 @@ export interface WorkshopServerOptions {
   readonly heartbeatMs?: number;
   /** Open event streams of each kind at most (a room is tens of browsers; each stream holds a socket). */
   readonly maxStreams?: number;
+  /** Told of every team added or given a new token (the command keeps the join commands). */
+  readonly onTeamToken?: (name: string, token: string) => Promise<void>;
 }
 
 /** Rounds go from the exercises' own profiles to harder links; a facilitator names one of these. */
@@ -330,6 +332,7 @@ export async function buildWorkshopServer(options: WorkshopServerOptions): Promi
     }
     const token = newToken();
     const outcome = store.putTeam(name, token);
+    await options.onTeamToken?.(name, token);
     changed();
     return { name, token, outcome };
   });
