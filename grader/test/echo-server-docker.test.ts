@@ -17,7 +17,10 @@ async function leftovers(pid: number): Promise<number> {
 
 describe('echo-server on the docker runtime', () => {
   test('the starter with --all fails every stage (exit 1) and scores 0', async () => {
-    const report = await expectFailsEveryStage('echo-server', 6);
+    // Under clean: a silent starter fails stage 6 behind a clean link as well, and the wan and
+    // lossy calibrations and timeouts took three of CI's minutes (the gated test below and the
+    // exercise check grade the starter under the manifest's profiles).
+    const report = await expectFailsEveryStage('echo-server', 6, undefined, ['--profile', 'clean']);
     expect(report.stages.every((s) => s.points === 0 && s.status === 'fail')).toBe(true);
   });
 
