@@ -4,10 +4,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { findExercise } from '../src/catalog/catalog.ts';
 import { repoRoot } from '../src/paths.ts';
+import { loopbackBrowser } from './helpers/browser.ts';
 import { netkata } from './helpers/cli.ts';
 
 // A workshop end to end, as a facilitator and two teams run it: `workshop serve` in a scratch
@@ -20,21 +21,7 @@ let dir: string;
 let browser: Browser;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'netkata-workshop-e2e-'));
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-default-apps',
-      '--disable-domain-reliability',
-      '--proxy-server=http://127.0.0.1:9',
-      '--proxy-bypass-list=127.0.0.1',
-    ],
-  });
+  browser = await loopbackBrowser();
 });
 afterAll(async () => {
   await browser?.close();

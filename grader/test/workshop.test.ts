@@ -6,6 +6,7 @@ import { gzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { GradeReport } from '../src/report/grade-report.ts';
+import { standInReport } from './helpers/stand-in-report.ts';
 import { packSubmission, unpackSubmission, UPLOAD_LIMITS, UploadError } from '../src/workshop/archive.ts';
 import { computeBoard } from '../src/workshop/board.ts';
 import { gradebookCsv, gradebookRows } from '../src/workshop/gradebook.ts';
@@ -113,24 +114,6 @@ test('team names and tokens', () => {
   expect(tokenDigest(token)).toHaveLength(64);
 });
 
-function fakeReport(exercise: string, points: number, maxPoints: number, stages: number[]): GradeReport {
-  return {
-    schemaVersion: 1,
-    exercise: { id: exercise, title: exercise },
-    submission: { path: '/upload', kind: 'typescript' },
-    runtime: { kind: 'docker', version: 'test', isolated: true },
-    status: points === maxPoints ? 'pass' : 'fail',
-    points,
-    maxPoints,
-    stages: stages.map((p, i) => ({ stage: i + 1, title: `stage ${i + 1}`, status: p > 0 ? 'pass' : 'fail', points: p, maxPoints: p || 5 })),
-    tests: [],
-    graderErrors: [],
-    notices: [],
-    startedAt: new Date().toISOString(),
-    durationMs: 1,
-  } as unknown as GradeReport;
-}
-
 describe('store and board', () => {
   test('a reopened store holds the same teams, rounds and results, and requeues an interrupted grade', async () => {
     const dir = await scratch();
@@ -222,7 +205,7 @@ describe('the server', () => {
 
   test('bad requests are refused with what to do, and change nothing', async () => {
     const graded: string[] = [];
-    await using s = await serve(async ({ dir }) => (graded.push(dir), fakeReport('echo-server', 10, 10, [5, 5])));
+    await using s = await serve(async ({ dir }) => (graded.push(dir), standInReport('echo-server', 10, 10, [5, 5])));
     const cases: Array<[Promise<{ statusCode: number; json(): { error: string } }>, number, RegExp]> = [
       [s.post('alpha', undefined), 401, /token for team alpha is missing or wrong/],
       [s.post('alpha', 'token-b'), 401, /token for team alpha/],
@@ -247,7 +230,7 @@ describe('the server', () => {
   test('an upload is graded, shown on the board, and its report is its own team’s only', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    await using s = await serve(async () => (await gate, fakeReport('echo-server', 5, 10, [5, 0])));
+    await using s = await serve(async () => (await gate, standInReport('echo-server', 5, 10, [5, 0])));
     const accepted = await s.post('alpha', 'token-a');
     expect(accepted.statusCode).toBe(202);
     const { id } = accepted.json<{ id: number }>();
@@ -268,7 +251,7 @@ describe('the server', () => {
   });
 
   test('a team that floods is held to its rate; others are not', async () => {
-    await using s = await serve(async () => fakeReport('echo-server', 10, 10, [5, 5]), 3);
+    await using s = await serve(async () => standInReport('echo-server', 10, 10, [5, 5]), 3);
     const codes = [];
     for (let i = 0; i < 5; i += 1) codes.push((await s.post('alpha', 'token-a')).statusCode);
     expect(codes).toEqual([202, 202, 202, 429, 429]);
@@ -297,7 +280,7 @@ describe('the server', () => {
   });
 
   test('freeze hides later grades from the room, not from the facilitator, and reveal shows them', async () => {
-    await using s = await serve(async () => fakeReport('echo-server', 10, 10, [5, 5]));
+    await using s = await serve(async () => standInReport('echo-server', 10, 10, [5, 5]));
     const admin = { authorization: 'Bearer admin-secret' };
     expect((await s.app.inject({ method: 'POST', url: '/api/admin/freeze', headers: { authorization: 'Bearer token-a' } })).statusCode).toBe(401);
     expect((await s.app.inject({ method: 'POST', url: '/api/admin/freeze', headers: admin })).statusCode).toBe(200);
@@ -316,7 +299,7 @@ describe('the server', () => {
   });
 
   test('event streams are bounded, and a closed one frees its place', async () => {
-    await using s = await serve(async () => fakeReport('echo-server', 10, 10, [5, 5]), 6, 1);
+    await using s = await serve(async () => standInReport('echo-server', 10, 10, [5, 5]), 6, 1);
     await s.app.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(s.app.server.address() as { port: number }).port}/api/events`;
     const first = new AbortController();
@@ -330,7 +313,7 @@ describe('the server', () => {
   });
 
   test('the board page carries no external asset and puts text in with textContent only', async () => {
-    await using s = await serve(async () => fakeReport('echo-server', 10, 10, [5, 5]));
+    await using s = await serve(async () => standInReport('echo-server', 10, 10, [5, 5]));
     for (const url of ['/', '/team/alpha', '/admin']) {
       const page = await s.app.inject(url);
       expect(page.statusCode).toBe(200);

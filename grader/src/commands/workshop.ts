@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
-import { listExercises } from '../catalog/catalog.ts';
+import { findExercise, listExercises } from '../catalog/catalog.ts';
 import { ConfigError } from '../errors.ts';
 import type { BackendChoice } from '../impairment/backend-commands.ts';
 import type { BuildMode } from '../images/ensure-image.ts';
@@ -73,14 +73,9 @@ async function adminToken(store: WorkshopStore): Promise<string> {
 
 /** The board's exercises: named now, else as first served, else every exercise of the repository. */
 async function workshopExercises(store: WorkshopStore, named: readonly string[]): Promise<BoardExercise[]> {
-  const all = await listExercises();
   const stored = store.getMeta('exercises');
-  const wanted = named.length > 0 ? named : stored ? (JSON.parse(stored) as string[]) : all.map((e) => e.manifest.id);
-  const chosen = wanted.map((name) => {
-    const found = all.find((e) => e.manifest.id === name || e.folder === name || Number(e.folder.slice(0, 2)) === Number(name));
-    if (!found) throw new ConfigError(`no exercise "${name}"; known: ${all.map((e) => e.manifest.id).join(', ')}`);
-    return found;
-  });
+  const wanted = named.length > 0 ? named : stored ? (JSON.parse(stored) as string[]) : (await listExercises()).map((e) => e.manifest.id);
+  const chosen = await Promise.all(wanted.map((name) => findExercise(name)));
   store.setMeta('exercises', JSON.stringify(chosen.map((e) => e.manifest.id)));
   return chosen.map((e) => ({
     id: e.manifest.id,
