@@ -12,6 +12,7 @@ import { defineConfig } from 'vitest/config';
 // local runtime end to end, the CLI's loops), with the leak check around it. A new test file is
 // integration until it is listed here.
 const FAST = [
+  'batch-gradebook',
   'bytes',
   'calibrate',
   'calibration-cache',
@@ -22,6 +23,7 @@ const FAST = [
   'manifest',
   'profiles',
   'relay',
+  'report-formats',
   'repository',
   'scoring',
   'tls-zoo',

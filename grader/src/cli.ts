@@ -21,6 +21,11 @@ Usage:
   netkata reset <exercise> [--yes]            put the starter back (your src/ goes to .netkata/backups/)
   netkata images build [--offline] [name...]  build the grader's images ahead of time
   netkata batch <exercise> <dir>...           grade many submissions, sandboxed only (a class, a workshop)
+                [--output DIR] [--shard i/n] [--resume]
+                                              reports, result files and a gradebook (JSON, CSV) in DIR;
+                                              one shard of the class; skip what is graded and unchanged
+  netkata merge <gradebook.json>... --output DIR
+                                              the shards' gradebooks as one
   netkata doctor [--json]                     what this machine can grade with (engine, images, netem, NFQUEUE)
   netkata calibrate --profile NAME [--json]   measure a profile's link on this machine and compare
   netkata verify <exercise> [--runs N]        grade the reference N times (default 5): each test's
@@ -45,14 +50,20 @@ Options for test and grade:
                        satellite, chaos, blackhole) instead of the manifest's
   --impairment B       netem | userspace | auto (default auto: netem where the kernel has it)
   --seed N             seed for the impairment decisions (the report shows the one used)
-  --reporter R         pretty | json | junit | exercism (results.json v3) | github (annotations);
-                       default pretty; the report goes to stdout
-  --output FILE        write the report to FILE instead of stdout (batch: a folder, one report each)
+  --reporter R[=FILE],...
+                       pretty | json | junit | exercism (results.json v3) | gradescope
+                       (results.json) | github (annotations, and the job summary when
+                       GITHUB_STEP_SUMMARY is set); several at once, each to its FILE, one to
+                       stdout: --reporter pretty,junit=report.xml,json=report.json
+  --output FILE        where the reporter without a FILE writes instead of stdout (batch: a
+                       folder, one report per submission and reporter)
   --offline            build missing images offline (debootstrap + npm), never pull
   --allow-base IMAGE   a base image Dockerfile submissions may build FROM besides the grader's
                        (repeatable; the grader's runtime and runtime-c are always allowed)
+  --run-as USER        local runtime: start the submission as this unprivileged user, with a
+                       bare environment (an autograder's container, as root: Gradescope)
   --all                every stage, whatever earlier ones did (default: stop at the first stage
-                       that fails; batch and the junit, exercism and github reporters always
+                       that fails; batch and the junit, exercism, gradescope and github reporters always
                        grade every stage)
   -v, --verbose        every failure in full (default: the first in full, the others in a line)
   --stages LIST        only these stages, e.g. 1-3 or 2,5 (the report scores just those)
@@ -150,6 +161,9 @@ async function main(argv: string[]): Promise<number> {
       teams: { type: 'string' },
       exercises: { type: 'string' },
       jobs: { type: 'string' },
+      'run-as': { type: 'string' },
+      shard: { type: 'string' },
+      resume: { type: 'boolean', default: false },
       title: { type: 'string' },
     },
   });
@@ -214,18 +228,19 @@ async function main(argv: string[]): Promise<number> {
     case 'batch': {
       const [exercise, ...submissions] = rest;
       if (!exercise || submissions.length === 0)
-        throw new ConfigError('usage: netkata batch <exercise> <submission-dir>... [--output DIR] [--reporter R] [--json]');
-      const { REPORTERS } = await import('./report/reporters.ts');
-      const reporter = REPORTERS.find((r) => r === values.reporter);
-      if (!reporter) throw new ConfigError(`--reporter must be one of ${REPORTERS.join(', ')}, not "${values.reporter}"`);
-      const { gradeBatch, renderBatch } = await import('./commands/batch.ts');
+        throw new ConfigError('usage: netkata batch <exercise> <submission-dir>... [--output DIR] [--reporter R,...] [--shard i/n] [--resume] [--json]');
+      const { parseReporterNames } = await import('./report/reporters.ts');
+      const reporters = parseReporterNames(values.reporter);
+      const { gradeBatch, parseShard, renderBatch } = await import('./commands/batch.ts');
       const summary = await withLifetime(async (lifetime) =>
         gradeBatch({
           exercise,
           submissions,
           runtime: values.runtime ?? 'docker',
-          reporter,
+          reporters,
           outputDir: values.output,
+          ...(values.shard !== undefined && { shard: parseShard(values.shard) }),
+          resume: values.resume,
           profile: values.profile,
           impairment,
           seed,
@@ -237,6 +252,18 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : renderBatch(summary));
       const statuses = summary.submissions.map((e) => e.status);
       return statuses.includes('error') ? 2 : statuses.includes('fail') ? 1 : 0;
+    }
+    case 'merge': {
+      if (rest.length === 0 || !values.output) throw new ConfigError('usage: netkata merge <gradebook.json or folder>... --output DIR');
+      const [{ mergeGradebooks }, { renderBatch }] = await Promise.all([import('./commands/merge.ts'), import('./commands/batch.ts')]);
+      const book = await mergeGradebooks(rest, values.output);
+      const submissions = book.rows.map((r) => ({ ...r, ...(r.error === undefined ? {} : { error: r.error }) }));
+      process.stdout.write(
+        values.json
+          ? `${JSON.stringify(book, null, 2)}\n`
+          : renderBatch({ exercise: book.exercise, seed: book.seed, submissions, gradebook: `${values.output}/gradebook.json` }),
+      );
+      return 0;
     }
     case 'verify': {
       const named = rest[0];
@@ -283,9 +310,8 @@ async function main(argv: string[]): Promise<number> {
       const visible = command !== 'grade';
       const runtime = values.runtime ?? (visible && !values.submission ? 'local' : 'auto');
       if (runtime !== 'auto' && runtime !== 'docker' && runtime !== 'local') throw new ConfigError(`--runtime must be docker, local or auto, not "${runtime}"`);
-      const { REPORTERS, writeReport } = await import('./report/reporters.ts');
-      const reporter = REPORTERS.find((r) => r === values.reporter);
-      if (!reporter) throw new ConfigError(`--reporter must be one of ${REPORTERS.join(', ')}, not "${values.reporter}"`);
+      const { CI_REPORTERS, parseReporters, writeReports } = await import('./report/reporters.ts');
+      const targets = parseReporters(values.reporter, values.output);
       const { grade } = await import('./commands/grade.ts');
       const once = () =>
         withLifetime(async (lifetime) => {
@@ -298,6 +324,7 @@ async function main(argv: string[]): Promise<number> {
             runtime,
             buildMode,
             allowBases: values['allow-base'],
+            ...(values['run-as'] !== undefined && { runAs: values['run-as'] }),
             testNamePattern: values.test,
             stages: values.stages,
             profile: values.profile,
@@ -306,7 +333,7 @@ async function main(argv: string[]): Promise<number> {
             lifetime,
             progress: true,
             // CI formats are read by instructors and CI dashboards: every stage, for partial credit.
-            all: values.all || reporter === 'junit' || reporter === 'exercism' || reporter === 'github',
+            all: values.all || targets.some((t) => CI_REPORTERS.has(t.reporter)),
           });
           const again = [
             'npx netkata',
@@ -315,7 +342,7 @@ async function main(argv: string[]): Promise<number> {
             ...(values.submission ? ['--submission', values.submission] : []),
             ...(values.solution ? ['--solution'] : []),
           ].join(' ');
-          await writeReport(report, reporter, values.output, { verbose: values.verbose, again });
+          await writeReports(report, targets, { verbose: values.verbose, again });
           const { recordResult } = await import('./learner/progress-state.ts');
           await recordResult(report, {
             kind: visible ? 'test' : 'grade',

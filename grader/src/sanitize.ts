@@ -170,3 +170,15 @@ export function commandData(text: string, bounds?: TextBounds): string {
 export function commandProperty(text: string): string {
   return commandData(visibleLine(text)).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
+
+// --- Markdown (GitHub's job summary) ---
+
+/**
+ * One line of untrusted text for GitHub-flavoured markdown, in a paragraph or a table cell:
+ * shown as visibleLine, then every ASCII punctuation character backslash-escaped (CommonMark
+ * allows it for all of them), so no link, image, HTML tag, entity, emphasis, table pipe or
+ * autolinked URL comes out of it: it reads as the characters it is.
+ */
+export function markdownText(text: string, maxChars = 500): string {
+  return visibleLine(text, maxChars).replace(/[!-/:-@[-`{-~]/g, '\\$&');
+}

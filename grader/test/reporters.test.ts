@@ -1,6 +1,7 @@
 // Reporters run against a real grade (a faulty variant on the local runtime, two tests), then
 // the written files are checked as the CI systems that read them would.
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -10,28 +11,23 @@ import { Transcript } from '../src/harness/transcript.ts';
 import { buildFailureReport, scoreRun, type GradeReport } from '../src/report/grade-report.ts';
 import { render } from '../src/report/reporters.ts';
 import { visibleLine, visibleText } from '../src/sanitize.ts';
+import { repoRoot } from '../src/paths.ts';
 import { fixture, netkata } from './helpers/cli.ts';
-import { allStrings, expectActionsSafe, expectTerminalSafe, UNSAFE_CHAR, xmlErrors } from './helpers/untrusted-output.ts';
+import { exercismResults } from './helpers/result-schemas.ts';
+import { allStrings, expectActionsSafe, expectTerminalSafe, junitSchemaErrors, UNSAFE_CHAR, xmlErrors } from './helpers/untrusted-output.ts';
 
 const FILTER = 'echoes one message back|binary-safe';
 let dir: string;
 
+/** The faulty variant's two tests, graded on the local runtime with these reporters. */
+const gradeWith = (reporters: string, env: NodeJS.ProcessEnv = {}) =>
+  netkata(['grade', 'echo-server', '--submission', fixture('echo-server', 'bytes-as-strings'), '--runtime', 'local', '-t', FILTER, '--reporter', reporters], {
+    env,
+  });
+
 async function grade(reporter: string): Promise<{ code: number | null; text: string }> {
   const output = path.join(dir, `report.${reporter}`);
-  const result = await netkata([
-    'grade',
-    'echo-server',
-    '--submission',
-    fixture('echo-server', 'bytes-as-strings'),
-    '--runtime',
-    'local',
-    '-t',
-    FILTER,
-    '--reporter',
-    reporter,
-    '--output',
-    output,
-  ]);
+  const result = await gradeWith(`${reporter}=${output}`);
   return { code: result.code, text: await readFile(output, 'utf8') };
 }
 
@@ -45,7 +41,9 @@ describe('reporters', () => {
     expect(code).toBe(1);
     expect(text).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="netkata echo-server" tests="2" failures="1"/);
     expect(text).toMatch(/<testsuite name="stage 1: Accept a connection and echo one message" tests="1" failures="0"/);
-    expect(text).toMatch(/<testcase classname="echo-server.stage2" name="is binary-safe[^"]*" time="[\d.]+"><failure message="[^"]+">[\s\S]*transcript:/);
+    expect(text).toMatch(
+      /<testcase classname="echo-server.stage2" name="is binary-safe[^"]*" time="[\d.]+"><failure message="[^"]+" type="assertion">[\s\S]*transcript:/,
+    );
     expect(text).not.toMatch(/[\x00-\x08]/);
     expect(text.match(/<testsuite /g)?.length).toBe(text.match(/<\/testsuite>/g)?.length);
   });
@@ -70,6 +68,49 @@ describe('reporters', () => {
     expect(errors[0]).toMatch(/^::error file=grader\/test\/fixtures\/echo-server\/bytes-as-strings\/src\/main\.ts,title=stage 2%3A is binary-safe/);
     expect(errors[0]).not.toMatch(/\n/);
     expect(text).toMatch(/^::notice title=netkata echo-server::FAIL \d+\/\d+ points$/m);
+  });
+
+  test('several reporters in one grade: pretty to stdout, junit and json to their files, the job summary appended', async () => {
+    const junit = path.join(dir, 'multi.xml');
+    const json = path.join(dir, 'multi.json');
+    const summary = path.join(dir, 'step-summary.md');
+    await writeFile(summary, '# an earlier step\n\n');
+    const result = await gradeWith(`github,junit=${junit},json=${json}`, { GITHUB_STEP_SUMMARY: summary });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^::notice title=netkata echo-server::FAIL \d+\/\d+ points$/m);
+    expect(await junitSchemaErrors(await readFile(junit, 'utf8'))).toEqual([]);
+    const report = JSON.parse(await readFile(json, 'utf8'));
+    expect(report.tests).toHaveLength(2);
+    expect(report.graderVersion).toMatch(/^\d+\.\d+\.\d+/);
+    const markdown = await readFile(summary, 'utf8');
+    expect(markdown).toMatch(/^# an earlier step\n\n### netkata echo\\-server: FAIL \d+\/\d+ points$/m);
+    expect(markdown).toContain('| stage 2\\: is binary\\-safe');
+  });
+
+  test('the Exercism adapter: results.json v3 in the output folder, exit 0 whether the tests passed or not', async () => {
+    const out = path.join(dir, 'exercism-out');
+    const ran = spawnSync(
+      path.join(repoRoot, 'adapters', 'exercism', 'bin', 'run.sh'),
+      ['echo-server', `${fixture('echo-server', 'bytes-as-strings')}/`, `${out}/`, '-t', FILTER],
+      { encoding: 'utf8' },
+    );
+    expect(ran.status, ran.stderr).toBe(0);
+    const results = exercismResults.parse(JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')));
+    expect(results.status).toBe('fail');
+    expect(results.tests!.map((t) => [t.task_id, t.status])).toEqual([
+      [1, 'pass'],
+      [2, 'fail'],
+    ]);
+    // netkata itself could not run (no such exercise): still a results.json that says so, and a non-zero exit.
+    const broken = spawnSync(
+      path.join(repoRoot, 'adapters', 'exercism', 'bin', 'run.sh'),
+      ['no-such-exercise', `${fixture('echo-server', 'bytes-as-strings')}/`, `${out}/`],
+      { encoding: 'utf8' },
+    );
+    expect(broken.status).toBe(1);
+    const error = exercismResults.parse(JSON.parse(await readFile(path.join(out, 'results.json'), 'utf8')));
+    expect(error.status).toBe('error');
+    expect(error.message).toMatch(/^netkata could not grade this solution \(exit 2\):[\s\S]*no-such-exercise/);
   });
 });
 
@@ -217,7 +258,7 @@ describe('hostile text in every reporter', () => {
     expect(await xmlErrors(text)).toEqual([]);
     expect(text).not.toMatch(UNSAFE_CHAR);
     for (const visible of VISIBLE) expect(text).toContain(visible.replace(/&/g, '&amp;'));
-    expect(text).toMatch(/<failure message="expected &apos;hello&apos; to be:">/);
+    expect(text).toMatch(/<failure message="expected &apos;hello&apos; to be:" type="assertion">/);
   });
 
   test('exercism and json: every string visible text, still valid JSON, output within 500 characters', () => {

@@ -1,28 +1,47 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { contentHash } from '../build/content-hash.ts';
+import { findExercise } from '../catalog/catalog.ts';
 import { ConfigError, GraderError, NotASubmissionError } from '../errors.ts';
 import type { BackendChoice } from '../impairment/backend-commands.ts';
 import type { BuildMode } from '../images/ensure-image.ts';
 import { notice } from '../log.ts';
-import { render, type ReporterName } from '../report/reporters.ts';
+import type { GradeReport } from '../report/grade-report.ts';
+import { GRADEBOOK_CSV, GRADEBOOK_FILE, gradebookCsv, gradebookRowSchema, gradebookSchema, type Gradebook, type GradebookRow } from '../report/gradebook.ts';
+import { render, reporterExtension, type ReporterName } from '../report/reporters.ts';
 import { visibleLine } from '../sanitize.ts';
 import type { Lifetime } from '../lifetime.ts';
+import { graderVersion } from '../version.ts';
 import { grade } from './grade.ts';
+
+/** `--shard 2/4`: the second of four parts of the class. */
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
 
 export interface BatchOptions {
   readonly exercise: string;
   readonly submissions: readonly string[];
   readonly runtime: string;
-  readonly reporter: ReporterName;
-  /** One report per submission goes here, named after its folder. */
+  /** The formats of each submission's report files (the first one's file is the entry's `report`). */
+  readonly reporters: readonly ReporterName[];
+  /** Reports, result files and the gradebook go here, each submission's named after its folder. */
   readonly outputDir?: string;
   readonly profile?: string;
   readonly impairment: BackendChoice;
   readonly seed?: number;
   readonly buildMode: BuildMode;
   readonly allowBases?: readonly string[];
+  /** Only the submissions of this shard (by name, so stable as submissions are added). */
+  readonly shard?: Shard;
+  /** Skip a submission whose result file in outputDir has the same fingerprint. */
+  readonly resume?: boolean;
   /** Holds the run being graded now, for Ctrl-C. */
   readonly lifetime: Lifetime;
+  /** Grades one submission: the sandboxed grade, unless a test stands in for it. */
+  readonly gradeOne?: (submission: string, seed: number) => Promise<GradeReport>;
 }
 
 interface BatchEntry {
@@ -33,19 +52,67 @@ interface BatchEntry {
   readonly durationMs: number;
   readonly error?: string;
   readonly report?: string;
+  /** Graded by an earlier run with the same fingerprint (`--resume`), not again. */
+  readonly resumed?: boolean;
 }
 
 export interface BatchSummary {
   readonly exercise: string;
   readonly seed: number;
+  readonly shard?: Shard;
   readonly submissions: readonly BatchEntry[];
+  /** The gradebook's file, when the batch has an output folder. */
+  readonly gradebook?: string;
+}
+
+/** Which shard of `count` a submission named `name` falls in (1-based): by its name's hash, so adding a submission moves no other. */
+export function shardOf(name: string, count: number): number {
+  return (createHash('sha256').update(name).digest().readUInt32BE(0) % count) + 1;
+}
+
+/** `2/4` → { index: 2, count: 4 }. */
+export function parseShard(text: string): Shard {
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index < 1 || index > count)
+    throw new ConfigError(`--shard takes INDEX/COUNT with 1 <= INDEX <= COUNT, e.g. --shard 2/4, not "${text}"`);
+  return { index, count };
+}
+
+const resultFile = (outputDir: string, name: string) => path.join(outputDir, `${name}.result.json`);
+
+/** Written whole or not at all: a batch killed mid-write leaves the previous file, never half of one. */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, text);
+  await rename(temporary, file);
+}
+
+async function readRow(file: string): Promise<GradebookRow | undefined> {
+  try {
+    return gradebookRowSchema.parse(JSON.parse(await readFile(file, 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The seed of an earlier batch into the same folder: a resumed class meets the same network decisions. */
+async function earlierSeed(outputDir: string): Promise<number | undefined> {
+  try {
+    return gradebookSchema.parse(JSON.parse(await readFile(path.join(outputDir, GRADEBOOK_FILE), 'utf8'))).seed;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Grades many submissions (a class, a workshop's teams) one after another. Other people's code
  * runs only in the sandbox: the local runtime is refused, and so is falling back to it.
  * One after another, not in parallel: timing tests on two cores must not compete. Every
- * submission meets the same seed, so the same impairment decisions.
+ * submission meets the same seed, so the same impairment decisions. With an output folder, each
+ * submission leaves its reports and a result file (its gradebook row, written as soon as it is
+ * graded), and the batch a gradebook (JSON and CSV) of its shard.
  */
 export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
   if (options.runtime !== 'docker' && options.runtime !== 'auto') {
@@ -54,17 +121,24 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
     );
   }
   if (options.submissions.length === 0) throw new ConfigError('usage: netkata batch <exercise> <submission-dir>...');
-  const names = options.submissions.map((s) => path.basename(path.resolve(s)));
-  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-  if (duplicate && options.outputDir) throw new ConfigError(`two submissions are named "${duplicate}"; their reports would overwrite each other`);
-  if (options.outputDir) await mkdir(options.outputDir, { recursive: true });
-  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const entries: BatchEntry[] = [];
-  for (const [index, submission] of options.submissions.entries()) {
-    const started = Date.now();
-    notice(`[${index + 1}/${options.submissions.length}] ${submission}`);
-    try {
-      const report = await grade({
+  const { outputDir } = options;
+  if ((options.resume || options.shard) && !outputDir)
+    throw new ConfigError(`${options.resume ? '--resume' : '--shard'} keeps each submission's result in a folder: name it with --output DIR`);
+  const all = options.submissions.map((s) => ({ submission: s, name: path.basename(path.resolve(s)) }));
+  const duplicate = all.find((s, i) => all.findIndex((t) => t.name === s.name) !== i);
+  if (duplicate && outputDir) throw new ConfigError(`two submissions are named "${duplicate.name}"; their reports would overwrite each other`);
+  const clash = all.find((s) => [GRADEBOOK_FILE, GRADEBOOK_CSV].some((file) => file.startsWith(`${s.name}.`)));
+  if (clash && outputDir)
+    throw new ConfigError(`a submission is named "${clash.name}", and its reports would overwrite the batch's ${GRADEBOOK_FILE}: rename the folder`);
+  const mine = options.shard ? all.filter((s) => shardOf(s.name, options.shard!.count) === options.shard!.index) : all;
+  if (outputDir) await mkdir(outputDir, { recursive: true });
+  const seed = options.seed ?? (options.resume && outputDir ? await earlierSeed(outputDir) : undefined) ?? Math.floor(Math.random() * 2 ** 31);
+  const exercise = await findExercise(options.exercise);
+  const suite = await contentHash(exercise.suiteDir);
+  const gradeOne =
+    options.gradeOne ??
+    ((submission: string, seedOfRun: number) =>
+      grade({
         exercise: options.exercise,
         submission,
         runtime: 'docker',
@@ -74,42 +148,125 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
         all: true,
         profile: options.profile,
         impairment: options.impairment,
-        seed,
+        seed: seedOfRun,
         lifetime: options.lifetime,
         progress: false,
-      });
-      let file: string | undefined;
-      if (options.outputDir) {
-        file = path.join(
-          options.outputDir,
-          `${names[index]}.${options.reporter === 'junit' ? 'xml' : options.reporter === 'pretty' || options.reporter === 'github' ? 'txt' : 'json'}`,
-        );
-        await writeFile(file, render(report, options.reporter));
-      }
+      }));
+
+  const entries: BatchEntry[] = [];
+  const rows: GradebookRow[] = [];
+  for (const [index, { submission, name }] of mine.entries()) {
+    const started = Date.now();
+    const fingerprint = createHash('sha256')
+      .update(
+        JSON.stringify([exercise.manifest.id, graderVersion, seed, options.profile ?? null, suite, await contentHash(submission).catch(() => 'unreadable')]),
+      )
+      .digest('hex');
+    const earlier = options.resume && outputDir ? await readRow(resultFile(outputDir, name)) : undefined;
+    // A grader error is no verdict: a resumed batch grades that submission again.
+    if (earlier && earlier.fingerprint === fingerprint && earlier.status !== 'error') {
+      notice(`[${index + 1}/${mine.length}] ${visibleLine(submission)}: graded before, unchanged (--resume)`);
+      rows.push(earlier);
       entries.push({
+        submission,
+        status: earlier.status,
+        points: earlier.points,
+        maxPoints: earlier.maxPoints,
+        durationMs: earlier.durationMs,
+        resumed: true,
+        ...(earlier.error && { error: earlier.error }),
+        ...(earlier.reports[0] && { report: path.join(outputDir!, earlier.reports[0]) }),
+      });
+      continue;
+    }
+    notice(`[${index + 1}/${mine.length}] ${visibleLine(submission)}`);
+    let entry: BatchEntry;
+    let row: GradebookRow;
+    try {
+      const report = await gradeOne(submission, seed);
+      const reports: string[] = [];
+      if (outputDir) {
+        // Two reporters of one extension (json, exercism, gradescope) get the reporter's name in theirs.
+        const extensions = options.reporters.map(reporterExtension);
+        for (const [i, reporter] of options.reporters.entries()) {
+          const extension = extensions[i]!;
+          const file = extensions.indexOf(extension) === extensions.lastIndexOf(extension) ? `${name}.${extension}` : `${name}.${reporter}.${extension}`;
+          await writeFile(path.join(outputDir, file), render(report, reporter));
+          reports.push(file);
+        }
+      }
+      const durationMs = Date.now() - started;
+      entry = {
         submission,
         status: report.status,
         points: report.points,
         maxPoints: report.maxPoints,
-        durationMs: Date.now() - started,
-        ...(file ? { report: file } : {}),
-      });
+        durationMs,
+        ...(outputDir && reports[0] && { report: path.join(outputDir, reports[0]) }),
+      };
+      row = {
+        submission: name,
+        status: report.status,
+        points: report.points,
+        maxPoints: report.maxPoints,
+        stages: Object.fromEntries(report.stages.map((s) => [String(s.stage), s.points])),
+        seed,
+        backend: report.impairment?.backend ?? null,
+        graderVersion,
+        durationMs,
+        reports,
+        fingerprint,
+      };
     } catch (error) {
       // One submission the grader could not handle does not stop the class; it is reported.
       // A folder with nothing to grade is that student's failure, not the grader's.
       if (!(error instanceof GraderError)) throw error;
       if (options.lifetime.ended) throw error;
-      entries.push({
-        submission,
-        status: error instanceof NotASubmissionError ? 'fail' : 'error',
+      const status = error instanceof NotASubmissionError ? 'fail' : 'error';
+      const durationMs = Date.now() - started;
+      const maxPoints = exercise.manifest.stages.reduce((sum, s) => sum + s.points, 0);
+      entry = { submission, status, points: 0, maxPoints: 0, durationMs, error: error.message };
+      row = {
+        submission: name,
+        status,
         points: 0,
-        maxPoints: 0,
-        durationMs: Date.now() - started,
-        error: error.message,
-      });
+        maxPoints,
+        stages: {},
+        seed,
+        backend: null,
+        graderVersion,
+        durationMs,
+        reports: [],
+        fingerprint,
+        error: visibleLine(error.message),
+      };
     }
+    entries.push(entry);
+    rows.push(row);
+    if (outputDir) await writeAtomically(resultFile(outputDir, name), `${JSON.stringify(row, null, 2)}\n`);
   }
-  return { exercise: options.exercise, seed, submissions: entries };
+  let gradebook: string | undefined;
+  if (outputDir) {
+    const book: Gradebook = {
+      schemaVersion: 1,
+      exercise: exercise.manifest.id,
+      seed,
+      graderVersion,
+      suite,
+      ...(options.shard && { shard: options.shard }),
+      stages: exercise.manifest.stages.map((s) => ({ stage: s.stage, title: s.title, maxPoints: s.points })),
+      rows: rows.sort((a, b) => (a.submission < b.submission ? -1 : a.submission > b.submission ? 1 : 0)),
+    };
+    gradebook = path.join(outputDir, GRADEBOOK_FILE);
+    await writeGradebook(outputDir, book);
+  }
+  return { exercise: options.exercise, seed, ...(options.shard && { shard: options.shard }), submissions: entries, ...(gradebook && { gradebook }) };
+}
+
+/** gradebook.json and gradebook.csv into a folder. */
+export async function writeGradebook(dir: string, book: Gradebook): Promise<void> {
+  await writeAtomically(path.join(dir, GRADEBOOK_FILE), `${JSON.stringify(gradebookSchema.parse(book), null, 2)}\n`);
+  await writeAtomically(path.join(dir, GRADEBOOK_CSV), gradebookCsv(book));
 }
 
 /** The class's table. Folder names and error messages may come from students: one visible line each. */
@@ -120,9 +277,13 @@ export function renderBatch(summary: BatchSummary): string {
     error: e.error === undefined ? undefined : visibleLine(e.error),
   }));
   const width = Math.max(10, ...rows.map((e) => e.submission.length));
-  const lines = [`${visibleLine(summary.exercise)}, seed ${summary.seed}`, `${'submission'.padEnd(width)}  status  points`];
+  const shard = summary.shard ? `, shard ${summary.shard.index}/${summary.shard.count}` : '';
+  const lines = [`${visibleLine(summary.exercise)}, seed ${summary.seed}${shard}`, `${'submission'.padEnd(width)}  status  points`];
   for (const e of rows) {
-    lines.push(`${e.submission.padEnd(width)}  ${e.status.padEnd(6)}  ${e.error ? `- (${e.error})` : `${e.points}/${e.maxPoints}`}`);
+    lines.push(
+      `${e.submission.padEnd(width)}  ${e.status.padEnd(6)}  ${e.error ? `- (${e.error})` : `${e.points}/${e.maxPoints}`}${e.resumed ? '  (resumed)' : ''}`,
+    );
   }
+  if (summary.gradebook) lines.push(`gradebook: ${visibleLine(summary.gradebook)} (and .csv)`);
   return `${lines.join('\n')}\n`;
 }

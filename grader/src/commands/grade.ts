@@ -15,6 +15,8 @@ import { LiveProgress } from '../runner/live-progress.ts';
 import { visibleLine } from '../report/sanitize.ts';
 import type { TestOutcome } from '../runner/outcome.ts';
 import type { Lifetime } from '../lifetime.ts';
+import { graderVersion } from '../version.ts';
+import { readableBy } from '../runtime/local-user.ts';
 
 export interface GradeOptions {
   readonly exercise: string;
@@ -31,6 +33,8 @@ export interface GradeOptions {
   readonly buildMode: BuildMode;
   /** Base images a Dockerfile submission may use besides the grader's (`--allow-base`). */
   readonly allowBases?: readonly string[];
+  /** The local runtime starts the submission as this unprivileged user (`--run-as`, an autograder's container). */
+  readonly runAs?: string;
   readonly testNamePattern?: string;
   /** Only these stages, as written on the command line: `1-3`, `2,5`, `1-3,6`. */
   readonly stages?: string;
@@ -74,6 +78,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   const submission = await resolveSubmission(submissionDir(exercise, options));
   const frame = (runtime: GradeReport['runtime'], notices: string[]) => ({
     schemaVersion: 1 as const,
+    graderVersion,
     exercise: { id: exercise.manifest.id, title: exercise.manifest.title },
     submission: { path: path.relative(process.cwd(), submission.dir) || '.', kind: submission.kind },
     runtime,
@@ -100,6 +105,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
         seed,
         buildMode: options.buildMode,
         ...(options.allowBases && { allowBases: options.allowBases }),
+        ...(options.runAs !== undefined && { runAs: options.runAs }),
       },
       options.lifetime,
     );
@@ -118,6 +124,19 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
       'the local runtime impairs through a TCP relay: delay, jitter, rate, small segments and stalls, but no packet loss, duplication or reordering (those need Docker)';
     notice(message);
     prepared.notices.push(message);
+  }
+  const user = prepared.context.local?.user;
+  if (user) {
+    // Switching users keeps the submission from writing the results; reading the answers is up to the folders' modes.
+    for (const [what, dir] of [
+      ['hidden suite', suiteDir],
+      ['reference solution', exercise.solutionDir],
+    ] as const) {
+      if (!(await readableBy(dir, user))) continue;
+      const message = `the ${what} at ${dir} is readable by ${user.name}, whom the submission runs as: it could read them. Make them private (chmod -R o-rwx on the folder holding netkata) before grading others' work.`;
+      notice(message);
+      prepared.notices.push(message);
+    }
   }
   let report: GradeReport;
   try {

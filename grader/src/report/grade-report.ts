@@ -53,6 +53,8 @@ export interface GradeTimings {
  */
 export interface GradeReport {
   readonly schemaVersion: 1;
+  /** The netkata release that graded (package.json's version); absent in reports from before it was recorded. */
+  readonly graderVersion?: string;
   readonly exercise: { readonly id: string; readonly title: string };
   readonly submission: { readonly path: string; readonly kind: 'typescript' | 'dockerfile' };
   readonly runtime: RuntimeReport;

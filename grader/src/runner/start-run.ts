@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +13,7 @@ import type { ImageDefinition } from '../images/image-spec.ts';
 import { InterruptedError, type Lifetime } from '../lifetime.ts';
 import { logger, notice } from '../log.ts';
 import type { RunContext } from '../runtime/context.ts';
+import { resolveLocalUser } from '../runtime/local-user.ts';
 import { DockerEngine } from '../runtime/docker/engine.ts';
 import { runLabels, WORK_DIR_OWNER_FILE } from '../runtime/docker/labels.ts';
 import type { BackendChoice, ImpairmentBackend } from '../impairment/backend-commands.ts';
@@ -46,6 +47,8 @@ export interface StartRunOptions {
   readonly buildMode: BuildMode;
   /** Base images a Dockerfile submission may build FROM besides the grader's (an instructor's choice). */
   readonly allowBases?: readonly string[];
+  /** The local runtime starts the submission as this unprivileged user (an autograder's container, Gradescope's). */
+  readonly runAs?: string;
 }
 
 export function newRunId(): string {
@@ -146,13 +149,21 @@ export class StartedRun implements AsyncDisposable {
       if (!bundle) throw new ConfigError(`${submission.dir} is a Dockerfile submission; it needs a Docker engine (--runtime docker)`);
       if (options.impairment !== 'auto')
         throw new ConfigError(`--impairment ${options.impairment} needs a Docker engine; the local runtime impairs through its relay`);
-      this.context = { ...base, runtime: 'local', local: { command: [process.execPath, bundle], cwd: workDir } };
+      const user = options.runAs === undefined ? undefined : await resolveLocalUser(options.runAs);
+      if (user) {
+        // The user gets into the work folder and reads its bundle, nothing more.
+        await chmod(workDir, 0o711);
+        await chmod(bundle, 0o644);
+      }
+      this.context = { ...base, runtime: 'local', local: { command: [process.execPath, bundle], cwd: workDir, ...(user && { user }) } };
       this.backend = 'relay';
       this.runtime = { kind: 'local', version: process.version, isolated: false };
       this.calibrate = (link) => this.at(`calibrate ${link.name}`, () => calibrateRelay(link, options.seed));
       return;
     }
 
+    if (options.runAs !== undefined)
+      throw new ConfigError(`--run-as is for the local runtime (--runtime local); in a container the submission already runs as an unprivileged user`);
     const labels = runLabels(this.id);
     // What does not depend on each other starts at once: the bundle (host CPU), the sweep, the
     // image checks and the network (engine calls), the backend and endpoint probes.

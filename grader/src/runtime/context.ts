@@ -34,6 +34,8 @@ export interface RunContext {
     /** argv of the built submission, e.g. [process.execPath, '/tmp/.../main.mjs'] */
     readonly command: readonly string[];
     readonly cwd: string;
+    /** The unprivileged user the submission runs as (`--run-as`), so it cannot write what the grader writes. */
+    readonly user?: LocalUser;
   };
   readonly docker?: {
     readonly image: string;
@@ -64,4 +66,11 @@ declare module 'vitest' {
   export interface ProvidedContext {
     netkata: RunContext;
   }
+}
+
+/** A user of this machine, resolved once by the main process: its name, for messages, and its ids. */
+export interface LocalUser {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
 }

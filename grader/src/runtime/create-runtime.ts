@@ -7,7 +7,7 @@ import type { SubmissionRuntime } from './runtime.ts';
 export async function createRuntime(context: RunContext): Promise<SubmissionRuntime> {
   if (context.runtime === 'local') {
     if (!context.local) throw new InfrastructureError('run context names the local runtime but carries no command');
-    return new LocalRuntime(context.local.command, context.local.cwd, context.impairment, context.exercise.transport);
+    return new LocalRuntime(context.local.command, context.local.cwd, context.impairment, context.exercise.transport, context.local.user);
   }
   const { docker } = context;
   if (!docker) throw new InfrastructureError('run context names the docker runtime but carries no image');

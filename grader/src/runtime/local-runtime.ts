@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
@@ -10,7 +10,7 @@ import { LogTail } from './log-tail.ts';
 import { RelayLink, type Relay } from '../impairment/relay/relay-link.ts';
 import { TcpRelay } from '../impairment/relay/tcp-relay.ts';
 import { UdpRelay } from '../impairment/relay/udp-relay.ts';
-import type { RunContext } from './context.ts';
+import type { LocalUser, RunContext } from './context.ts';
 import { MAX_RUN_OUTPUT_BYTES, type RunOptions, type RunResult } from './runtime.ts';
 import type { Endpoint, ExitStatus, ProcessStats, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from './wait-for-port.ts';
@@ -44,7 +44,19 @@ async function writeReadOnlyFiles(files: Readonly<Record<string, Uint8Array>>): 
     await writeFile(file, content);
     await chmod(file, 0o444);
   }
+  // Readable by a submission that runs as another user (--run-as) too; mkdtemp makes it 0700.
+  await chmod(root, 0o755);
   return root;
+}
+
+/**
+ * How a submission process starts: as the grader's user with the grader's environment (one's
+ * own code), or, with `--run-as`, as that user with only what a program needs (no secret of the
+ * grader's environment reaches it).
+ */
+function processIdentity(user: LocalUser | undefined, env: Readonly<Record<string, string>>): { env: NodeJS.ProcessEnv; uid?: number; gid?: number } {
+  if (!user) return { env: { ...process.env, ...env } };
+  return { env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', ...env }, uid: user.uid, gid: user.gid };
 }
 
 /** The host's UDP socket tables: a local submission shares the host's network namespace. */
@@ -62,6 +74,7 @@ export class LocalRuntime implements SubmissionRuntime {
     private readonly cwd: string,
     private readonly impairment: RunContext['impairment'],
     private readonly transport: RunContext['exercise']['transport'],
+    private readonly user?: LocalUser,
   ) {}
 
   async start(options: StartOptions): Promise<StartedSubmission> {
@@ -71,7 +84,7 @@ export class LocalRuntime implements SubmissionRuntime {
     log(`Starting ${this.command.join(' ')} with PORT=${port}...`);
     const child = spawn(file!, args, {
       cwd: this.cwd,
-      env: { ...process.env, ...options.env, PORT: String(port), ...(filesDir && { FILES_DIR: filesDir }) },
+      ...processIdentity(this.user, { ...options.env, PORT: String(port), ...(filesDir && { FILES_DIR: filesDir }) }),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group, so stop() also ends anything the submission spawned.
       detached: true,
@@ -102,14 +115,17 @@ export class LocalRuntime implements SubmissionRuntime {
   async run(options: RunOptions): Promise<RunResult> {
     const filesDir = options.files ? await writeReadOnlyFiles(options.files) : undefined;
     const stateDir = options.state ? this.stateDir(options.state) : undefined;
-    if (stateDir) await mkdir(stateDir, { recursive: true });
+    if (stateDir) {
+      await mkdir(stateDir, { recursive: true });
+      if (this.user) await chown(stateDir, this.user.uid, this.user.gid);
+    }
     const [file, ...args] = this.command;
     const startedAt = performance.now();
     try {
       return await new Promise<RunResult>((resolve) => {
         const child = spawn(file!, [...args, ...options.args], {
           cwd: this.cwd,
-          env: { ...process.env, ...options.env, ...(filesDir && { FILES_DIR: filesDir }), ...(stateDir && { STATE_DIR: stateDir }) },
+          ...processIdentity(this.user, { ...options.env, ...(filesDir && { FILES_DIR: filesDir }), ...(stateDir && { STATE_DIR: stateDir }) }),
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         const collect = (stream: NodeJS.ReadableStream) => {

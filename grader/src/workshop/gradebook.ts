@@ -1,5 +1,5 @@
 import type { GradeReport } from '../report/grade-report.ts';
-import { visibleLine } from '../sanitize.ts';
+import { csvDocument } from '../report/csv.ts';
 import type { BoardExercise } from './board.ts';
 import type { WorkshopStore } from './store.ts';
 
@@ -71,19 +71,6 @@ export function gradebookRows(store: WorkshopStore, exercises: readonly BoardExe
   return rows.map((row) => (counted.has(row) ? { ...row, counts: true } : row));
 }
 
-/**
- * A spreadsheet cell. Quoted per RFC 4180; a cell that a spreadsheet would run as a formula
- * (= + - @, tab, carriage return first) is prefixed with an apostrophe, as OWASP advises for CSV
- * injection: messages can quote what a team's program printed.
- */
-function cell(value: string | number | boolean | null): string {
-  if (value === null) return '';
-  if (typeof value !== 'string') return String(value);
-  let text = visibleLine(value, 500);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\n\r]/.test(text) || text !== text.trim() ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
 export function gradebookCsv(rows: readonly GradebookRow[], exercises: readonly BoardExercise[]): string {
   const stageColumns = Math.max(0, ...exercises.map((e) => e.stageCount));
   const stages = Array.from({ length: stageColumns }, (_, i) => `stage ${i + 1}`);
@@ -106,28 +93,24 @@ export function gradebookCsv(rows: readonly GradebookRow[], exercises: readonly 
     'counts',
     'message',
   ];
-  const lines = rows.map((r) =>
-    [
-      r.round,
-      r.profile,
-      r.team,
-      r.exercise,
-      r.submission,
-      r.status,
-      r.points,
-      r.maxPoints,
-      r.stagesPassed,
-      r.stageCount,
-      ...stages.map((s) => r.stagePoints[s] ?? null),
-      r.seed,
-      r.backend,
-      r.submittedAt,
-      r.finishedAt,
-      r.counts,
-      r.message,
-    ]
-      .map(cell)
-      .join(','),
-  );
-  return `${[header.join(','), ...lines].join('\r\n')}\r\n`;
+  const lines = rows.map((r) => [
+    r.round,
+    r.profile,
+    r.team,
+    r.exercise,
+    r.submission,
+    r.status,
+    r.points,
+    r.maxPoints,
+    r.stagesPassed,
+    r.stageCount,
+    ...stages.map((s) => r.stagePoints[s] ?? null),
+    r.seed,
+    r.backend,
+    r.submittedAt,
+    r.finishedAt,
+    r.counts,
+    r.message,
+  ]);
+  return csvDocument(header, lines);
 }

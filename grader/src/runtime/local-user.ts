@@ -1,0 +1,49 @@
+import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ConfigError } from '../errors.ts';
+import type { LocalUser } from './context.ts';
+
+/**
+ * The user `--run-as NAME` names, by `id` (names from /etc/passwd, LDAP or whatever the machine
+ * uses). Switching to it needs root, and running a submission as root is what it avoids.
+ */
+export async function resolveLocalUser(name: string): Promise<LocalUser> {
+  if (process.getuid?.() !== 0) throw new ConfigError(`--run-as ${name} starts the submission as another user, which needs the grader to run as root`);
+  const id = async (flag: '-u' | '-g') => {
+    try {
+      return Number((await promisify(execFile)('id', [flag, '--', name])).stdout.trim());
+    } catch {
+      throw new ConfigError(`--run-as ${name}: this machine has no such user (create one, e.g. useradd --system --no-create-home ${name})`);
+    }
+  };
+  const [uid, gid] = [await id('-u'), await id('-g')];
+  if (uid === 0) throw new ConfigError(`--run-as ${name} is root: name an unprivileged user, so the submission cannot write the grader's results`);
+  return { name, uid, gid };
+}
+
+/**
+ * Whether `user` can read the folder at `dir` by its mode bits: every folder above it lets the
+ * user through (x) and the folder itself lets it list and read (r, x). Root-owned folders of an
+ * autograder's source are the case this is for; ACLs are not looked at.
+ */
+export async function readableBy(dir: string, user: LocalUser): Promise<boolean> {
+  const allows = async (folder: string, bits: number) => {
+    const info = await stat(folder);
+    const shift = info.uid === user.uid ? 6 : info.gid === user.gid ? 3 : 0;
+    return ((info.mode >> shift) & bits) === bits;
+  };
+  const resolved = path.resolve(dir);
+  const above: string[] = [];
+  for (let at = path.dirname(resolved); ; at = path.dirname(at)) {
+    above.push(at);
+    if (at === path.dirname(at)) break;
+  }
+  try {
+    for (const folder of above) if (!(await allows(folder, 0o1))) return false;
+    return await allows(resolved, 0o5);
+  } catch {
+    return false;
+  }
+}

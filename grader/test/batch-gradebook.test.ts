@@ -1,0 +1,165 @@
+// A class's bookkeeping, with a stand-in for the sandboxed grade (batch.test.ts grades for real):
+// shards by name, result files and --resume, the gradebook and its schema, and merging shards
+// into the gradebook the whole batch would have written.
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeEach, describe, expect, test } from 'vitest';
+import { GRADEBOOK_SCHEMA_FILE } from '../src/report/write-gradebook-schema.ts';
+import { gradeBatch, parseShard, shardOf, type BatchOptions } from '../src/commands/batch.ts';
+import { mergeGradebooks } from '../src/commands/merge.ts';
+import { InfrastructureError, NotASubmissionError } from '../src/errors.ts';
+import { Lifetime } from '../src/lifetime.ts';
+import { gradebookJsonSchema, gradebookSchema } from '../src/report/gradebook.ts';
+import { standInReport } from './helpers/stand-in-report.ts';
+
+let work: string;
+let graded: string[];
+
+/** The stand-in grade: a folder's points.txt says its points per stage; a folder without one holds nothing to grade. */
+async function gradeOne(submission: string) {
+  graded.push(path.basename(submission));
+  const text = await readFile(path.join(submission, 'points.txt'), 'utf8').catch(() => {
+    throw new NotASubmissionError(`${submission} is not a submission: it has no src/main.ts`);
+  });
+  const stages = text.trim().split(',').map(Number);
+  return standInReport(
+    'echo-server',
+    stages.reduce((a, b) => a + b, 0),
+    120,
+    stages,
+  );
+}
+
+async function classOf(names: readonly string[]): Promise<string[]> {
+  return Promise.all(
+    names.map(async (name, i) => {
+      const dir = path.join(work, 'class', name);
+      await mkdir(dir, { recursive: true });
+      if (name !== 'empty') await writeFile(path.join(dir, 'points.txt'), `${10 + (i % 3)},${i % 2 ? 0 : 15}`);
+      return dir;
+    }),
+  );
+}
+
+const batch = (submissions: readonly string[], output: string, extra: Partial<BatchOptions> = {}) =>
+  gradeBatch({
+    exercise: 'echo-server',
+    submissions,
+    runtime: 'docker',
+    reporters: ['json'],
+    outputDir: output,
+    impairment: 'auto',
+    buildMode: 'auto',
+    seed: 7,
+    lifetime: new Lifetime(),
+    gradeOne,
+    ...extra,
+  });
+
+beforeEach(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), 'netkata-gradebook-'));
+  graded = [];
+  return () => rm(work, { recursive: true, force: true });
+});
+
+describe('shards', () => {
+  test('every submission in exactly one shard, by name: adding one moves no other', () => {
+    const names = Array.from({ length: 300 }, (_, i) => `student-${i}`);
+    const before = new Map(names.map((n) => [n, shardOf(n, 4)]));
+    const sizes = [1, 2, 3, 4].map((i) => names.filter((n) => before.get(n) === i).length);
+    // 300 names over 4 shards: each within 75 ± 30 (a binomial's 4.0 standard deviations; false failure < 1e-4).
+    for (const size of sizes) expect(Math.abs(size - 75)).toBeLessThanOrEqual(30);
+    const more = [...names, 'late-1', 'late-2'];
+    for (const n of names) expect(shardOf(n, 4)).toBe(before.get(n));
+    expect(more.every((n) => shardOf(n, 4) >= 1 && shardOf(n, 4) <= 4)).toBe(true);
+    expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
+    for (const bad of ['0/2', '3/2', '1', 'a/b', '1/0']) expect(() => parseShard(bad)).toThrow(/--shard takes INDEX\/COUNT/);
+  });
+
+  test('--shard 1/2 and 2/2, merged, are the gradebook of the whole batch', async () => {
+    const submissions = await classOf(['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'empty']);
+    const whole = await batch(submissions, path.join(work, 'whole'));
+    const one = await batch(submissions, path.join(work, 'shard-1'), { shard: { index: 1, count: 2 } });
+    const two = await batch(submissions, path.join(work, 'shard-2'), { shard: { index: 2, count: 2 } });
+    expect(one.submissions.length + two.submissions.length).toBe(7);
+    expect(one.submissions.length).toBeGreaterThan(0);
+    expect(two.submissions.length).toBeGreaterThan(0);
+    const merged = await mergeGradebooks([path.join(work, 'shard-1', 'gradebook.json'), path.join(work, 'shard-2')], path.join(work, 'merged'));
+    const expected = gradebookSchema.parse(JSON.parse(await readFile(whole.gradebook!, 'utf8')));
+    const strip = (rows: typeof merged.rows) => rows.map(({ durationMs: _d, reports: _r, ...rest }) => rest);
+    expect(strip(merged.rows)).toEqual(strip(expected.rows));
+    expect(merged.shard).toBeUndefined();
+    // The merged gradebook's report links lead to the shards' files.
+    const alice = merged.rows.find((r) => r.submission === 'alice')!;
+    const report = JSON.parse(await readFile(path.join(work, 'merged', alice.reports[0]!), 'utf8'));
+    expect(report.points).toBe(alice.points);
+    expect(await readFile(path.join(work, 'merged', 'gradebook.csv'), 'utf8')).toMatch(
+      /^submission,status,points,max_points,stage_1,stage_2,stage_3,stage_4,stage_5,stage_6,seed,backend,grader_version,reports,error\r\nalice,/,
+    );
+  });
+
+  test('merge refuses what is not one batch: another seed, a submission twice, a shard missing', async () => {
+    const submissions = await classOf(['alice', 'bob', 'carol', 'dave']);
+    await batch(submissions, path.join(work, 'a'), { shard: { index: 1, count: 2 } });
+    await batch(submissions, path.join(work, 'b'), { shard: { index: 2, count: 2 }, seed: 8 });
+    await batch(submissions, path.join(work, 'c'), { shard: { index: 2, count: 2 } });
+    await batch(submissions, path.join(work, 'all'));
+    const out = path.join(work, 'out');
+    await expect(mergeGradebooks([path.join(work, 'a'), path.join(work, 'b')], out)).rejects.toThrow(/not one batch: seed 8 against 7/);
+    await expect(mergeGradebooks([path.join(work, 'a')], out)).rejects.toThrow(/shard 2 of 2 is missing/);
+    await expect(mergeGradebooks([path.join(work, 'all'), path.join(work, 'c')], out)).rejects.toThrow(/is in two of these gradebooks/);
+    await expect(mergeGradebooks([path.join(work, 'all', 'alice.json')], out)).rejects.toThrow(/not a netkata gradebook/);
+  });
+});
+
+describe('result files and --resume', () => {
+  test('a resumed batch grades only what changed, what errored and what is new, with the seed it had', async () => {
+    const [alice, bob, carol] = await classOf(['alice', 'bob', 'carol']);
+    const output = path.join(work, 'out');
+    let calls = 0;
+    const flaky: BatchOptions['gradeOne'] = async (submission) => {
+      // carol's first grade meets a grader error: no verdict, so --resume grades her again.
+      if (path.basename(submission) === 'carol' && calls++ === 0) throw new InfrastructureError('the engine went away');
+      return gradeOne(submission);
+    };
+    const first = await batch([alice!, bob!, carol!], output, { gradeOne: flaky, seed: undefined });
+    expect(first.submissions.map((e) => e.status)).toEqual(['fail', 'fail', 'error']);
+    await writeFile(path.join(bob!, 'points.txt'), '20,20');
+    const [dave] = await classOf(['dave']);
+    graded = [];
+    const second = await batch([alice!, bob!, carol!, dave!], output, { gradeOne: flaky, resume: true, seed: undefined });
+    expect(graded).toEqual(['bob', 'carol', 'dave']);
+    expect(second.seed).toBe(first.seed);
+    expect(second.submissions.map((e) => [path.basename(e.submission), e.resumed === true])).toEqual([
+      ['alice', true],
+      ['bob', false],
+      ['carol', false],
+      ['dave', false],
+    ]);
+    const book = gradebookSchema.parse(JSON.parse(await readFile(second.gradebook!, 'utf8')));
+    expect(book.rows.map((r) => [r.submission, r.points])).toEqual([
+      ['alice', 25],
+      ['bob', 40],
+      ['carol', 27],
+      ['dave', 25],
+    ]);
+    // Another seed is another grade: nothing is resumed.
+    graded = [];
+    await batch([alice!, bob!], output, { resume: true, seed: 99 });
+    expect(graded).toEqual(['alice', 'bob']);
+  });
+
+  test('a folder with nothing to grade is a failing row with why; --resume and --shard need a folder', async () => {
+    const [empty] = await classOf(['empty']);
+    const summary = await batch([empty!], path.join(work, 'out'));
+    const row = gradebookSchema.parse(JSON.parse(await readFile(summary.gradebook!, 'utf8'))).rows[0]!;
+    expect(row).toMatchObject({ submission: 'empty', status: 'fail', points: 0, maxPoints: 120, stages: {}, reports: [] });
+    expect(row.error).toMatch(/is not a submission/);
+    await expect(batch([empty!], undefined as never, { resume: true })).rejects.toThrow(/--resume keeps each submission's result in a folder/);
+  });
+});
+
+test('grader/gradebook.schema.json is generated from the zod schema and current (npm run schema)', async () => {
+  expect(await readFile(GRADEBOOK_SCHEMA_FILE, 'utf8')).toBe(gradebookJsonSchema());
+});
