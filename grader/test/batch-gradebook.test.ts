@@ -4,7 +4,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { beforeEach, describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, test, vi } from 'vitest';
 import { GRADEBOOK_SCHEMA_FILE } from '../src/report/write-gradebook-schema.ts';
 import { gradeBatch, parseShard, shardOf, type BatchOptions } from '../src/commands/batch.ts';
 import { mergeGradebooks } from '../src/commands/merge.ts';
@@ -128,8 +128,13 @@ describe('result files and --resume', () => {
     await writeFile(path.join(bob!, 'points.txt'), '20,20');
     const [dave] = await classOf(['dave']);
     graded = [];
-    const second = await batch([alice!, bob!, carol!, dave!], output, { gradeOne: flaky, resume: true, seed: undefined });
+    const said: string[] = [];
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((text) => said.push(String(text)) > 0);
+    const second = await batch([alice!, bob!, carol!, dave!], output, { gradeOne: flaky, resume: true, seed: undefined }).finally(() => stderr.mockRestore());
     expect(graded).toEqual(['bob', 'carol', 'dave']);
+    // What the instructor watching it reads after each grade: that result, the class so far, the time left.
+    expect(said.join('')).toMatch(/netkata: \[2\/4\] bob: fail 40\/120 in \d+\.\d s; so far 0 passing, 2 failing, 0 errors; about \d+ min left\n/);
+    expect(said.join('')).toMatch(/netkata: \[4\/4\] dave: fail 25\/120 in \d+\.\d s; so far 0 passing, 4 failing, 0 errors; done\n/);
     expect(second.seed).toBe(first.seed);
     expect(second.submissions.map((e) => [path.basename(e.submission), e.resumed === true])).toEqual([
       ['alice', true],

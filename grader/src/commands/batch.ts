@@ -179,7 +179,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
       });
       continue;
     }
-    notice(`[${index + 1}/${mine.length}] ${visibleLine(submission)}`);
+    notice(`grading ${visibleLine(submission)} (${index + 1} of ${mine.length})...`);
     let entry: BatchEntry;
     let row: GradebookRow;
     try {
@@ -244,6 +244,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
     entries.push(entry);
     rows.push(row);
     if (outputDir) await writeAtomically(resultFile(outputDir, name), `${JSON.stringify(row, null, 2)}\n`);
+    notice(progressLine(entries, mine.length, entry));
   }
   let gradebook: string | undefined;
   if (outputDir) {
@@ -261,6 +262,20 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
     await writeGradebook(outputDir, book);
   }
   return { exercise: options.exercise, seed, ...(options.shard && { shard: options.shard }), submissions: entries, ...(gradebook && { gradebook }) };
+}
+
+/**
+ * After each grade, for the instructor watching a long batch: that submission's result, the
+ * class so far, and the time left at the pace of this run's grades (resumed ones cost nothing).
+ */
+function progressLine(entries: readonly BatchEntry[], total: number, last: BatchEntry): string {
+  const count = (status: BatchEntry['status']) => entries.filter((e) => e.status === status).length;
+  const graded = entries.filter((e) => !e.resumed);
+  const left = total - entries.length;
+  const perGradeMs = graded.reduce((sum, e) => sum + e.durationMs, 0) / Math.max(1, graded.length);
+  const eta = left === 0 ? 'done' : `about ${Math.ceil((left * perGradeMs) / 60_000)} min left`;
+  const result = last.error ? last.status : `${last.status} ${last.points}/${last.maxPoints}`;
+  return `[${entries.length}/${total}] ${visibleLine(path.basename(last.submission), 200)}: ${result} in ${(last.durationMs / 1000).toFixed(1)} s; so far ${count('pass')} passing, ${count('fail')} failing, ${count('error')} errors; ${eta}`;
 }
 
 /** gradebook.json and gradebook.csv into a folder. */
