@@ -155,6 +155,15 @@ describe('result files and --resume', () => {
     expect(graded).toEqual(['alice', 'bob']);
   });
 
+  test("a folder name that would write over another's files, or the gradebook, is refused before any grade", async () => {
+    const [alice, clash, book] = await classOf(['alice', 'alice.result', 'Gradebook']);
+    await expect(batch([alice!, clash!], path.join(work, 'out'))).rejects.toThrow(
+      /submission "alice.result" would write alice.result.json, which submission "alice" writes: rename one of the folders/,
+    );
+    await expect(batch([book!], path.join(work, 'out'))).rejects.toThrow(/submission "Gradebook" would write Gradebook.json, which the batch writes itself/);
+    expect(graded).toEqual([]);
+  });
+
   test('a folder with nothing to grade is a failing row with why; --resume and --shard need a folder', async () => {
     const [empty] = await classOf(['empty']);
     const summary = await batch([empty!], path.join(work, 'out'));

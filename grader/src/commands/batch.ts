@@ -82,6 +82,35 @@ export function parseShard(text: string): Shard {
 
 const resultFile = (outputDir: string, name: string) => path.join(outputDir, `${name}.result.json`);
 
+/** A submission's report files in the output folder; two reporters of one extension (json, exercism, gradescope) get the reporter's name in theirs. */
+function reportFiles(name: string, reporters: readonly ReporterName[]): string[] {
+  const extensions = reporters.map(reporterExtension);
+  return reporters.map((reporter, i) => {
+    const extension = extensions[i]!;
+    return extensions.indexOf(extension) === extensions.lastIndexOf(extension) ? `${name}.${extension}` : `${name}.${reporter}.${extension}`;
+  });
+}
+
+/**
+ * Folder names are the students': "alice.result" would write its report over alice's result
+ * file, "gradebook" over the batch's gradebook. Every file the batch will write is claimed up
+ * front, case-insensitively (macOS and Windows folders are), and a second claim is refused.
+ */
+function refuseClashes(names: readonly string[], reporters: readonly ReporterName[]): void {
+  const owners = new Map<string, string>([GRADEBOOK_FILE, GRADEBOOK_CSV].map((file) => [file.toLowerCase(), 'the batch itself']));
+  for (const name of names) {
+    for (const file of [...reportFiles(name, reporters), `${name}.result.json`]) {
+      const owner = owners.get(file.toLowerCase());
+      if (owner !== undefined) {
+        throw new ConfigError(
+          `submission "${visibleLine(name)}" would write ${visibleLine(file)}, which ${owner === 'the batch itself' ? 'the batch writes itself' : `submission "${visibleLine(owner)}" writes`}: rename one of the folders`,
+        );
+      }
+      owners.set(file.toLowerCase(), name);
+    }
+  }
+}
+
 /** Written whole or not at all: a batch killed mid-write leaves the previous file, never half of one. */
 async function writeAtomically(file: string, text: string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
@@ -127,9 +156,11 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
   const all = options.submissions.map((s) => ({ submission: s, name: path.basename(path.resolve(s)) }));
   const duplicate = all.find((s, i) => all.findIndex((t) => t.name === s.name) !== i);
   if (duplicate && outputDir) throw new ConfigError(`two submissions are named "${duplicate.name}"; their reports would overwrite each other`);
-  const clash = all.find((s) => [GRADEBOOK_FILE, GRADEBOOK_CSV].some((file) => file.startsWith(`${s.name}.`)));
-  if (clash && outputDir)
-    throw new ConfigError(`a submission is named "${clash.name}", and its reports would overwrite the batch's ${GRADEBOOK_FILE}: rename the folder`);
+  if (outputDir)
+    refuseClashes(
+      all.map((s) => s.name),
+      options.reporters,
+    );
   const mine = options.shard ? all.filter((s) => shardOf(s.name, options.shard!.count) === options.shard!.index) : all;
   if (outputDir) await mkdir(outputDir, { recursive: true });
   const seed = options.seed ?? (options.resume && outputDir ? await earlierSeed(outputDir) : undefined) ?? Math.floor(Math.random() * 2 ** 31);
@@ -186,12 +217,8 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
       const report = await gradeOne(submission, seed);
       const reports: string[] = [];
       if (outputDir) {
-        // Two reporters of one extension (json, exercism, gradescope) get the reporter's name in theirs.
-        const extensions = options.reporters.map(reporterExtension);
-        for (const [i, reporter] of options.reporters.entries()) {
-          const extension = extensions[i]!;
-          const file = extensions.indexOf(extension) === extensions.lastIndexOf(extension) ? `${name}.${extension}` : `${name}.${reporter}.${extension}`;
-          await writeFile(path.join(outputDir, file), render(report, reporter));
+        for (const [i, file] of reportFiles(name, options.reporters).entries()) {
+          await writeFile(path.join(outputDir, file), render(report, options.reporters[i]!));
           reports.push(file);
         }
       }
