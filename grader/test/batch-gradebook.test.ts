@@ -108,7 +108,9 @@ describe('shards', () => {
     const out = path.join(work, 'out');
     await expect(mergeGradebooks([path.join(work, 'a'), path.join(work, 'b')], out)).rejects.toThrow(/not one batch: seed 8 against 7/);
     await expect(mergeGradebooks([path.join(work, 'a')], out)).rejects.toThrow(/shard 2 of 2 is missing/);
-    await expect(mergeGradebooks([path.join(work, 'all'), path.join(work, 'c')], out)).rejects.toThrow(/is in two of these gradebooks/);
+    await expect(mergeGradebooks([path.join(work, 'all'), path.join(work, 'c')], out)).rejects.toThrow(
+      /not shards of one split \(a whole batch, shards of 2\)/,
+    );
     await expect(mergeGradebooks([path.join(work, 'all', 'alice.json')], out)).rejects.toThrow(/not a netkata gradebook/);
   });
 });
@@ -149,6 +151,12 @@ describe('result files and --resume', () => {
       ['carol', 27],
       ['dave', 25],
     ]);
+    // A first batch stopped before its gradebook: the result files still give the seed to resume with.
+    await rm(second.gradebook!);
+    graded = [];
+    const third = await batch([alice!, bob!, carol!, dave!], output, { resume: true, seed: undefined });
+    expect(third.seed).toBe(first.seed);
+    expect(graded).toEqual([]);
     // Another seed is another grade: nothing is resumed.
     graded = [];
     await batch([alice!, bob!], output, { resume: true, seed: 99 });

@@ -90,10 +90,15 @@ describe('example CI workflows', () => {
   });
 
   test('GitLab CI: parallel shards by CI_NODE_INDEX, their JUnit reports, one merged gradebook', async () => {
-    const flow = workflows['gitlab-class.yml'] as Record<string, { parallel?: number; script?: string[]; artifacts?: { reports?: { junit: string } } }> & {
+    const flow = workflows['gitlab-class.yml'] as Record<
+      string,
+      { parallel?: number; script?: string[]; variables?: Record<string, string>; artifacts?: { reports?: { junit: string } } }
+    > & {
       variables: Record<string, string>;
     };
     const dir = await checkout();
+    // The job's own variables point at its docker:dind service; here the engine is this machine's.
+    expect(flow.grade!.variables).toMatchObject({ DOCKER_HOST: 'tcp://docker:2375' });
     const total = flow.grade!.parallel!;
     for (let index = 1; index <= total; index++) {
       for (const line of flow.grade!.script!)

@@ -157,6 +157,16 @@ describe('github', () => {
     expect(annotations.at(-1)).toEqual({ command: 'notice', properties: { title: 'netkata echo-server' }, data: 'FAIL 4/48 points' });
   });
 
+  test('a dozen grader errors are one annotation, and the failures keep theirs', () => {
+    const report = { ...manyFailures(), graderErrors: Array.from({ length: 12 }, (_, i) => `test ${i} faulted\nstack`) };
+    const errors = expectActionsSafe(render(report, 'github'), []).filter((a) => a.command === 'error');
+    expect(errors.length).toBeLessThanOrEqual(10);
+    expect(errors.filter((a) => a.properties.title!.startsWith('netkata grader error'))).toHaveLength(1);
+    expect(errors.at(-1)!.data.split('\n')).toHaveLength(12);
+    const said = errors.map((a) => `${a.properties.title}\n${a.data}`).join('\n');
+    for (const failed of report.tests.filter((t) => t.status === 'failed')) expect(said).toContain(`stage ${failed.stage}: ${failed.name}`);
+  });
+
   test('more stages than annotations: the last one carries the rest', () => {
     const base = manyFailures();
     const tests = Array.from({ length: 14 }, (_, i) => ({ ...base.tests[0]!, stage: i + 1, name: `only test of stage ${i + 1}` }));

@@ -25,9 +25,12 @@ const nobody = {
   gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })),
 };
 
-/** Whether the kernel lets `nobody` list a folder: the ground truth readableBy's mode bits must match. */
+/** Whether the kernel lets `nobody` into a folder (so to any file in it whose name it knows): the ground truth readableBy's mode bits must match. */
 const kernelLets = (dir: string) =>
-  spawnSync(process.execPath, ['-e', `require('node:fs').readdirSync(${JSON.stringify(dir)})`], { uid: nobody.uid, gid: nobody.gid }).status === 0;
+  spawnSync(process.execPath, ['-e', `const fs = require('node:fs'); fs.accessSync(${JSON.stringify(dir)}, fs.constants.X_OK)`], {
+    uid: nobody.uid,
+    gid: nobody.gid,
+  }).status === 0;
 
 async function gradeAsNobody(args: readonly string[]) {
   const result = await netkata(
@@ -77,8 +80,13 @@ describe('--run-as', () => {
   });
 
   test('readableBy agrees with the kernel', async () => {
-    for (const dir of [PRIVATE, PRIVATE_SUITE, RESULTS, repoRoot, '/root', '/tmp', '/no/such/folder'])
+    // A folder others may pass through but not list: its files are as readable as their names are known.
+    const passThrough = await mkdtemp(path.join(os.tmpdir(), 'netkata-run-as-0711-'));
+    await chmod(passThrough, 0o711);
+    for (const dir of [PRIVATE, PRIVATE_SUITE, RESULTS, passThrough, repoRoot, '/root', '/tmp', '/no/such/folder'])
       expect(await readableBy(dir, nobody), dir).toBe(kernelLets(dir));
+    expect(await readableBy(passThrough, nobody)).toBe(true);
+    await rm(passThrough, { recursive: true });
   });
 
   test("Gradescope's run_autograder: results.json in Gradescope's shape, exit 0, the source made root's alone", async () => {

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 
-/** What a submission's hash leaves out, as uploads do: installed packages, history, netkata's own state. */
+/** What a submission's hash leaves out at its top: installed packages, history, netkata's own state. */
 const SKIPPED = new Set(['node_modules', '.git', '.netkata']);
 
 /**
@@ -20,7 +20,9 @@ export async function contentHash(dir: string): Promise<string> {
 async function hashFolder(hash: Hash, root: string, relative: string): Promise<void> {
   const entries = (await readdir(path.join(root, relative), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
-    if (SKIPPED.has(entry.name)) continue;
+    // Only at the top: deeper, a folder of that name may be what the submission imports or
+    // copies, and a fingerprint that missed a change there would skip a changed submission.
+    if (relative === '' && SKIPPED.has(entry.name)) continue;
     const name = relative ? `${relative}/${entry.name}` : entry.name;
     const full = path.join(root, name);
     if (entry.isDirectory()) {

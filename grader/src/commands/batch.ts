@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { contentHash } from '../build/content-hash.ts';
 import { findExercise } from '../catalog/catalog.ts';
@@ -126,11 +126,19 @@ async function readRow(file: string): Promise<GradebookRow | undefined> {
   }
 }
 
-/** The seed of an earlier batch into the same folder: a resumed class meets the same network decisions. */
+/**
+ * The seed of an earlier batch into the same folder, so a resumed class meets the same network
+ * decisions: its gradebook's, or, when that batch was stopped before writing one, a result file's.
+ */
 async function earlierSeed(outputDir: string): Promise<number | undefined> {
   try {
     return gradebookSchema.parse(JSON.parse(await readFile(path.join(outputDir, GRADEBOOK_FILE), 'utf8'))).seed;
   } catch {
+    const results = (await readdir(outputDir).catch(() => [])).filter((f) => f.endsWith('.result.json')).sort();
+    for (const file of results) {
+      const row = await readRow(path.join(outputDir, file));
+      if (row) return row.seed;
+    }
     return undefined;
   }
 }

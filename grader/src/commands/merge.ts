@@ -41,7 +41,11 @@ export async function mergeGradebooks(files: readonly string[], outputDir: strin
     }
   }
   const counts = new Set(books.map((b) => b.book.shard?.count));
-  if (counts.size === 1 && first.book.shard) {
+  if (counts.size > 1)
+    throw new ConfigError(
+      `these gradebooks are not shards of one split (${[...counts].map((c) => (c === undefined ? 'a whole batch' : `shards of ${c}`)).join(', ')}): merge the shards of one --shard i/n`,
+    );
+  if (first.book.shard) {
     const have = new Set(books.map((b) => b.book.shard!.index));
     const missing = Array.from({ length: first.book.shard.count }, (_, i) => i + 1).filter((i) => !have.has(i));
     if (missing.length > 0) throw new ConfigError(`shard ${missing.join(', ')} of ${first.book.shard.count} is missing: merge every shard's gradebook`);

@@ -18,6 +18,8 @@ interface Annotation {
   readonly title: string;
   readonly message: string;
   readonly onSource: boolean;
+  /** Several failures in one: it gets a line for each. */
+  readonly merged?: boolean;
 }
 
 const testTitle = (test: GradeReport['tests'][number]) =>
@@ -31,8 +33,20 @@ const testTitle = (test: GradeReport['tests'][number]) =>
 function errorAnnotations(report: GradeReport): Annotation[] {
   const failed = report.tests.filter((t) => t.status === 'failed');
   const build = report.buildError ? [{ title: 'does not build', message: report.buildError, onSource: true }] : [];
-  const grader = report.graderErrors.map((error) => ({ title: 'netkata grader error', message: error, onSource: false }));
+  // Grader errors (one per faulted test) are one annotation past two, so failures keep room.
+  const grader =
+    report.graderErrors.length <= 2
+      ? report.graderErrors.map((error) => ({ title: 'netkata grader error', message: error, onSource: false }))
+      : [
+          {
+            title: `netkata grader errors (${report.graderErrors.length})`,
+            message: report.graderErrors.map((e) => e.split('\n')[0]).join('\n'),
+            onSource: false,
+            merged: true,
+          },
+        ];
   const each = failed.map((test) => ({ title: testTitle(test), message: test.error ?? 'failed', onSource: true }));
+  // At most 1 + 2 annotations above, so failures always have 7 or more.
   const room = MAX_ERROR_ANNOTATIONS - build.length - grader.length;
   if (each.length <= room) return [...build, ...each, ...grader];
   const byStage = [...new Set(failed.map((t) => t.stage))].map((stage) => {
@@ -41,11 +55,17 @@ function errorAnnotations(report: GradeReport): Annotation[] {
       title: `stage ${stage}: ${tests.length} test${tests.length === 1 ? '' : 's'} failed`,
       message: tests.map((t) => `${testTitle(t)}: ${(t.error ?? 'failed').split('\n')[0]}`).join('\n'),
       onSource: true,
+      merged: true,
     };
   });
   if (byStage.length <= room) return [...build, ...byStage, ...grader];
   const rest = byStage.slice(room - 1);
-  const merged = { title: `${rest.length} more failures (the log above has each in full)`, message: rest.map((a) => a.message).join('\n'), onSource: true };
+  const merged = {
+    title: `${rest.length} more failures (the log above has each in full)`,
+    message: rest.map((a) => a.message).join('\n'),
+    onSource: true,
+    merged: true,
+  };
   return [...build, ...byStage.slice(0, room - 1), merged, ...grader];
 }
 
@@ -63,7 +83,7 @@ export function renderGithub(untrusted: GradeReport, sourcePath: string): string
   const file = commandProperty(sourcePath);
   for (const annotation of errorAnnotations(report)) {
     // The merged annotation lists many lines: it gets the lines it needs, each still bounded.
-    const bounds = annotation.message.includes('\n') ? { ...ANNOTATION_BOUNDS, maxLines: 200 } : ANNOTATION_BOUNDS;
+    const bounds = annotation.merged ? { ...ANNOTATION_BOUNDS, maxLines: 200 } : ANNOTATION_BOUNDS;
     out.push(`::error ${annotation.onSource ? `file=${file},` : ''}title=${commandProperty(annotation.title)}::${commandData(annotation.message, bounds)}`);
   }
   out.push(

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
@@ -75,7 +75,9 @@ export class LocalRuntime implements SubmissionRuntime {
     private readonly impairment: RunContext['impairment'],
     private readonly transport: RunContext['exercise']['transport'],
     private readonly user?: LocalUser,
-  ) {}
+  ) {
+    this.stateRoot = user ? path.join(cwd, 'state') : path.join(os.tmpdir(), `netkata-state-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  }
 
   async start(options: StartOptions): Promise<StartedSubmission> {
     const port = await freePort(this.transport);
@@ -100,7 +102,12 @@ export class LocalRuntime implements SubmissionRuntime {
   }
 
   /** State folders of this worker's runs, one per name below one root. */
-  private readonly stateRoot = path.join(os.tmpdir(), `netkata-state-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  /**
+   * Under --run-as, inside the run's work folder (root's, 0711): the submission's user cannot
+   * create the root or plant a link in it before root makes and chowns a state folder there.
+   * A root in the world-writable tmp could be re-created by a process the submission left behind.
+   */
+  private readonly stateRoot: string;
 
   stateDir(name: string): string {
     return path.join(this.stateRoot, name.replace(/[^a-zA-Z0-9_.-]/g, '-'));
@@ -117,7 +124,11 @@ export class LocalRuntime implements SubmissionRuntime {
     const stateDir = options.state ? this.stateDir(options.state) : undefined;
     if (stateDir) {
       await mkdir(stateDir, { recursive: true });
-      if (this.user) await chown(stateDir, this.user.uid, this.user.gid);
+      if (this.user) {
+        // lchown: were it a link after all, the link would change hands, never what it points to.
+        if (!(await lstat(stateDir)).isDirectory()) throw new Error(`state folder ${stateDir} is not a folder`);
+        await lchown(stateDir, this.user.uid, this.user.gid);
+      }
     }
     const [file, ...args] = this.command;
     const startedAt = performance.now();

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '../errors.ts';
@@ -20,13 +20,18 @@ export async function resolveLocalUser(name: string): Promise<LocalUser> {
   };
   const [uid, gid] = [await id('-u'), await id('-g')];
   if (uid === 0) throw new ConfigError(`--run-as ${name} is root: name an unprivileged user, so the submission cannot write the grader's results`);
+  if (gid === 0)
+    throw new ConfigError(
+      `--run-as ${name} has root's group as its own: name a user of an unprivileged group, or group-readable root files are the submission's`,
+    );
   return { name, uid, gid };
 }
 
 /**
- * Whether `user` can read the folder at `dir` by its mode bits: every folder above it lets the
- * user through (x) and the folder itself lets it list and read (r, x). Root-owned folders of an
- * autograder's source are the case this is for; ACLs are not looked at.
+ * Whether `user` can reach the folder at `dir` by its mode bits: every folder on its real path,
+ * itself included, lets the user through (x). Listing is not needed to read a file whose name
+ * is known, and a hidden suite's names are public. Root-owned folders of an autograder's source
+ * are the case this is for; ACLs are not looked at.
  */
 export async function readableBy(dir: string, user: LocalUser): Promise<boolean> {
   const allows = async (folder: string, bits: number) => {
@@ -34,7 +39,12 @@ export async function readableBy(dir: string, user: LocalUser): Promise<boolean>
     const shift = info.uid === user.uid ? 6 : info.gid === user.gid ? 3 : 0;
     return ((info.mode >> shift) & bits) === bits;
   };
-  const resolved = path.resolve(dir);
+  let resolved: string;
+  try {
+    resolved = await realpath(dir);
+  } catch {
+    return false;
+  }
   const above: string[] = [];
   for (let at = path.dirname(resolved); ; at = path.dirname(at)) {
     above.push(at);
@@ -42,7 +52,7 @@ export async function readableBy(dir: string, user: LocalUser): Promise<boolean>
   }
   try {
     for (const folder of above) if (!(await allows(folder, 0o1))) return false;
-    return await allows(resolved, 0o5);
+    return await allows(resolved, 0o1);
   } catch {
     return false;
   }
