@@ -257,11 +257,10 @@ async function main(argv: string[]): Promise<number> {
       if (rest.length === 0 || !values.output) throw new ConfigError('usage: netkata merge <gradebook.json or folder>... --output DIR');
       const [{ mergeGradebooks }, { renderBatch }] = await Promise.all([import('./commands/merge.ts'), import('./commands/batch.ts')]);
       const book = await mergeGradebooks(rest, values.output);
-      const submissions = book.rows.map((r) => ({ ...r, ...(r.error === undefined ? {} : { error: r.error }) }));
       process.stdout.write(
         values.json
           ? `${JSON.stringify(book, null, 2)}\n`
-          : renderBatch({ exercise: book.exercise, seed: book.seed, submissions, gradebook: `${values.output}/gradebook.json` }),
+          : renderBatch({ exercise: book.exercise, seed: book.seed, submissions: book.rows, gradebook: `${values.output}/gradebook.json` }),
       );
       return 0;
     }

@@ -13,7 +13,7 @@ import { render } from '../src/report/reporters.ts';
 import { visibleLine, visibleText } from '../src/sanitize.ts';
 import { repoRoot } from '../src/paths.ts';
 import { fixture, netkata } from './helpers/cli.ts';
-import { exercismResults } from './helpers/result-schemas.ts';
+import { exercismResults, gradescopeResults } from './helpers/result-schemas.ts';
 import { allStrings, expectActionsSafe, expectTerminalSafe, junitSchemaErrors, UNSAFE_CHAR, xmlErrors } from './helpers/untrusted-output.ts';
 
 const FILTER = 'echoes one message back|binary-safe';
@@ -256,9 +256,17 @@ describe('hostile text in every reporter', () => {
     expect((await xmlErrors(old)).join('\n')).toMatch(/invalid Char value 6553[45]/);
     const text = render(hostileReport(), 'junit');
     expect(await xmlErrors(text)).toEqual([]);
+    expect(await junitSchemaErrors(text)).toEqual([]);
     expect(text).not.toMatch(UNSAFE_CHAR);
     for (const visible of VISIBLE) expect(text).toContain(visible.replace(/&/g, '&amp;'));
     expect(text).toMatch(/<failure message="expected &apos;hello&apos; to be:" type="assertion">/);
+  });
+
+  test('gradescope: every string visible text, the results still in their shape', () => {
+    const results = gradescopeResults.parse(JSON.parse(render(hostileReport(), 'gradescope')));
+    for (const s of allStrings(results)) expect(s).not.toMatch(UNSAFE_CHAR);
+    for (const visible of VISIBLE) expect(results.tests[0]!.output).toContain(visible);
+    expect(results.output).toContain('\\u202eevil');
   });
 
   test('exercism and json: every string visible text, still valid JSON, output within 500 characters', () => {

@@ -8,7 +8,16 @@ import type { BackendChoice } from '../impairment/backend-commands.ts';
 import type { BuildMode } from '../images/ensure-image.ts';
 import { notice } from '../log.ts';
 import type { GradeReport } from '../report/grade-report.ts';
-import { GRADEBOOK_CSV, GRADEBOOK_FILE, gradebookCsv, gradebookRowSchema, gradebookSchema, type Gradebook, type GradebookRow } from '../report/gradebook.ts';
+import {
+  GRADEBOOK_CSV,
+  GRADEBOOK_FILE,
+  gradebookCsv,
+  inNameOrder,
+  gradebookRowSchema,
+  gradebookSchema,
+  type Gradebook,
+  type GradebookRow,
+} from '../report/gradebook.ts';
 import { render, reporterExtension, type ReporterName } from '../report/reporters.ts';
 import { visibleLine } from '../sanitize.ts';
 import type { Lifetime } from '../lifetime.ts';
@@ -291,7 +300,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
       suite,
       ...(options.shard && { shard: options.shard }),
       stages: exercise.manifest.stages.map((s) => ({ stage: s.stage, title: s.title, maxPoints: s.points })),
-      rows: rows.sort((a, b) => (a.submission < b.submission ? -1 : a.submission > b.submission ? 1 : 0)),
+      rows: inNameOrder(rows),
     };
     gradebook = path.join(outputDir, GRADEBOOK_FILE);
     await writeGradebook(outputDir, book);

@@ -1,7 +1,8 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
-import { GRADEBOOK_FILE, gradebookSchema, type Gradebook } from '../report/gradebook.ts';
+import { GRADEBOOK_FILE, gradebookSchema, inNameOrder, type Gradebook } from '../report/gradebook.ts';
+import { isDirectory } from '../catalog/catalog.ts';
 import { visibleLine } from '../sanitize.ts';
 import { writeGradebook } from './batch.ts';
 
@@ -16,7 +17,7 @@ export async function mergeGradebooks(files: readonly string[], outputDir: strin
   if (files.length === 0) throw new ConfigError('usage: netkata merge <gradebook.json>... --output DIR');
   const books = await Promise.all(
     files.map(async (file) => {
-      const resolved = (await isFolder(file)) ? path.join(file, GRADEBOOK_FILE) : file;
+      const resolved = (await isDirectory(file)) ? path.join(file, GRADEBOOK_FILE) : file;
       let parsed: unknown;
       try {
         parsed = JSON.parse(await readFile(resolved, 'utf8'));
@@ -58,15 +59,8 @@ export async function mergeGradebooks(files: readonly string[], outputDir: strin
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice !== undefined) throw new ConfigError(`submission "${visibleLine(twice)}" is in two of these gradebooks: each must be graded in one shard`);
   const { shard: _shard, ...rest } = first.book;
-  const merged: Gradebook = { ...rest, rows: rows.sort((a, b) => (a.submission < b.submission ? -1 : a.submission > b.submission ? 1 : 0)) };
+  const merged: Gradebook = { ...rest, rows: inNameOrder(rows) };
   await mkdir(outputDir, { recursive: true });
   await writeGradebook(outputDir, merged);
   return merged;
-}
-
-async function isFolder(file: string): Promise<boolean> {
-  return stat(file).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
 }

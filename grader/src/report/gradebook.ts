@@ -45,6 +45,11 @@ export const gradebookSchema = z.strictObject({
 
 export type Gradebook = z.infer<typeof gradebookSchema>;
 
+/** A gradebook's rows in submission-name order (code-unit order, the same on every machine). */
+export function inNameOrder(rows: readonly GradebookRow[]): GradebookRow[] {
+  return [...rows].sort((a, b) => (a.submission < b.submission ? -1 : a.submission > b.submission ? 1 : 0));
+}
+
 export const GRADEBOOK_FILE = 'gradebook.json';
 export const GRADEBOOK_CSV = 'gradebook.csv';
 
