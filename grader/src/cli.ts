@@ -65,6 +65,8 @@ Options for test and grade:
   --all                every stage, whatever earlier ones did (default: stop at the first stage
                        that fails; batch and the junit, exercism, gradescope and github reporters always
                        grade every stage)
+  --bail               stop each stage at its first failing test: the rest of that stage is not
+                       run (faster feedback; the stage's points count only the tests that ran)
   -v, --verbose        every failure in full (default: the first in full, the others in a line)
   --stages LIST        only these stages, e.g. 1-3 or 2,5 (the report scores just those)
   -t, --test PATTERN   only tests whose name matches
@@ -145,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
       runs: { type: 'string' },
       json: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
+      bail: { type: 'boolean', default: false },
       'allow-base': { type: 'string', multiple: true },
       watch: { type: 'boolean', short: 'w', default: false },
       verbose: { type: 'boolean', short: 'v', default: false },
@@ -333,6 +336,7 @@ async function main(argv: string[]): Promise<number> {
             progress: true,
             // CI formats are read by instructors and CI dashboards: every stage, for partial credit.
             all: values.all || targets.some((t) => CI_REPORTERS.has(t.reporter)),
+            bail: values.bail,
           });
           const again = [
             'npx netkata',

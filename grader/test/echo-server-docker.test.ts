@@ -19,8 +19,11 @@ describe('echo-server on the docker runtime', () => {
   test('the starter with --all fails every stage (exit 1) and scores 0', async () => {
     // Under clean: a silent starter fails stage 6 behind a clean link as well, and the wan and
     // lossy calibrations and timeouts took three of CI's minutes (the gated test below and the
-    // exercise check grade the starter under the manifest's profiles).
-    const report = await expectFailsEveryStage('echo-server', 6, undefined, ['--profile', 'clean']);
+    // exercise check grade the starter under the manifest's profiles). --bail: each stage stops
+    // at its first failure, which is all "fails every stage" needs; with every test waiting out
+    // its timeout this took over two minutes of CI. That points earned by silence count for
+    // nothing is scoring's rule, proved in scoring.test.ts.
+    const report = await expectFailsEveryStage('echo-server', 6, undefined, ['--profile', 'clean', '--bail']);
     expect(report.stages.every((s) => s.points === 0 && s.status === 'fail')).toBe(true);
   });
 

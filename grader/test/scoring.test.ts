@@ -145,6 +145,23 @@ describe('the pretty report is focused', () => {
     expect(text).not.toContain('--verbose shows');
   });
 
+  test('tests --bail left out: one line for all of them, not counted as failures; each on its own line with --verbose', () => {
+    const why = 'not run: --bail stopped stage 1 at its first failure ("a"); grade without --bail to run it';
+    const bailed = score(
+      [outcome(1, 'a', 'failed', 'no'), { ...outcome(1, 'b', 'skipped'), error: why }],
+      new Map([
+        [2, 1],
+        [3, 1],
+      ]),
+    );
+    expect(bailed.stages[0]).toMatchObject({ status: 'fail', points: 0 });
+    const text = renderPretty(bailed);
+    expect(text).toMatch(/ {4}- 1 more not run \(--bail: grade without it to run them\)\n/);
+    expect(text).not.toMatch(/✗ b/);
+    expect(text).not.toContain('--verbose shows');
+    expect(renderPretty(bailed, { verbose: true })).toContain(`    - b: ${why}`);
+  });
+
   test('held-back points say why they are 0', () => {
     const held = score([
       outcome(1, 'a', 'failed', 'no'),

@@ -47,6 +47,12 @@ export interface GradeOptions {
    * sees the one thing to fix, in seconds, and the calibrations of later stages are skipped.
    */
   readonly all?: boolean;
+  /**
+   * Each stage stops at its first failing test (vitest's bail, one stage per run), and a stage
+   * that failed is not run again under its other profiles: the rest of it is reported not run.
+   * A learner's quick loop, and the exercise check's proof that a variant breaks its stage.
+   */
+  readonly bail?: boolean;
 }
 
 function submissionDir(exercise: Exercise, options: GradeOptions): string {
@@ -179,7 +185,7 @@ async function gradeOn(
         continue;
       }
       // A stage that already failed on one link is not run again on the next: the verdict stands.
-      if (!options.all && step.stages.every((s) => failed.has(s))) continue;
+      if ((!options.all || options.bail) && step.stages.every((s) => failed.has(s))) continue;
       let calibration = calibrations.get(step.link.name);
       if (!calibration && !isCleanLink(step.link)) {
         if (options.progress) notice(`calibrating the ${step.link.name} profile on ${prepared.backend}...`);
@@ -205,6 +211,7 @@ async function gradeOn(
           ...(options.visible && isCleanLink(step.link) && { ioTimeoutMs: VISIBLE_IO_TIMEOUT_MS }),
         },
         testNamePattern: options.testNamePattern,
+        bail: options.bail,
         run: prepared,
         ...(live && {
           onTestStart: (test) => live.start(`stage ${test.stage ?? '?'} ${test.name}${isCleanLink(step.link) ? '' : ` [${step.link.name}]`}`),
@@ -213,7 +220,7 @@ async function gradeOn(
       });
       runs.push({ link: step.link.name, stages: step.stages, wallMs: Math.round(performance.now() - runStarted), modules: run.modules ?? [] });
       // -t leaves the tests it filtered out as skipped; they were not graded, so not reported.
-      const graded = options.testNamePattern ? run.tests.filter((t) => t.status !== 'skipped') : run.tests;
+      const graded = bailed(options.testNamePattern ? run.tests.filter((t) => t.status !== 'skipped') : run.tests, options.bail);
       tests.push(...graded.map((t) => ({ ...t, profile: step.link.name })));
       graderErrors.push(...run.graderErrors);
       // An independent stage neither needs the stages before it nor holds back those after it.
@@ -236,6 +243,20 @@ async function gradeOn(
   return { ...report, timings: { phases: {}, runs } };
 }
 
+/**
+ * Under --bail, the tests a run skipped after its first failure, each saying so: a test left out
+ * of a stage the learner sees failing must not look like one that was never written.
+ */
+function bailed(tests: readonly TestOutcome[], bail: boolean | undefined): readonly TestOutcome[] {
+  const first = bail ? tests.find((t) => t.status === 'failed') : undefined;
+  if (!first) return tests;
+  return tests.map((t) =>
+    t.status === 'skipped' && !t.error
+      ? { ...t, error: `not run: --bail stopped stage ${first.stage ?? '?'} at its first failure ("${first.name}"); grade without --bail to run it` }
+      : t,
+  );
+}
+
 /** One vitest run: files of one or more stages under one link. */
 interface Step {
   readonly stages: readonly number[];
@@ -247,8 +268,8 @@ interface Step {
  * Which files run under which profile, in what order: a file `NN-name.test.ts` belongs to stage
  * NN and runs once under each of that stage's profiles; `--profile` puts every file under one
  * profile; visible tests run on a clean link unless one is asked for. With `--all`, one run per
- * profile (fewest runner starts); without, one per stage and profile, in stage order, so the
- * grade can stop after the first stage that fails.
+ * profile (fewest runner starts); without, or with `--bail` (whose first failure ends a run), one
+ * per stage and profile, in stage order, so the grade can stop after the first stage that fails.
  */
 async function planSteps(exercise: Exercise, suiteDir: string, options: GradeOptions, selected?: ReadonlySet<number>): Promise<Step[]> {
   const stageOf = (file: string) => Number(/^(\d+)-/.exec(path.basename(file))?.[1]);
@@ -264,7 +285,7 @@ async function planSteps(exercise: Exercise, suiteDir: string, options: GradeOpt
     const stage = stageOf(file);
     const names = override ? [override] : (exercise.manifest.stages.find((s) => s.stage === stage)?.profiles ?? ['clean']);
     for (const name of names) {
-      const key = options.all ? name : `${stage}\0${name}`;
+      const key = options.all && !options.bail ? name : `${stage}\0${name}`;
       const step = steps.get(key) ?? { stages: new Set<number>(), link: name, files: [] };
       step.stages.add(stage);
       step.files.push(file);

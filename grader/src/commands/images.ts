@@ -12,8 +12,8 @@ export interface ImagesOptions {
 export async function buildImages(options: ImagesOptions): Promise<void> {
   const engine = await DockerEngine.connect();
   const names = options.names.length > 0 ? options.names : IMAGE_NAMES;
-  for (const name of names) {
-    const image = await ensureImage(engine, name, options.buildMode, options.force);
-    process.stdout.write(`${image.tag}\n`);
-  }
+  // At once: an offline build is half downloads (debootstrap, npm) and half unpacking, so on two
+  // cores the three take about as long as the largest alone would twice over, not the sum.
+  const images = await Promise.all(names.map((name) => ensureImage(engine, name, options.buildMode, options.force)));
+  for (const image of images) process.stdout.write(`${image.tag}\n`);
 }

@@ -1,4 +1,4 @@
-import { beforeAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createRuntime } from '../runtime/create-runtime.ts';
 import type { RunResult, SubmissionRuntime } from '../runtime/runtime.ts';
 import { runContext } from './submission.ts';
@@ -40,6 +40,10 @@ export function useClient(): ClientHandle {
 
   beforeAll(async () => {
     runtime = await createRuntime(context);
+  });
+
+  afterAll(async () => {
+    await runtime?.dropStates();
   });
 
   let tests = 0;

@@ -78,22 +78,28 @@ export function renderPretty(untrusted: GradeReport, options: PrettyOptions = {}
     const mark = stage.status === 'pass' ? c(32, '✓') : c(31, '✗');
     const held = stage.blockedBy === undefined ? '' : c(2, ` (counts once stage ${stage.blockedBy} passes)`);
     out.push(`${mark} stage ${stage.stage}: ${visibleLine(stage.title)}  ${stage.points}/${stage.maxPoints}${held}`);
-    for (const test of report.tests.filter((t) => t.stage === stage.stage && t.status !== 'passed')) {
+    const stageTests = report.tests.filter((t) => t.stage === stage.stage);
+    for (const test of stageTests.filter((t) => t.status === 'failed')) {
       const link = test.profile && test.profile !== 'clean' ? ` [${visibleLine(test.profile)}]` : '';
       const full = options.verbose || shownInFull === 0;
       firstFailure ??= { stage: stage.stage, test: test.name };
       if (!full) {
-        out.push(`    ${c(31, '✗')} ${visibleLine(test.name)}${link}${test.status === 'skipped' ? ' (skipped)' : ''}: ${firstLine(test.error)}`);
+        out.push(`    ${c(31, '✗')} ${visibleLine(test.name)}${link}: ${firstLine(test.error)}`);
         continue;
       }
       shownInFull++;
-      out.push(`    ${c(31, '✗')} ${visibleLine(test.name)}${link}${test.status === 'skipped' ? ' (skipped)' : ''}`);
+      out.push(`    ${c(31, '✗')} ${visibleLine(test.name)}${link}`);
       if (test.error) out.push(quoted(test.error, '        '));
       if (test.profile && test.profile !== 'clean')
         out.push(`      link: ${visibleLine(test.profile)}${calibrations.has(test.profile) ? ` (${calibrations.get(test.profile)})` : ''}`);
       if (test.transcript) out.push('      transcript:', indent(visibleText(test.transcript), '      '));
       if (test.serverLog) out.push('      your server printed:', quoted(test.serverLog, '        '));
     }
+    // Tests a run left out (--bail after a failure): a line each with --verbose, else one for all.
+    const skipped = stageTests.filter((t) => t.status === 'skipped');
+    if (options.verbose) for (const test of skipped) out.push(c(2, `    - ${visibleLine(test.name)}: ${firstLine(test.error) || 'not run'}`));
+    else if (skipped.length > 0)
+      out.push(c(2, `    - ${skipped.length} more not run${skipped[0]?.error?.includes('--bail') ? ' (--bail: grade without it to run them)' : ''}`));
     if (stage.hint) out.push(c(36, `    hint: ${visibleText(stage.hint).replace(/\n/g, '\n          ')}`));
   }
   for (const error of report.graderErrors) out.push(c(35, 'grader error:'), quoted(error, '  '));
@@ -112,7 +118,7 @@ function nextStep(report: GradeReport, first: { stage: number; test: string } | 
   if (report.status === 'error') return "next: this is the grader's fault, not yours; run again with --debug, and report it if it stays";
   if (report.buildError) return `next: fix the build error above${again}`;
   if (report.status === 'pass') return undefined;
-  const hidden = report.tests.filter((t) => t.status !== 'passed').length - 1;
+  const hidden = report.tests.filter((t) => t.status === 'failed').length - 1;
   const others = hidden > 0 && !options.verbose ? ` (--verbose shows the other ${hidden} failure${hidden === 1 ? '' : 's'} in full)` : '';
   if (!first) return `next: fix the failing stage above${again}`;
   return `next: make stage ${first.stage} pass, starting with "${visibleLine(first.test)}"${again}${notRun ? '; later stages run once it does (--all runs them now)' : ''}${others}`;

@@ -21,6 +21,8 @@ export interface RunSuiteOptions {
   readonly context: RunContext;
   /** Only test names matching this pattern. */
   readonly testNamePattern?: string;
+  /** Stop the run at its first failing test; the tests after it are reported skipped. */
+  readonly bail?: boolean;
   readonly onTest?: (outcome: TestOutcome) => void;
   readonly onTestStart?: (test: { name: string; stage: number | undefined }) => void;
   /** The run this suite belongs to: disposing of it stops the workers first, so none creates a container after. */
@@ -105,6 +107,7 @@ export async function runSuite(options: RunSuiteOptions): Promise<SuiteRun> {
         isolate: false,
         passWithNoTests: false,
         testNamePattern: options.testNamePattern,
+        ...(options.bail && { bail: 1 }),
         // Test files live outside node_modules; their `netkata/harness` import is ours.
         alias: { 'netkata/harness': harnessEntry },
       },

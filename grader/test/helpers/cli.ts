@@ -80,8 +80,10 @@ export const stageStatuses = (report: GradeReport) => Object.fromEntries(report.
 /**
  * A faulty variant must fail the stage it breaks (with a reason per failing test) and pass
  * every stage before it, so the failure is attributed to the right stage. Later stages are not
- * run (`--stages 1-N`): what they would say proves nothing about this variant. `--all`: every
- * test of the broken stage runs (no fail-fast), so each must fail on its own evidence.
+ * run (`--stages 1-N`): what they would say proves nothing about this variant. `--all`: no
+ * fail-fast on silence, so a failure stands on its own evidence; `--bail`: the broken stage stops
+ * at its first failure (a stage before it that failed would fail the check just the same), so a
+ * variant does not wait out the timeouts of every other test it breaks.
  */
 export async function expectBreaksStage(exercise: string, submission: string, breaks: number, extraArgs: readonly string[] = []): Promise<void> {
   const { code, report, stderr } = await gradeJson([
@@ -92,7 +94,9 @@ export async function expectBreaksStage(exercise: string, submission: string, br
     'docker',
     '--stages',
     `1-${breaks}`,
+    // Every stage before it in full; the breaking stage only up to its first failure, which is the proof.
     '--all',
+    '--bail',
     ...extraArgs,
   ]);
   expect(
@@ -110,6 +114,12 @@ export async function expectBreaksStage(exercise: string, submission: string, br
     failing.every((t) => t.error),
     'every failure says why',
   ).toBe(true);
+  // What --bail left out is in the broken stage only, after its first failure, and says so.
+  const skipped = report.tests.filter((t) => t.status === 'skipped');
+  expect(
+    skipped.filter((t) => t.stage !== breaks || !/^not run: --bail stopped stage \d+ at its first failure/.test(t.error ?? '')).map((t) => t.name),
+    'tests --bail left out',
+  ).toEqual([]);
 }
 
 /**
