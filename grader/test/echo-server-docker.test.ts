@@ -58,29 +58,21 @@ describe('echo-server on the docker runtime', () => {
     expect(report.stages[0]?.hint).toBeTruthy();
   });
 
-  test('the reference solution passes every stage behind the chaos profile, and the report names the backend', async () => {
-    const { code, report, stderr } = await gradeJson(['echo-server', '--solution', '--runtime', 'docker', '--profile', 'chaos']);
-    expect(code, `${stderr}${failedTests(report)}`).toBe(0);
-    expect(report.points).toBe(120);
-    expect(report.impairment?.profiles.map((p) => p.name)).toEqual(['chaos']);
-    expect(report.impairment?.profiles[0]?.calibration?.ok).toBe(true);
-    expect(report.tests.every((t) => t.profile === 'chaos' && t.status === 'passed')).toBe(true);
-    expect(stderr).toMatch(/impairments by (netem|userspace)/);
-  });
-
-  test('through published ports (how remote engines and Docker Desktop are reached), the solution passes and nothing is left', async () => {
-    const { code, report, stderr, pid } = await gradeJson(['echo-server', '--solution', '--runtime', 'docker'], { NETKATA_ENDPOINTS: 'published' });
+  test('through published ports (how remote engines and Docker Desktop are reached), the reference passes every stage behind the chaos profile, the report names the backend, and nothing is left', async () => {
+    // One grade for both: the edge in the path and the harshest built-in profile (two full
+    // grades of the reference took 140 s of CI; the exercise check grades it under the manifest's).
+    const { code, report, stderr, pid } = await gradeJson(['echo-server', '--solution', '--runtime', 'docker', '--profile', 'chaos'], {
+      NETKATA_ENDPOINTS: 'published',
+    });
     expect(code, `${stderr}${failedTests(report)}`).toBe(0);
     expect(report.points).toBe(120);
     expect(report.runtime).toMatchObject({ kind: 'docker', isolated: true, endpoints: 'published' });
     expect(report.notices.join('\n')).toMatch(/published ports on 127\.0\.0\.1/);
-    // Stage 6 ran under both of its profiles, each calibrated on a packet-level backend first.
+    expect(stderr).toMatch(/impairments by (netem|userspace)/);
+    // Calibrated on a packet-level backend first, through the edge.
     expect(['netem', 'userspace']).toContain(report.impairment?.backend);
-    expect(report.impairment?.profiles.map((p) => [p.name, p.calibration?.ok ?? null])).toEqual([
-      ['clean', null],
-      ['wan', true],
-      ['lossy', true],
-    ]);
+    expect(report.impairment?.profiles.map((p) => [p.name, p.calibration?.ok ?? null])).toEqual([['chaos', true]]);
+    expect(report.tests.every((t) => t.profile === 'chaos' && t.status === 'passed')).toBe(true);
     expect(await leftovers(pid), 'containers or networks left after the run').toBe(0);
   });
 
