@@ -350,7 +350,8 @@ async function main(argv: string[]): Promise<number> {
           await recordResult(report, {
             kind: visible ? 'test' : 'grade',
             own: !values.submission && !values.solution,
-            complete: !values.stages && !values.test && !values.suite && !values.profile,
+            // --bail leaves tests out: its points are a lower bound, not the exercise's score.
+            complete: !values.stages && !values.test && !values.suite && !values.profile && !values.bail,
           });
           return report.status === 'pass' ? 0 : report.status === 'fail' ? 1 : 2;
         });

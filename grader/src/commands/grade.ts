@@ -14,6 +14,7 @@ import { preloadRunner, runSuite } from '../runner/run-suite.ts';
 import { LiveProgress } from '../runner/live-progress.ts';
 import { visibleLine } from '../report/sanitize.ts';
 import type { TestOutcome } from '../runner/outcome.ts';
+import { NOT_REACHED } from '../runner/collect-reporter.ts';
 import type { Lifetime } from '../lifetime.ts';
 import { graderVersion } from '../version.ts';
 import { readableBy } from '../runtime/local-user.ts';
@@ -220,7 +221,8 @@ async function gradeOn(
       });
       runs.push({ link: step.link.name, stages: step.stages, wallMs: Math.round(performance.now() - runStarted), modules: run.modules ?? [] });
       // -t leaves the tests it filtered out as skipped; they were not graded, so not reported.
-      const graded = bailed(options.testNamePattern ? run.tests.filter((t) => t.status !== 'skipped') : run.tests, options.bail);
+      // Those a bail stopped before are there, saying why.
+      const graded = bailed(options.testNamePattern ? run.tests.filter((t) => t.status !== 'skipped' || t.error === NOT_REACHED) : run.tests, options.bail);
       tests.push(...graded.map((t) => ({ ...t, profile: step.link.name })));
       graderErrors.push(...run.graderErrors);
       // An independent stage neither needs the stages before it nor holds back those after it.
@@ -251,7 +253,7 @@ function bailed(tests: readonly TestOutcome[], bail: boolean | undefined): reado
   const first = bail ? tests.find((t) => t.status === 'failed') : undefined;
   if (!first) return tests;
   return tests.map((t) =>
-    t.status === 'skipped' && !t.error
+    t.status === 'skipped' && t.error === NOT_REACHED
       ? { ...t, error: `not run: --bail stopped stage ${first.stage ?? '?'} at its first failure ("${first.name}"); grade without --bail to run it` }
       : t,
   );

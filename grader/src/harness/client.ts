@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { beforeAll, beforeEach } from 'vitest';
 import { createRuntime } from '../runtime/create-runtime.ts';
 import type { RunResult, SubmissionRuntime } from '../runtime/runtime.ts';
 import { runContext } from './submission.ts';
@@ -40,10 +40,6 @@ export function useClient(): ClientHandle {
 
   beforeAll(async () => {
     runtime = await createRuntime(context);
-  });
-
-  afterAll(async () => {
-    await runtime?.dropStates();
   });
 
   let tests = 0;

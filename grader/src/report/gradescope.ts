@@ -70,6 +70,7 @@ export function renderGradescope(untrusted: GradeReport): string {
       const blocked = passed && stage.blockedBy !== undefined;
       const output = runs.map((t) => {
         const link = t.profile ?? 'clean';
+        if (t.status === 'skipped' && t.error) return `not run over the ${link} link: ${t.error}`;
         if (t.status !== 'failed') return `${t.status} over the ${link} link in ${t.durationMs} ms`;
         return [
           `failed over the ${link} link:`,

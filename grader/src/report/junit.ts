@@ -82,7 +82,8 @@ export function renderJunit(untrusted: GradeReport): string {
       const testName = test.profile && test.profile !== 'clean' ? `${test.name} [${test.profile}]` : test.name;
       const open = `    <testcase classname="${classname}" name="${attr(testName)}" time="${seconds(test.durationMs)}"`;
       if (test.status === 'passed') return `${open}/>`;
-      if (test.status === 'skipped') return `${open}><skipped/></testcase>`;
+      // Jenkins' schema allows no attributes on <skipped>: the reason (a --bail, say) is its text.
+      if (test.status === 'skipped') return `${open}>${test.error ? `<skipped>${xmlText(test.error)}</skipped>` : '<skipped/>'}</testcase>`;
       const details = [test.error, test.transcript && `transcript:\n${test.transcript}`].filter(Boolean).join('\n\n');
       const output = test.serverLog
         ? `<system-out>${xmlText(`the submission's output:\n${test.serverLog}`, { maxLines: Number.MAX_SAFE_INTEGER })}</system-out>`

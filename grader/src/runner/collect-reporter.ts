@@ -10,6 +10,9 @@ function errorText(errors: ReadonlyArray<{ message?: string; name?: string }> | 
     .join('\n');
 }
 
+/** The error of a test its run stopped before (vitest's bail, a cancel): it was not filtered out. */
+export const NOT_REACHED = 'not run: the run stopped before this test';
+
 /**
  * Collects test outcomes through vitest's stable reporter hooks (onTestCaseResult, onTestRunEnd)
  * and per-test metadata (stage, points, transcript); never walks raw task trees.
@@ -31,6 +34,8 @@ export class CollectReporter implements Reporter {
     const meta = testCase.meta();
     const result = testCase.result();
     const status = result.state === 'passed' ? 'passed' : result.state === 'failed' ? 'failed' : 'skipped';
+    // 'pending' at the end of a run: the run stopped before it (bail, a cancel), unlike a test -t filtered out ('skipped').
+    const notReached = result.state === 'pending' ? { error: NOT_REACHED } : {};
     return {
       name: testCase.name,
       file: path.relative(this.suiteDir, testCase.module.moduleId),
@@ -39,6 +44,7 @@ export class CollectReporter implements Reporter {
       status,
       durationMs: Math.round(testCase.diagnostic()?.duration ?? 0),
       error: errorText(result.errors),
+      ...notReached,
       transcript: meta.transcript,
       serverLog: meta.serverLog,
       measurements: meta.measurements,

@@ -119,10 +119,6 @@ export class LocalRuntime implements SubmissionRuntime {
     await rmdir(this.stateRoot).catch(() => {});
   }
 
-  async dropStates(): Promise<void> {
-    await rm(this.stateRoot, { recursive: true, force: true });
-  }
-
   async run(options: RunOptions): Promise<RunResult> {
     const filesDir = options.files ? await writeReadOnlyFiles(options.files) : undefined;
     const stateDir = options.state ? this.stateDir(options.state) : undefined;

@@ -81,8 +81,8 @@ export interface RunResult {
   readonly durationMs: number;
 }
 
-/** Where a container finds the state folders: RunOptions.state's is the folder of that name below it. */
-export const CONTAINER_STATE_ROOT = '/srv/state';
+/** Where a container finds RunOptions.state. */
+export const CONTAINER_STATE_DIR = '/srv/state/data';
 
 /** Output kept per stream of a run; a client that floods its output is cut here. */
 export const MAX_RUN_OUTPUT_BYTES = 1024 * 1024;
@@ -98,8 +98,6 @@ export interface SubmissionRuntime {
   stateDir(name: string): string;
   /** Removes the state folder `name` of earlier runs. */
   dropState(name: string): Promise<void>;
-  /** Removes every state folder of this runtime's runs, and what held them. */
-  dropStates(): Promise<void>;
 }
 
 /** The port servers listen on inside a container; the local runtime picks a free one. */

@@ -10,7 +10,7 @@ import { claimSlot, EDGE_SETTLE_MS, type EdgeSlot } from './edge.ts';
 import {
   CONTAINER_FILES_DIR,
   CONTAINER_PORT,
-  CONTAINER_STATE_ROOT,
+  CONTAINER_STATE_DIR,
   MAX_RUN_OUTPUT_BYTES,
   type Endpoint,
   type RunOptions,
@@ -22,7 +22,6 @@ import {
   type SubmissionRuntime,
 } from '../runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from '../wait-for-port.ts';
-import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { tarOf } from './tar.ts';
 import { allOrFirstError } from '../../settle.ts';
@@ -41,12 +40,6 @@ const SANDBOX_UID = 1000;
 
 /** What a client's STATE_DIR may hold (a tmpfs: writing more fails with ENOSPC). Stated in tls-client's README. */
 const STATE_DIR_BYTES = 16 * 1024 * 1024;
-
-/** Where the keeper mounts the state volume. */
-const KEEPER_STATE_DIR = '/state';
-
-/** A test's state folder name: one path segment, whatever the suite called it. */
-const stateFolder = (state: string) => state.replace(/[^a-zA-Z0-9_.-]/g, '-').replace(/^\.+/, '_') || '_';
 
 /**
  * A GenericContainer with the sandbox testcontainers has no builder methods for: read-only root,
@@ -238,44 +231,26 @@ export class DockerRuntime implements SubmissionRuntime {
   }
 
   /**
-   * State folders live in one tmpfs volume of STATE_DIR_BYTES per runtime (a test file), so a
-   * run that writes more gets ENOSPC instead of filling the engine's disk. A tmpfs volume is
-   * unmounted (and emptied) when the last container using it stops, and the state must outlive
-   * each run: a keeper, a sleeping container with no network, holds it mounted from the file's
-   * first run to dropStates. Each test's folder is made in it by the keeper at the test's first
-   * run and removed when the test ends (dropState), so the next test finds none and the whole
-   * 16 MiB free; a keeper and volume per test cost 0.5 s of every test (most of a client's run).
+   * The state folder lives in a tmpfs volume of STATE_DIR_BYTES, so a run that writes more gets
+   * ENOSPC instead of filling the engine's disk. A tmpfs volume is unmounted (and emptied) when
+   * the last container using it stops, and the state must outlive each run: a keeper, a sleeping
+   * container with no network, holds it mounted from the first run of a test to dropState.
    * Volume and keeper carry the run's labels, so removeRun (and a sweep) take them too.
    */
   private async withState(builder: SandboxedContainer, state: string): Promise<void> {
-    const volume = await this.keepStateVolume();
-    if (!this.stateFolders.has(state)) {
-      await this.inKeeper(volume, ['mkdir', '-p', `${KEEPER_STATE_DIR}/${stateFolder(state)}`], 'make the state folder');
-      this.stateFolders.add(state);
-    } else {
-      // A keeper that stopped took the state with it: a later run would fail for want of what an
-      // earlier one saved, and the learner would be blamed.
-      const kept = await this.engine.dockerode
-        .getContainer(`${volume}-keeper`)
-        .inspect()
-        .catch(() => undefined);
-      if (!kept?.State.Running) throw new InfrastructureError(`the keeper of the state folders ${volume} stopped; the state of earlier runs is lost`);
-    }
-    builder.withWritableFolder(volume, CONTAINER_STATE_ROOT).withEnvironment({ STATE_DIR: this.stateDir(state) });
+    const volume = this.stateVolume(state);
+    await this.keepStateVolume(volume);
+    builder.withWritableFolder(volume, CONTAINER_STATE_DIR).withEnvironment({ STATE_DIR: CONTAINER_STATE_DIR });
   }
 
-  private stateKeeper: Promise<string> | undefined;
-  /** The tests' folders made in it so far. */
-  private readonly stateFolders = new Set<string>();
-
-  /** The runtime's state volume, with its keeper running: made at the first run that needs it. */
-  private keepStateVolume(): Promise<string> {
-    this.stateKeeper ??= this.startStateKeeper(`netkata-${this.context.runId}-state-${randomUUID().slice(0, 8)}`);
-    return this.stateKeeper;
-  }
-
-  private async startStateKeeper(volume: string): Promise<string> {
+  private async keepStateVolume(volume: string): Promise<void> {
     const { dockerode } = this.engine;
+    const keeper = dockerode.getContainer(`${volume}-keeper`);
+    const kept = await keeper.inspect().catch(() => undefined);
+    if (kept?.State.Running) return;
+    // A keeper that stopped took the state with it: a later run would fail for want of what an
+    // earlier one saved, and the learner would be blamed.
+    if (kept) throw new InfrastructureError(`the keeper of the state folder ${volume} stopped (${kept.State.Status}); the state of earlier runs is lost`);
     try {
       await dockerode.createVolume({
         Name: volume,
@@ -299,56 +274,28 @@ export class DockerRuntime implements SubmissionRuntime {
           Memory: 16 * 1024 * 1024,
           MemorySwap: 16 * 1024 * 1024,
           NanoCpus: 100_000_000,
-          // Writable: the keeper makes and removes the tests' folders, as the sandbox's user.
-          Mounts: [{ Type: 'volume', Source: volume, Target: KEEPER_STATE_DIR }],
+          Mounts: [{ Type: 'volume', Source: volume, Target: '/state', ReadOnly: true }],
         },
       });
       await container.start();
-      return volume;
     } catch (error) {
-      this.stateKeeper = undefined;
-      throw new InfrastructureError(`could not keep the state folders in ${volume}: ${(error as Error).message}`, { cause: error });
+      // Two runs of one test may race to create it: the winner's keeper serves both.
+      if ((error as { statusCode?: number }).statusCode === 409 && (await keeper.inspect().catch(() => undefined))?.State.Running) return;
+      throw new InfrastructureError(`could not keep the state folder ${volume}: ${(error as Error).message}`, { cause: error });
     }
   }
 
-  /** Runs a command in the keeper; a keeper that stopped has lost the state: the grader's fault, never the learner's. */
-  private async inKeeper(volume: string, command: readonly string[], what: string): Promise<void> {
-    const result = await this.engine.exec(`${volume}-keeper`, command, 10_000).catch((error: Error) => ({
-      exitCode: -1,
-      output: error.message,
-    }));
-    if (result.exitCode !== 0) throw new InfrastructureError(`could not ${what} (${volume}): ${result.output.trim() || `exit ${result.exitCode}`}`);
+  private stateVolume(state: string): string {
+    return `netkata-${this.context.runId}-state-${state.replace(/[^a-zA-Z0-9_.-]/g, '-')}`;
   }
 
-  stateDir(state: string): string {
-    return `${CONTAINER_STATE_ROOT}/${stateFolder(state)}`;
-  }
-
-  /**
-   * Removes a test's folder; what the submission left in it (folders it made unreadable, say) is
-   * the sandbox user's own, so the keeper can open it up and remove it. If it cannot, the volume
-   * goes with its keeper, and the next test gets a new one.
-   */
-  async dropState(state: string): Promise<void> {
-    if (!this.stateKeeper) return;
-    const volume = await this.stateKeeper.catch(() => undefined);
-    if (!volume) return;
-    const folder = `${KEEPER_STATE_DIR}/${stateFolder(state)}`;
-    if (!this.stateFolders.delete(state)) return;
-    try {
-      await this.inKeeper(volume, ['sh', '-c', 'chmod -R u+rwx "$1" 2>/dev/null; rm -rf "$1" && ! test -e "$1"', 'drop', folder], 'empty the state folder');
-    } catch {
-      await this.dropStates();
-    }
+  stateDir(): string {
+    return CONTAINER_STATE_DIR;
   }
 
   /** The keeper first: a volume in use cannot be removed. */
-  async dropStates(): Promise<void> {
-    const kept = this.stateKeeper;
-    this.stateKeeper = undefined;
-    this.stateFolders.clear();
-    const volume = await kept?.catch(() => undefined);
-    if (!volume) return;
+  async dropState(state: string): Promise<void> {
+    const volume = this.stateVolume(state);
     await this.engine.dockerode
       .getContainer(`${volume}-keeper`)
       .remove({ force: true, v: true })
