@@ -21,9 +21,10 @@ Usage:
   netkata reset <exercise> [--yes]            put the starter back (your src/ goes to .netkata/backups/)
   netkata images build [--offline] [name...]  build the grader's images ahead of time
   netkata batch <exercise> <dir>...           grade many submissions, sandboxed only (a class, a workshop)
-                [--output DIR] [--shard i/n] [--resume]
+                [--output DIR] [--shard i/n] [--resume] [--jobs N] [--stages LIST]
                                               reports, result files and a gradebook (JSON, CSV) in DIR;
-                                              one shard of the class; skip what is graded and unchanged
+                                              one shard of the class; skip what is graded and unchanged;
+                                              N at once (at most one per core); only the stages covered
   netkata merge <gradebook.json>... --output DIR
                                               the shards' gradebooks as one
   netkata doctor [--json]                     what this machine can grade with (engine, images, netem, NFQUEUE)
@@ -231,10 +232,12 @@ async function main(argv: string[]): Promise<number> {
     case 'batch': {
       const [exercise, ...submissions] = rest;
       if (!exercise || submissions.length === 0)
-        throw new ConfigError('usage: netkata batch <exercise> <submission-dir>... [--output DIR] [--reporter R,...] [--shard i/n] [--resume] [--json]');
+        throw new ConfigError(
+          'usage: netkata batch <exercise> <submission-dir>... [--output DIR] [--reporter R,...] [--shard i/n] [--resume] [--jobs N] [--json]',
+        );
       const { parseReporterNames } = await import('./report/reporters.ts');
       const reporters = parseReporterNames(values.reporter);
-      const { gradeBatch, parseShard, renderBatch } = await import('./commands/batch.ts');
+      const [{ gradeBatch, parseShard, renderBatch }, { parseJobs }] = await Promise.all([import('./commands/batch.ts'), import('./commands/jobs.ts')]);
       const summary = await withLifetime(async (lifetime) =>
         gradeBatch({
           exercise,
@@ -244,6 +247,8 @@ async function main(argv: string[]): Promise<number> {
           outputDir: values.output,
           ...(values.shard !== undefined && { shard: parseShard(values.shard) }),
           resume: values.resume,
+          jobs: parseJobs(values.jobs),
+          ...(values.stages !== undefined && { stages: values.stages }),
           profile: values.profile,
           impairment,
           seed,
@@ -414,8 +419,7 @@ async function main(argv: string[]): Promise<number> {
           );
         const port = values.port === undefined ? workshop.DEFAULT_WORKSHOP_PORT : Number(values.port);
         if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`--port must be a port number, not "${values.port}"`);
-        const jobs = values.jobs === undefined ? 1 : Number(values.jobs);
-        if (!Number.isInteger(jobs) || jobs < 1 || jobs > 16) throw new ConfigError(`--jobs must be a whole number from 1 to 16, not "${values.jobs}"`);
+        const jobs = (await import('./commands/jobs.ts')).parseJobs(values.jobs);
         const list = (text: string | undefined) =>
           (text ?? '')
             .split(',')

@@ -14,48 +14,88 @@ describe('netkata batch', () => {
     expect(result.stderr).toMatch(/batch mode grades other people's code, so it runs it only sandboxed/);
   });
 
-  test('grades each submission in containers with one seed, writes a report each and a summary', async () => {
+  /**
+   * The issue's fixture class, on the stages a course would have covered by week two: the
+   * reference, the starter, a variant that breaks stage 2 (bytes-as-strings), one that breaks
+   * stage 3 and so passes these (one-at-a-time), one that does not compile, an empty folder.
+   */
+  const CLASS = {
+    alice: path.join(repoRoot, 'solutions', '01-echo-server'),
+    bob: fixture('echo-server', 'one-at-a-time'),
+    dave: fixture('echo-server', 'bytes-as-strings'),
+    erin: fixture('echo-server', 'syntax-error'),
+    frank: path.join(repoRoot, 'exercises', '01-echo-server'),
+  } as const;
+  const STAGES = '1-2';
+
+  test('a class graded alone, then two at a time (--jobs 2), then as two shards merged: the same gradebook each time', async () => {
     const work = await mkdtemp(path.join(os.tmpdir(), 'netkata-batch-'));
-    await cp(path.join(repoRoot, 'solutions', '01-echo-server'), path.join(work, 'alice'), { recursive: true });
-    await cp(fixture('echo-server', 'one-at-a-time'), path.join(work, 'bob'), { recursive: true });
+    for (const [name, dir] of Object.entries(CLASS)) await cp(dir, path.join(work, name), { recursive: true, filter: (f) => !f.includes('node_modules') });
     await mkdir(path.join(work, 'carol'));
-    const reports = path.join(work, 'reports');
-    const result = await netkata([
-      'batch',
-      'echo-server',
-      ...['alice', 'bob', 'carol'].map((n) => path.join(work, n)),
-      '--profile',
-      'clean',
-      '--output',
-      reports,
-      '--reporter',
-      'json',
-      '--json',
+    const submissions = [...Object.keys(CLASS), 'carol'].sort().map((n) => path.join(work, n));
+    const seed = '4242';
+    const batch = async (output: string, ...more: string[]) => {
+      const started = Date.now();
+      const result = await netkata([
+        'batch',
+        'echo-server',
+        ...submissions,
+        '--stages',
+        STAGES,
+        '--seed',
+        seed,
+        '--output',
+        path.join(work, output),
+        '--reporter',
+        'json',
+        '--json',
+        ...more,
+      ]);
+      return { ...result, wallMs: Date.now() - started };
+    };
+    const alone = await batch('alone');
+    expect(alone.code, alone.stderr).toBe(1);
+    const summary = JSON.parse(alone.stdout);
+    expect(summary.submissions.map((e: { submission: string; status: string }) => [path.basename(e.submission), e.status])).toEqual([
+      ['alice', 'pass'],
+      ['bob', 'pass'],
+      ['carol', 'fail'],
+      ['dave', 'fail'],
+      ['erin', 'fail'],
+      ['frank', 'fail'],
     ]);
-    expect(result.code, result.stderr).toBe(1);
-    const summary = JSON.parse(result.stdout);
-    expect(summary.submissions.map((e: { status: string }) => e.status)).toEqual(['pass', 'fail', 'fail']);
-    expect(summary.submissions[0]).toMatchObject({ points: 120, maxPoints: 120 });
+    expect(summary.submissions[0]).toMatchObject({ points: 30, maxPoints: 30 });
     expect(summary.submissions[2].error).toMatch(/is not a submission/);
-    expect((await readdir(reports)).sort()).toEqual([
-      'alice.json',
-      'alice.result.json',
-      'bob.json',
-      'bob.result.json',
-      'carol.result.json',
+    expect((await readdir(path.join(work, 'alone'))).sort()).toEqual([
+      ...['alice', 'bob', 'carol', 'dave', 'erin', 'frank'].flatMap((n) => (n === 'carol' ? [`${n}.result.json`] : [`${n}.json`, `${n}.result.json`])),
       'gradebook.csv',
       'gradebook.json',
     ]);
-    expect(Number.isInteger(summary.seed)).toBe(true);
-    // The gradebook holds what the reports say, stage by stage.
-    const book = gradebookSchema.parse(JSON.parse(await readFile(path.join(reports, 'gradebook.json'), 'utf8')));
-    expect(book.rows.map((r) => [r.submission, r.status, r.points])).toEqual([
-      ['alice', 'pass', 120],
-      ['bob', 'fail', summary.submissions[1].points],
-      ['carol', 'fail', 0],
-    ]);
-    const bob = JSON.parse(await readFile(path.join(reports, 'bob.json'), 'utf8'));
-    expect(book.rows[1]!.stages).toEqual(Object.fromEntries(bob.stages.map((s: { stage: number; points: number }) => [String(s.stage), s.points])));
-    expect(book.rows[1]!.backend).toBe(bob.impairment.backend);
-  }, 240_000);
+    const book = async (folder: string) => gradebookSchema.parse(JSON.parse(await readFile(path.join(work, folder, 'gradebook.json'), 'utf8')));
+    const points = async (folder: string) => (await book(folder)).rows.map((r) => [r.submission, r.status, r.points, r.stages]);
+    const aloneBook = await book('alone');
+    expect(aloneBook.stages.map((s) => s.stage)).toEqual([1, 2]);
+    // The gradebook holds what the reports say, stage by stage: dave loses points in stage 2 only, frank everywhere.
+    const dave = JSON.parse(await readFile(path.join(work, 'alone', 'dave.json'), 'utf8'));
+    const daveRow = aloneBook.rows.find((r) => r.submission === 'dave')!;
+    expect(daveRow.stages).toEqual(Object.fromEntries(dave.stages.map((s: { stage: number; points: number }) => [String(s.stage), s.points])));
+    expect(daveRow.stages['1']).toBe(aloneBook.stages[0]!.maxPoints);
+    expect(daveRow.stages['2']).toBeLessThan(aloneBook.stages[1]!.maxPoints);
+    expect(daveRow.backend).toBe(dave.impairment.backend);
+    expect(aloneBook.rows.find((r) => r.submission === 'frank')!.points).toBe(0);
+
+    const twoAtATime = await batch('jobs-2', '--jobs', '2');
+    expect(twoAtATime.code, twoAtATime.stderr).toBe(1);
+    expect(await points('jobs-2')).toEqual(await points('alone'));
+
+    // A CI matrix's two jobs, here on one machine at once, then the merge job.
+    const [one, two] = await Promise.all([batch('shard-1', '--shard', '1/2'), batch('shard-2', '--shard', '2/2')]);
+    for (const shard of [one, two]) expect(shard.code, shard.stderr).not.toBe(2);
+    const merged = await netkata(['merge', path.join(work, 'shard-1'), path.join(work, 'shard-2'), '--output', path.join(work, 'merged')]);
+    expect(merged.code, merged.stderr).not.toBe(2);
+    expect(await points('merged')).toEqual(await points('alone'));
+    console.log(
+      `batch of ${submissions.length}, stages ${STAGES}: alone ${(alone.wallMs / 1000).toFixed(1)} s, --jobs 2 ${(twoAtATime.wallMs / 1000).toFixed(1)} s (ratio ${(twoAtATime.wallMs / alone.wallMs).toFixed(2)})`,
+    );
+  }, 480_000);
 });

@@ -22,7 +22,7 @@ import { render, reporterExtension, type ReporterName } from '../report/reporter
 import { visibleLine } from '../sanitize.ts';
 import type { Lifetime } from '../lifetime.ts';
 import { graderVersion } from '../version.ts';
-import { grade } from './grade.ts';
+import { grade, parseStages } from './grade.ts';
 
 /** `--shard 2/4`: the second of four parts of the class. */
 export interface Shard {
@@ -47,6 +47,10 @@ export interface BatchOptions {
   readonly shard?: Shard;
   /** Skip a submission whose result file in outputDir has the same fingerprint. */
   readonly resume?: boolean;
+  /** Submissions graded at once (default 1); at most the machine's cores (see parseJobs). */
+  readonly jobs?: number;
+  /** Only these stages (`1-3`): a class graded on what the course has covered so far. */
+  readonly stages?: string;
   /** Holds the run being graded now, for Ctrl-C. */
   readonly lifetime: Lifetime;
   /** Grades one submission: the sandboxed grade, unless a test stands in for it. */
@@ -153,10 +157,9 @@ async function earlierSeed(outputDir: string): Promise<number | undefined> {
 }
 
 /**
- * Grades many submissions (a class, a workshop's teams) one after another. Other people's code
- * runs only in the sandbox: the local runtime is refused, and so is falling back to it.
- * One after another, not in parallel: timing tests on two cores must not compete. Every
- * submission meets the same seed, so the same impairment decisions. With an output folder, each
+ * Grades many submissions (a class, a workshop's teams), `jobs` at a time (default one after
+ * another). Other people's code runs only in the sandbox: the local runtime is refused, and so
+ * is falling back to it. Every submission meets the same seed, so the same impairment decisions. With an output folder, each
  * submission leaves its reports and a result file (its gradebook row, written as soon as it is
  * graded), and the batch a gradebook (JSON and CSV) of its shard.
  */
@@ -178,10 +181,13 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
       all.map((s) => s.name),
       options.reporters,
     );
+  const jobs = options.jobs ?? 1;
   const mine = options.shard ? all.filter((s) => shardOf(s.name, options.shard!.count) === options.shard!.index) : all;
   if (outputDir) await mkdir(outputDir, { recursive: true });
   const seed = options.seed ?? (options.resume && outputDir ? await earlierSeed(outputDir) : undefined) ?? Math.floor(Math.random() * 2 ** 31);
   const exercise = await findExercise(options.exercise);
+  const selected = options.stages === undefined ? undefined : parseStages(options.stages, exercise.manifest);
+  const stages = exercise.manifest.stages.filter((s) => !selected || selected.has(s.stage));
   const suite = await contentHash(exercise.suiteDir);
   const gradeOne =
     options.gradeOne ??
@@ -194,6 +200,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
         ...(options.allowBases && { allowBases: options.allowBases }),
         // An instructor's class: every stage is graded, so partial credit is there to see.
         all: true,
+        ...(options.stages !== undefined && { stages: options.stages }),
         profile: options.profile,
         impairment: options.impairment,
         seed: seedOfRun,
@@ -201,21 +208,29 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
         progress: false,
       }));
 
-  const entries: BatchEntry[] = [];
-  const rows: GradebookRow[] = [];
-  for (const [index, { submission, name }] of mine.entries()) {
+  /** One submission's entry and gradebook row: from an earlier run (--resume), or graded now. */
+  const gradeEntry = async (index: number): Promise<{ entry: BatchEntry; row: GradebookRow }> => {
+    const { submission, name } = mine[index]!;
     const started = Date.now();
     const fingerprint = createHash('sha256')
       .update(
-        JSON.stringify([exercise.manifest.id, graderVersion, seed, options.profile ?? null, suite, await contentHash(submission).catch(() => 'unreadable')]),
+        JSON.stringify([
+          exercise.manifest.id,
+          graderVersion,
+          seed,
+          options.profile ?? null,
+          options.impairment,
+          stages.map((s) => s.stage),
+          suite,
+          await contentHash(submission).catch(() => 'unreadable'),
+        ]),
       )
       .digest('hex');
     const earlier = options.resume && outputDir ? await readRow(resultFile(outputDir, name)) : undefined;
     // A grader error is no verdict: a resumed batch grades that submission again.
     if (earlier && earlier.fingerprint === fingerprint && earlier.status !== 'error') {
       notice(`[${index + 1}/${mine.length}] ${visibleLine(submission)}: graded before, unchanged (--resume)`);
-      rows.push(earlier);
-      entries.push({
+      const entry: BatchEntry = {
         submission,
         status: earlier.status,
         points: earlier.points,
@@ -224,8 +239,8 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
         resumed: true,
         ...(earlier.error && { error: earlier.error }),
         ...(earlier.reports[0] && { report: path.join(outputDir!, earlier.reports[0]) }),
-      });
-      continue;
+      };
+      return { entry, row: earlier };
     }
     notice(`grading ${visibleLine(submission)} (${index + 1} of ${mine.length})...`);
     let entry: BatchEntry;
@@ -268,7 +283,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
       if (options.lifetime.ended) throw error;
       const status = error instanceof NotASubmissionError ? 'fail' : 'error';
       const durationMs = Date.now() - started;
-      const maxPoints = exercise.manifest.stages.reduce((sum, s) => sum + s.points, 0);
+      const maxPoints = stages.reduce((sum, s) => sum + s.points, 0);
       entry = { submission, status, points: 0, maxPoints: 0, durationMs, error: error.message };
       row = {
         submission: name,
@@ -285,11 +300,27 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
         error: visibleLine(error.message),
       };
     }
-    entries.push(entry);
-    rows.push(row);
     if (outputDir) await writeAtomically(resultFile(outputDir, name), `${JSON.stringify(row, null, 2)}\n`);
-    notice(progressLine(entries, mine.length, entry));
-  }
+    return { entry, row };
+  };
+
+  // `jobs` workers take the next submission in turn; the summary and gradebook keep the
+  // submissions' order whatever order the grades finish in.
+  const graded = new Array<{ entry: BatchEntry; row: GradebookRow }>(mine.length);
+  const finished: BatchEntry[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < mine.length && !options.lifetime.ended) {
+      const index = next++;
+      const result = await gradeEntry(index);
+      graded[index] = result;
+      finished.push(result.entry);
+      notice(progressLine(finished, mine.length, result.entry, jobs));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, mine.length) }, worker));
+  const entries = graded.map((g) => g.entry);
+  const rows = graded.map((g) => g.row);
   let gradebook: string | undefined;
   if (outputDir) {
     const book: Gradebook = {
@@ -299,7 +330,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
       graderVersion,
       suite,
       ...(options.shard && { shard: options.shard }),
-      stages: exercise.manifest.stages.map((s) => ({ stage: s.stage, title: s.title, maxPoints: s.points })),
+      stages: stages.map((s) => ({ stage: s.stage, title: s.title, maxPoints: s.points })),
       rows: inNameOrder(rows),
     };
     gradebook = path.join(outputDir, GRADEBOOK_FILE);
@@ -312,12 +343,13 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
  * After each grade, for the instructor watching a long batch: that submission's result, the
  * class so far, and the time left at the pace of this run's grades (resumed ones cost nothing).
  */
-function progressLine(entries: readonly BatchEntry[], total: number, last: BatchEntry): string {
+function progressLine(entries: readonly BatchEntry[], total: number, last: BatchEntry, jobs: number): string {
   const count = (status: BatchEntry['status']) => entries.filter((e) => e.status === status).length;
   const graded = entries.filter((e) => !e.resumed);
   const left = total - entries.length;
   const perGradeMs = graded.reduce((sum, e) => sum + e.durationMs, 0) / Math.max(1, graded.length);
-  const eta = left === 0 ? 'done' : `about ${Math.ceil((left * perGradeMs) / 60_000)} min left`;
+  const leftMinutes = Math.ceil((left * perGradeMs) / Math.min(jobs, Math.max(1, left)) / 60_000);
+  const eta = left === 0 ? 'done' : leftMinutes < 1 ? 'under a minute left' : `about ${leftMinutes} min left`;
   const result = last.error ? last.status : `${last.status} ${last.points}/${last.maxPoints}`;
   return `[${entries.length}/${total}] ${visibleLine(path.basename(last.submission), 200)}: ${result} in ${(last.durationMs / 1000).toFixed(1)} s; so far ${count('pass')} passing, ${count('fail')} failing, ${count('error')} errors; ${eta}`;
 }

@@ -9,7 +9,7 @@ import { writeGradebook } from './batch.ts';
 /**
  * `netkata merge shard-*\/gradebook.json --output DIR`: the shards of one class (a CI matrix's
  * jobs) as one gradebook. They must be one batch: the same exercise, seed, grader version and
- * hidden suite, or their points would not compare; a submission in two of them is an error, as
+ * hidden suite and stages, or their points would not compare; a submission in two of them is an error, as
  * is a shard missing when the inputs say how many there are. Report links are rewritten to be
  * relative to the merged gradebook's folder.
  */
@@ -40,6 +40,11 @@ export async function mergeGradebooks(files: readonly string[], outputDir: strin
           `${file} and ${first.file} are not one batch: ${key} ${visibleLine(String(book[key]))} against ${visibleLine(String(first.book[key]))}; grade every shard with the same netkata, suite and --seed`,
         );
     }
+    const stages = (b: Gradebook) => b.stages.map((s) => s.stage).join(',');
+    if (stages(book) !== stages(first.book))
+      throw new ConfigError(
+        `${file} and ${first.file} are not one batch: stages ${stages(book)} against ${stages(first.book)}; grade every shard with the same --stages`,
+      );
   }
   const counts = new Set(books.map((b) => b.book.shard?.count));
   if (counts.size > 1)
