@@ -3,10 +3,12 @@
 // into the gradebook the whole batch would have written.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { PassThrough } from 'node:stream';
 import path from 'node:path';
 import { beforeEach, describe, expect, test, vi } from 'vitest';
 import { GRADEBOOK_SCHEMA_FILE } from '../src/report/write-gradebook-schema.ts';
 import { gradeBatch, parseShard, shardOf, type BatchOptions } from '../src/commands/batch.ts';
+import { BatchProgress } from '../src/commands/batch-progress.ts';
 import { parseJobs } from '../src/commands/jobs.ts';
 import { mergeGradebooks } from '../src/commands/merge.ts';
 import { InfrastructureError, NotASubmissionError } from '../src/errors.ts';
@@ -137,6 +139,22 @@ describe('--jobs', () => {
     expect(await rows(parallel.gradebook!)).toEqual(await rows(serial.gradebook!));
   });
 
+  test('on a terminal, a bar: graded of all, passing, failing, errors, time left, the grades under way; each result above it', () => {
+    let drawn = '';
+    const terminal = Object.assign(new PassThrough(), { isTTY: true, columns: 160 }) as unknown as NodeJS.WriteStream;
+    terminal.on('data', (chunk: Buffer) => (drawn += chunk.toString()));
+    const progress = new BatchProgress(3, 2, terminal, true);
+    progress.start(0, '/class/alice');
+    progress.start(1, '/class/b\x1b[2Job');
+    expect(drawn).toMatch(/0\/3 graded · 0 passing, 0 failing, 0 errors · time left unknown yet · now: alice, b\\x1b\[2Job/);
+    progress.end({ submission: '/class/alice', status: 'pass', points: 120, maxPoints: 120, durationMs: 90_000 });
+    expect(drawn).toMatch(/netkata: \[1\/3\] alice: pass 120\/120 in 90\.0 s; so far 1 passing, 0 failing, 0 errors; about 2 min left\n/);
+    expect(drawn).toMatch(/1\/3 graded · 1 passing, 0 failing, 0 errors · about 2 min left · now: b\\x1b\[2Job/);
+    // The student's folder name is shown, never obeyed: no escape of its own reaches the terminal.
+    expect(drawn).not.toContain('b\x1b[2Job');
+    progress.stop();
+  });
+
   test('--jobs takes 1 up to one grade per core', () => {
     expect(parseJobs(undefined)).toBe(1);
     expect(parseJobs(String(os.availableParallelism()))).toBe(os.availableParallelism());
@@ -178,6 +196,9 @@ describe('result files and --resume', () => {
     // What the instructor watching it reads after each grade: that result, the class so far, the time left.
     expect(said.join('')).toMatch(
       /netkata: \[2\/4\] bob: fail 40\/120 in \d+\.\d s; so far 0 passing, 2 failing, 0 errors; (about \d+ min|under a minute) left\n/,
+    );
+    expect(said.join('')).toMatch(
+      /netkata: \[1\/4\] alice: fail 25\/120 graded before, unchanged \(--resume\); so far 0 passing, 1 failing, 0 errors; time left unknown yet\n/,
     );
     expect(said.join('')).toMatch(/netkata: \[4\/4\] dave: fail 25\/120 in \d+\.\d s; so far 0 passing, 4 failing, 0 errors; done\n/);
     expect(second.seed).toBe(first.seed);

@@ -6,7 +6,6 @@ import { findExercise } from '../catalog/catalog.ts';
 import { ConfigError, GraderError, NotASubmissionError } from '../errors.ts';
 import type { BackendChoice } from '../impairment/backend-commands.ts';
 import type { BuildMode } from '../images/ensure-image.ts';
-import { notice } from '../log.ts';
 import type { GradeReport } from '../report/grade-report.ts';
 import {
   GRADEBOOK_CSV,
@@ -22,6 +21,7 @@ import { render, reporterExtension, type ReporterName } from '../report/reporter
 import { visibleLine } from '../sanitize.ts';
 import type { Lifetime } from '../lifetime.ts';
 import { graderVersion } from '../version.ts';
+import { BatchProgress } from './batch-progress.ts';
 import { grade, parseStages } from './grade.ts';
 
 /** `--shard 2/4`: the second of four parts of the class. */
@@ -209,6 +209,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
       }));
 
   /** One submission's entry and gradebook row: from an earlier run (--resume), or graded now. */
+  const progress = new BatchProgress(mine.length, jobs);
   const gradeEntry = async (index: number): Promise<{ entry: BatchEntry; row: GradebookRow }> => {
     const { submission, name } = mine[index]!;
     const started = Date.now();
@@ -229,7 +230,6 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
     const earlier = options.resume && outputDir ? await readRow(resultFile(outputDir, name)) : undefined;
     // A grader error is no verdict: a resumed batch grades that submission again.
     if (earlier && earlier.fingerprint === fingerprint && earlier.status !== 'error') {
-      notice(`[${index + 1}/${mine.length}] ${visibleLine(submission)}: graded before, unchanged (--resume)`);
       const entry: BatchEntry = {
         submission,
         status: earlier.status,
@@ -242,7 +242,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
       };
       return { entry, row: earlier };
     }
-    notice(`grading ${visibleLine(submission)} (${index + 1} of ${mine.length})...`);
+    progress.start(index, submission);
     let entry: BatchEntry;
     let row: GradebookRow;
     try {
@@ -307,18 +307,20 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
   // `jobs` workers take the next submission in turn; the summary and gradebook keep the
   // submissions' order whatever order the grades finish in.
   const graded = new Array<{ entry: BatchEntry; row: GradebookRow }>(mine.length);
-  const finished: BatchEntry[] = [];
   let next = 0;
   const worker = async () => {
     while (next < mine.length && !options.lifetime.ended) {
       const index = next++;
       const result = await gradeEntry(index);
       graded[index] = result;
-      finished.push(result.entry);
-      notice(progressLine(finished, mine.length, result.entry, jobs));
+      progress.end(result.entry);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, mine.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(jobs, mine.length) }, worker));
+  } finally {
+    progress.stop();
+  }
   const entries = graded.map((g) => g.entry);
   const rows = graded.map((g) => g.row);
   let gradebook: string | undefined;
@@ -337,21 +339,6 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
     await writeGradebook(outputDir, book);
   }
   return { exercise: options.exercise, seed, ...(options.shard && { shard: options.shard }), submissions: entries, ...(gradebook && { gradebook }) };
-}
-
-/**
- * After each grade, for the instructor watching a long batch: that submission's result, the
- * class so far, and the time left at the pace of this run's grades (resumed ones cost nothing).
- */
-function progressLine(entries: readonly BatchEntry[], total: number, last: BatchEntry, jobs: number): string {
-  const count = (status: BatchEntry['status']) => entries.filter((e) => e.status === status).length;
-  const graded = entries.filter((e) => !e.resumed);
-  const left = total - entries.length;
-  const perGradeMs = graded.reduce((sum, e) => sum + e.durationMs, 0) / Math.max(1, graded.length);
-  const leftMinutes = Math.ceil((left * perGradeMs) / Math.min(jobs, Math.max(1, left)) / 60_000);
-  const eta = left === 0 ? 'done' : leftMinutes < 1 ? 'under a minute left' : `about ${leftMinutes} min left`;
-  const result = last.error ? last.status : `${last.status} ${last.points}/${last.maxPoints}`;
-  return `[${entries.length}/${total}] ${visibleLine(path.basename(last.submission), 200)}: ${result} in ${(last.durationMs / 1000).toFixed(1)} s; so far ${count('pass')} passing, ${count('fail')} failing, ${count('error')} errors; ${eta}`;
 }
 
 /** gradebook.json and gradebook.csv into a folder. */
