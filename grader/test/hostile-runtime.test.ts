@@ -41,8 +41,12 @@ describe('hostile submissions at run time (echo-server, stage 1)', () => {
     expect(report.status).toBe('fail');
     const failed = report.tests.filter((t) => t.status === 'failed');
     expect(failed.length).toBeGreaterThan(0);
-    // The first failure says why; in a gated grade the rest of a silent server's stage ends at once, saying so.
-    expect(failed[0]!.error).toMatch(why);
+    // The first failure says why, in its message or in its transcript; in a gated grade the rest
+    // of a silent server's stage ends at once, saying so. The transcript: on a busy machine a
+    // daemon's child can listen before its parent's exit ends the container, so the readiness
+    // check passes, the test's connection is reset, and the harness notes the exit it then finds
+    // (CI saw it once in about a hundred grades).
+    expect(`${failed[0]!.error}\n${failed[0]!.transcript ?? ''}`).toMatch(why);
     const stopped = `not run: "${failed[0]!.name}" failed`;
     for (const t of failed.slice(1)) expect(why.test(t.error ?? '') || (t.error ?? '').startsWith(stopped), t.error).toBe(true);
     await expectNothingLeft(pid);
