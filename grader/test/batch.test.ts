@@ -15,18 +15,20 @@ describe('netkata batch', () => {
   });
 
   /**
-   * The issue's fixture class, on the stages a course would have covered by week two: the
-   * reference, the starter, a variant that breaks stage 2 (bytes-as-strings), one that breaks
-   * stage 3 and so passes these (one-at-a-time), one that does not compile, an empty folder.
+   * The issue's fixture class, graded on stage 1 (what a course covers in its first week; a
+   * class's later stages cost minutes of CI each, and docs/stability.md records the timing tests
+   * of every stage graded two at a time): the reference, the starter, a variant that breaks stage
+   * 3 and so passes this one (one-at-a-time), one that crashes in the middle of a test and earns
+   * half (crash-mid-test), one that does not compile, an empty folder.
    */
   const CLASS = {
     alice: path.join(repoRoot, 'solutions', '01-echo-server'),
     bob: fixture('echo-server', 'one-at-a-time'),
-    dave: fixture('echo-server', 'bytes-as-strings'),
+    dave: fixture('hostile', 'crash-mid-test'),
     erin: fixture('echo-server', 'syntax-error'),
     frank: path.join(repoRoot, 'exercises', '01-echo-server'),
   } as const;
-  const STAGES = '1-2';
+  const STAGES = '1';
 
   test('a class graded alone, then two at a time (--jobs 2), then as two shards merged: the same gradebook each time', async () => {
     const work = await mkdtemp(path.join(os.tmpdir(), 'netkata-batch-'));
@@ -64,7 +66,7 @@ describe('netkata batch', () => {
       ['erin', 'fail'],
       ['frank', 'fail'],
     ]);
-    expect(summary.submissions[0]).toMatchObject({ points: 30, maxPoints: 30 });
+    expect(summary.submissions[0]).toMatchObject({ points: 10, maxPoints: 10 });
     expect(summary.submissions[2].error).toMatch(/is not a submission/);
     expect((await readdir(path.join(work, 'alone'))).sort()).toEqual([
       ...['alice', 'bob', 'carol', 'dave', 'erin', 'frank'].flatMap((n) => (n === 'carol' ? [`${n}.result.json`] : [`${n}.json`, `${n}.result.json`])),
@@ -74,13 +76,13 @@ describe('netkata batch', () => {
     const book = async (folder: string) => gradebookSchema.parse(JSON.parse(await readFile(path.join(work, folder, 'gradebook.json'), 'utf8')));
     const points = async (folder: string) => (await book(folder)).rows.map((r) => [r.submission, r.status, r.points, r.stages]);
     const aloneBook = await book('alone');
-    expect(aloneBook.stages.map((s) => s.stage)).toEqual([1, 2]);
-    // The gradebook holds what the reports say, stage by stage: dave loses points in stage 2 only, frank everywhere.
+    expect(aloneBook.stages.map((s) => s.stage)).toEqual([1]);
+    // The gradebook holds what the reports say: dave earns half of stage 1 before his crash, frank nothing.
     const dave = JSON.parse(await readFile(path.join(work, 'alone', 'dave.json'), 'utf8'));
     const daveRow = aloneBook.rows.find((r) => r.submission === 'dave')!;
     expect(daveRow.stages).toEqual(Object.fromEntries(dave.stages.map((s: { stage: number; points: number }) => [String(s.stage), s.points])));
-    expect(daveRow.stages['1']).toBe(aloneBook.stages[0]!.maxPoints);
-    expect(daveRow.stages['2']).toBeLessThan(aloneBook.stages[1]!.maxPoints);
+    expect(daveRow.stages['1']).toBeGreaterThan(0);
+    expect(daveRow.stages['1']).toBeLessThan(aloneBook.stages[0]!.maxPoints);
     expect(daveRow.backend).toBe(dave.impairment.backend);
     expect(aloneBook.rows.find((r) => r.submission === 'frank')!.points).toBe(0);
 
@@ -97,5 +99,5 @@ describe('netkata batch', () => {
     console.log(
       `batch of ${submissions.length}, stages ${STAGES}: alone ${(alone.wallMs / 1000).toFixed(1)} s, --jobs 2 ${(twoAtATime.wallMs / 1000).toFixed(1)} s (ratio ${(twoAtATime.wallMs / alone.wallMs).toFixed(2)})`,
     );
-  }, 480_000);
+  }, 240_000);
 });
