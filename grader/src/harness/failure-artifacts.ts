@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { artifactFolderName, writeArtifactFiles, type TestArtifacts } from '../artifacts.ts';
+import { visibleText } from '../sanitize.ts';
+import type { StartedSubmission } from '../runtime/runtime.ts';
+
+/** Of the submission's output, the artifact keeps at most the last this many bytes. */
+const MAX_LOG_BYTES = 1024 * 1024;
+
+export interface FailedTest {
+  readonly file: string;
+  readonly name: string;
+  readonly stage?: number;
+  readonly profile: string;
+  /** When the test began (epoch ms): its packets are those from then to now. */
+  readonly startedAtMs: number;
+}
+
+/**
+ * Writes a failed test's artifacts into its folder under `root`: the transcript, everything the
+ * submission printed (made visible: it is the learner's text, and someone will `cat` it) and the
+ * test's packets where the runtime captures them. What could not be had is said, not skipped.
+ */
+export async function saveFailureArtifacts(root: string, test: FailedTest, transcript: string, started: StartedSubmission | undefined): Promise<TestArtifacts> {
+  const folder = artifactFolderName(test);
+  const missing: string[] = [];
+  const files: Record<string, string | Uint8Array> = {
+    'transcript.txt': `${transcript || '(nothing was sent or received)'}\n`,
+  };
+  if (started) {
+    try {
+      const output = await started.output(MAX_LOG_BYTES);
+      files['submission.log'] = `${visibleText(output.toString('utf8'), { maxLines: Number.MAX_SAFE_INTEGER })}\n`;
+    } catch (error) {
+      missing.push(`submission.log: ${(error as Error).message}`);
+    }
+    if (started.capture) {
+      try {
+        files['capture.pcap'] = await started.capture.cut(test.startedAtMs, Date.now());
+      } catch (error) {
+        missing.push(`capture.pcap: ${(error as Error).message}`);
+      }
+    } else missing.push('capture.pcap: this runtime captures no packets (the docker runtime does)');
+  } else missing.push('submission.log, capture.pcap: the submission was not running');
+  const written = await writeArtifactFiles(root, folder, files);
+  return {
+    dir: path.join(root, folder),
+    transcript: written['transcript.txt']!,
+    ...(written['submission.log'] && { log: written['submission.log'] }),
+    ...(written['capture.pcap'] && { pcap: written['capture.pcap'] }),
+    ...(missing.length > 0 && { missing }),
+  };
+}
