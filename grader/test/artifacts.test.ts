@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DockerEngine } from '../src/runtime/docker/engine.ts';
 import type { GradeReport } from '../src/report/grade-report.ts';
+import type { TestArtifacts } from '../src/artifacts.ts';
 import { fixture, gradeJson, ownedBy } from './helpers/cli.ts';
 
 const run = promisify(execFile);
@@ -74,6 +75,35 @@ function streamsTo(tcpdumpX: string, port: number): Map<number, Buffer> {
   return streams;
 }
 
+/**
+ * The capture is a pcap tcpdump reads, and its client stream toward the submission is the one
+ * that begins with the test's first write (an earlier test's data was sent before the test's
+ * window opened) and holds the writes' first bytes as the transcript shows them, in order. A
+ * test that fails while writing (its read came back wrong first) resets the connection with its
+ * last writes still in the socket's buffer: those never crossed the wire, so what is missing
+ * may only be a run of the last writes, and the connection must then show the reset.
+ */
+async function expectCaptureOfTest(artifacts: TestArtifacts): Promise<void> {
+  const { stdout } = await run('/usr/bin/tcpdump', ['-r', artifacts.pcap!, '-nn', '-X'], { maxBuffer: 256 * 1024 * 1024 });
+  const previews = sentPreviews(await readFile(artifacts.transcript!, 'utf8'));
+  expect(previews.length).toBeGreaterThan(0);
+  const streams = streamsTo(stdout, 7000);
+  const matching = [...streams.entries()].filter(([, stream]) => stream.subarray(0, previews[0]!.length).equals(previews[0]!));
+  expect(matching.length, "streams starting with the test's first write").toBe(1);
+  const [client, sent] = matching[0]!;
+  let at = 0;
+  const found = previews.map((preview) => {
+    const index = sent.indexOf(preview, at);
+    if (index >= 0) at = index + preview.length;
+    return index >= 0;
+  });
+  const crossed = found.indexOf(false) < 0 ? found.length : found.indexOf(false);
+  expect(found.slice(crossed), "after a write that did not cross, no later one did: it is the buffer's tail").not.toContain(true);
+  expect(crossed, `writes found in the capture, in order, of ${previews.length}`).toBeGreaterThanOrEqual(Math.min(previews.length, 5));
+  expect(sent.length).toBeGreaterThan(1_000);
+  if (crossed < previews.length) expect(stdout, 'the connection was reset with writes unsent').toMatch(new RegExp(`\\.${client} > \\S+\\.7000: Flags \\[R`));
+}
+
 describe('grade --artifacts', () => {
   let dir: string;
   let submission: string;
@@ -120,7 +150,7 @@ describe('grade --artifacts', () => {
     expect(report.tests.filter((t) => t.status !== 'failed' && t.artifacts)).toEqual([]);
     const artifacts = failed[0]!.artifacts!;
     expect(artifacts, 'the report names the artifacts').toBeDefined();
-    expect(artifacts.missing).toBeUndefined();
+    expect(artifacts.missing, 'nothing missing, no packet the capture lost').toBeUndefined();
     expect(path.dirname(artifacts.dir)).toBe(path.join(dir, 'out'));
     expect([artifacts.transcript, artifacts.log, artifacts.pcap].map((f) => f && path.relative(artifacts.dir, f))).toEqual([
       'transcript.txt',
@@ -142,15 +172,7 @@ describe('grade --artifacts', () => {
   });
 
   test('the capture is a pcap tcpdump reads, holding the bytes the transcript says the test sent', async () => {
-    const artifacts = report.tests.find((t) => t.status === 'failed')!.artifacts!;
-    const { stdout } = await run('/usr/bin/tcpdump', ['-r', artifacts.pcap!, '-nn', '-X'], { maxBuffer: 256 * 1024 * 1024 });
-    const previews = sentPreviews(await readFile(artifacts.transcript!, 'utf8'));
-    // The test's one connection: the stream that begins with its first write (an earlier test's
-    // data would have been sent before the test's window opened).
-    const sent = [...streamsTo(stdout, 7000).values()].filter((stream) => stream.subarray(0, previews[0]!.length).equals(previews[0]!));
-    expect(sent.length, "streams starting with the test's first write").toBe(1);
-    expect(sent[0]!.length).toBeGreaterThan(1_000);
-    for (const preview of previews) expect(sent[0]!.includes(preview), `the capture holds ${preview.toString('hex')}`).toBe(true);
+    await expectCaptureOfTest(report.tests.find((t) => t.status === 'failed')!.artifacts!);
   });
 
   test('nothing of the run is left, the capture included', async () => {
@@ -158,4 +180,40 @@ describe('grade --artifacts', () => {
     const filters = ownedBy(result.pid);
     expect(await engine.dockerode.listContainers({ all: true, filters })).toEqual([]);
   });
+});
+
+describe('grade --artifacts behind an impaired link', () => {
+  test("the capture sits beside the impairment engine: the link holds its profile and the pcap has the test's bytes", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'netkata-artifacts-test-'));
+    try {
+      const { code, report, stderr, pid } = await gradeJson([
+        'echo-server',
+        '--submission',
+        fixture('echo-server', 'bytes-as-strings'),
+        '--runtime',
+        'docker',
+        '--stages',
+        '2',
+        '--bail',
+        '--profile',
+        'lan',
+        '--artifacts',
+        dir,
+      ]);
+      // A capture that disturbed the engine would show as a link integrity fault: a grader error.
+      expect(report.graderErrors, stderr).toEqual([]);
+      expect(code, stderr).toBe(1);
+      expect(report.impairment?.backend).not.toBe('relay');
+      const failed = report.tests.filter((t) => t.status === 'failed');
+      expect(failed.map((t) => t.profile)).toEqual(['lan']);
+      expect(report.tests.filter((t) => t.status !== 'failed' && t.artifacts)).toEqual([]);
+      expect(path.basename(failed[0]!.artifacts!.dir)).toMatch(/^stage2-.*-lan-[0-9a-f]{10}$/);
+      expect(failed[0]!.artifacts!.missing, 'nothing missing, no packet the capture lost').toBeUndefined();
+      await expectCaptureOfTest(failed[0]!.artifacts!);
+      const engine = await DockerEngine.connect();
+      expect(await engine.dockerode.listContainers({ all: true, filters: ownedBy(pid) })).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

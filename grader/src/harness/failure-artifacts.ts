@@ -35,7 +35,12 @@ export async function saveFailureArtifacts(root: string, test: FailedTest, trans
     }
     if (started.capture) {
       try {
-        files['capture.pcap'] = await started.capture.cut(test.startedAtMs, Date.now());
+        const { pcap, droppedPackets } = await started.capture.cut(test.startedAtMs, Date.now());
+        files['capture.pcap'] = pcap;
+        if (droppedPackets > 0)
+          missing.push(
+            `capture.pcap may have holes: the capture lost ${droppedPackets} packets since the submission started (the kernel dropped them before tcpdump read them)`,
+          );
       } catch (error) {
         missing.push(`capture.pcap: ${(error as Error).message}`);
       }

@@ -61,8 +61,11 @@ export interface StartedSubmission extends AsyncDisposable {
 
 /** A capture of a submission's packets, cut by time: one test's. */
 interface PacketWindow {
-  /** The packets stamped from `fromMs` to `toMs` (epoch ms), as a classic pcap file. */
-  cut(fromMs: number, toMs: number): Promise<Buffer>;
+  /**
+   * The packets stamped from `fromMs` to `toMs` (epoch ms), as a classic pcap file, and how many
+   * packets the capture has lost so far (the kernel dropped them before the capture read them).
+   */
+  cut(fromMs: number, toMs: number): Promise<{ pcap: Buffer; droppedPackets: number }>;
 }
 
 /** One run of a command-line submission (a client): arguments in, exit code and output out. */

@@ -16,8 +16,19 @@ const FILE_MEGABYTES = 4;
 const TMPFS_BYTES = 24 * 1024 * 1024;
 /** A frame longer than this (a GSO/GRO super-packet can reach 64 KiB) is cut; its length is kept. */
 const SNAP_LENGTH_BYTES = 65_535;
-/** A packet sent as a test ends reaches tcpdump's file within this (immediate mode, -U). */
-const SETTLE_MS = 200;
+/**
+ * The kernel's ring for tcpdump's socket, in KiB. A test's burst arrives as 64 KiB GSO/GRO
+ * super-packets at memory speed; with libpcap's default 2 MiB, a tcpdump that waited for the CPU
+ * a moment lost whole ones of them (the capture had holes of 65 KB mid-stream).
+ */
+const SOCKET_BUFFER_KIB = 32 * 1024;
+/**
+ * How long a packet of the test's end takes to reach tcpdump's file. Not immediate mode: libpcap
+ * then falls back to TPACKET_V2, whose ring has a slot of the snap length for every packet, ACKs
+ * too, and a test's burst overflowed it (hundreds of packets dropped by the kernel). TPACKET_V3
+ * packs packets into blocks the kernel hands over when full or after tcpdump's 1 s timeout.
+ */
+const SETTLE_MS = 1_300;
 
 export interface CaptureOptions {
   readonly engine: DockerEngine;
@@ -61,8 +72,8 @@ export class PacketCapture {
         Image: options.image,
         Cmd: [
           'tcpdump',
-          ...['-i', 'eth0', '-p', '-n', '-U', '--immediate-mode'],
-          ...['-s', String(SNAP_LENGTH_BYTES), '-C', String(FILE_MEGABYTES), '-W', String(RING_FILES)],
+          ...['-i', 'eth0', '-p', '-n', '-U'],
+          ...['-s', String(SNAP_LENGTH_BYTES), '-B', String(SOCKET_BUFFER_KIB), '-C', String(FILE_MEGABYTES), '-W', String(RING_FILES)],
           ...['-w', '/capture/cap.pcap'],
         ],
         Labels: { ...options.labels, [LABEL_ROLE]: 'capture' },
@@ -73,9 +84,10 @@ export class PacketCapture {
           SecurityOpt: ['no-new-privileges:true'],
           ReadonlyRootfs: true,
           Tmpfs: { '/capture': `rw,noexec,nosuid,nodev,size=${TMPFS_BYTES},mode=1777` },
-          NanoCpus: 500_000_000,
-          Memory: 64 * 1024 * 1024,
-          MemorySwap: 64 * 1024 * 1024,
+          NanoCpus: 1_000_000_000,
+          // Its socket's ring and the tmpfs count here too.
+          Memory: 128 * 1024 * 1024,
+          MemorySwap: 128 * 1024 * 1024,
           PidsLimit: 16,
           LogConfig: { Type: 'json-file', Config: { 'max-size': '64k', 'max-file': '1' } },
         },
@@ -93,15 +105,25 @@ export class PacketCapture {
 
   /**
    * The packets stamped from `fromMs` to `toMs` (epoch ms; the engine's clock, which is this
-   * machine's on a local engine), as one classic pcap file.
+   * machine's on a local engine), as one classic pcap file, and how many packets the kernel
+   * dropped before tcpdump read them since the capture began (so a hole in it is said).
    */
-  async cut(fromMs: number, toMs: number): Promise<Buffer> {
+  async cut(fromMs: number, toMs: number): Promise<{ pcap: Buffer; droppedPackets: number }> {
+    const container = this.options.engine.dockerode.getContainer(this.id);
+    // On SIGUSR1 tcpdump prints its counters to stderr ("N packets dropped by kernel").
+    await container.kill({ signal: 'SIGUSR1' });
     await sleep(SETTLE_MS);
-    const archive = await this.options.engine.execBytes(this.id, ['tar', '-C', '/capture', '-cf', '-', '.'], TMPFS_BYTES + 1024 * 1024);
+    // tar exits 1 when a file grew while it read it (tcpdump still writes): the entry then has the
+    // size tar first saw, and a record cut short at its end is left out by readPcap.
+    const archive = await this.options.engine.execBytes(this.id, ['sh', '-c', 'tar -C /capture -cf - .; test $? -le 1'], TMPFS_BYTES + 1024 * 1024);
     const files = await untarFiles(archive);
-    const cut = cutPcap(files, fromMs, toMs);
-    if (!cut) throw new InfrastructureError(`the packet capture holds no readable pcap file (${files.length} files)`);
-    return cut;
+    const pcap = cutPcap(files, fromMs, toMs);
+    if (!pcap) throw new InfrastructureError(`the packet capture holds no readable pcap file (${files.length} files)`);
+    const said = demultiplexLogs(await container.logs({ stdout: true, stderr: true, follow: false, tail: 20 })).lines(20);
+    const counts = [...said.matchAll(/(\d+) packets? dropped by kernel/g)];
+    const last = counts.at(-1);
+    if (!last) throw new InfrastructureError(`the packet capture did not report its counters: ${said.trim().slice(-300)}`);
+    return { pcap, droppedPackets: Number(last[1]) };
   }
 
   async stop(): Promise<void> {
