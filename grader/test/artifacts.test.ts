@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DockerEngine } from '../src/runtime/docker/engine.ts';
 import type { GradeReport } from '../src/report/grade-report.ts';
+import { renderPretty } from '../src/report/pretty.ts';
 import type { TestArtifacts } from '../src/artifacts.ts';
 import { fixture, gradeJson, ownedBy } from './helpers/cli.ts';
 
@@ -169,6 +170,13 @@ describe('grade --artifacts', () => {
     const log = await readFile(artifacts.log!, 'utf8');
     expect(log).toContain('echo server up \\x1b[2J\\u202e');
     expect(log).not.toMatch(/[\x1b\u202e]/);
+  });
+
+  test('the pretty report says where they are', () => {
+    const artifacts = report.tests.find((t) => t.status === 'failed')!.artifacts!;
+    const text = renderPretty(report);
+    expect(text).toContain(`artifacts: ${artifacts.dir} (transcript.txt, submission.log, capture.pcap)`);
+    expect(text).toContain(`artifacts of 1 failed test: a folder each in ${path.join(dir, 'out')}`);
   });
 
   test('the capture is a pcap tcpdump reads, holding the bytes the transcript says the test sent', async () => {
