@@ -12,6 +12,8 @@ export interface TestArtifacts {
   readonly dir: string;
   /** What the test sent and received, as the report's transcript shows it. */
   readonly transcript?: string;
+  /** The transcript as a self-contained HTML page: a lane per connection, bytes each way over time. */
+  readonly timeline?: string;
   /** Everything the submission printed, stdout and stderr interleaved, bounded and made visible. */
   readonly log?: string;
   /** The test's packets on the submission's interface, a classic libpcap file (`tcpdump -r`). */

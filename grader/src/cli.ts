@@ -67,9 +67,10 @@ Options for test and grade:
                        grade every stage)
   --bail               stop each stage at its first failing test: the rest of that stage is not
                        run (faster feedback; the stage's points count only the tests that ran)
-  --artifacts DIR      for every failed test, a folder in DIR with its transcript, the
-                       submission's whole output and (in containers) a packet capture of the
-                       test's traffic (.pcap, for tcpdump -r or Wireshark); the report names them
+  --artifacts DIR      for every failed test, a folder in DIR with its transcript (text and an
+                       HTML timeline), the submission's whole output and (in containers) a packet
+                       capture of the test's traffic (.pcap, for tcpdump -r or Wireshark); the
+                       report names them
   -v, --verbose        every failure in full (default: the first in full, the others in a line)
   --stages LIST        only these stages, e.g. 1-3 or 2,5 (the report scores just those)
   -t, --test PATTERN   only tests whose name matches

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { artifactFolderName, writeArtifactFiles } from '../src/artifacts.ts';
 import { cutPcap, readPcap, writePcap, type PcapRecord } from '../src/pcap.ts';
+import { renderTimelineHtml } from '../src/harness/timeline-html.ts';
+import { Transcript } from '../src/harness/transcript.ts';
 
 const HOSTILE_NAMES = [
   '../../../../etc/passwd',
@@ -125,5 +127,27 @@ describe('pcap', () => {
     expect([read.linkType, read.records[0]!.timeUs, read.records[0]!.data.toString()]).toEqual([101, 7_000_005, 'hi']);
     expect(() => readPcap(Buffer.from('<html>not a capture at all</html>'))).toThrow(/not a classic pcap/);
     expect(cutPcap([Buffer.from('garbage')], 0, Date.now())).toBeUndefined();
+  });
+});
+
+describe('the timeline page', () => {
+  test('shows a lane per connection and keeps hostile labels, notes and bytes inert', () => {
+    const transcript = new Transcript();
+    const label = '<img src=x onerror=alert(1)>';
+    transcript.record(label, 'sent', Buffer.from('<script>alert("sent")</script>'));
+    transcript.record(label, 'received', Buffer.from('\x1b[2J</div><iframe src="https://example.invalid/">'));
+    transcript.record('c2', 'sent', Buffer.from('hello'));
+    transcript.record('server', 'note', 'the client printed: </td><script>alert(2)</script>\u202e\nsecond line');
+    const html = renderTimelineHtml({ title: '<b>test</b>', subtitle: "01-x.test.ts' onload='x", ...transcript.shownEvents(), durationMs: 50 });
+    expect(html).not.toMatch(/<(script|img|iframe|b>)/i);
+    expect(html).not.toMatch(/[\x1b\u202e]/);
+    expect(html).not.toContain("' onload='");
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).toContain('&lt;script&gt;alert(\\&quot;sent\\&quot;)&lt;/script&gt;');
+    expect(html).toContain('\\u202e');
+    expect(html).toContain("default-src 'none'");
+    // A lane each: the hostile label's, c2's and the note's.
+    expect(html.match(/<div class="lane">/g)).toHaveLength(3);
+    expect(html).toContain('5 bytes sent, 0 received');
   });
 });

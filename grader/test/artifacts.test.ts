@@ -153,13 +153,14 @@ describe('grade --artifacts', () => {
     expect(artifacts, 'the report names the artifacts').toBeDefined();
     expect(artifacts.missing, 'nothing missing, no packet the capture lost').toBeUndefined();
     expect(path.dirname(artifacts.dir)).toBe(path.join(dir, 'out'));
-    expect([artifacts.transcript, artifacts.log, artifacts.pcap].map((f) => f && path.relative(artifacts.dir, f))).toEqual([
+    expect([artifacts.transcript, artifacts.timeline, artifacts.log, artifacts.pcap].map((f) => f && path.relative(artifacts.dir, f))).toEqual([
       'transcript.txt',
+      'timeline.html',
       'submission.log',
       'capture.pcap',
     ]);
     expect(await readdir(path.join(dir, 'out')), 'a folder for the failed test only').toEqual([path.basename(artifacts.dir)]);
-    expect((await readdir(artifacts.dir)).sort()).toEqual(['capture.pcap', 'submission.log', 'transcript.txt']);
+    expect((await readdir(artifacts.dir)).sort()).toEqual(['capture.pcap', 'submission.log', 'timeline.html', 'transcript.txt']);
   });
 
   test("the transcript is the report's, the log is the whole output made visible", async () => {
@@ -167,6 +168,10 @@ describe('grade --artifacts', () => {
     const transcript = await readFile(artifacts.transcript!, 'utf8');
     expect(transcript).toContain('connected to');
     expect(sentPreviews(transcript).length).toBeGreaterThan(0);
+    const timeline = await readFile(artifacts.timeline!, 'utf8');
+    expect(timeline).toMatch(/^<!doctype html>/);
+    expect(timeline).toContain('<div class="name" title="c1">c1</div>');
+    expect(timeline).toContain('262144 bytes sent');
     const log = await readFile(artifacts.log!, 'utf8');
     expect(log).toContain('echo server up \\x1b[2J\\u202e');
     expect(log).not.toMatch(/[\x1b\u202e]/);
@@ -175,7 +180,7 @@ describe('grade --artifacts', () => {
   test('the pretty report says where they are', () => {
     const artifacts = report.tests.find((t) => t.status === 'failed')!.artifacts!;
     const text = renderPretty(report);
-    expect(text).toContain(`artifacts: ${artifacts.dir} (transcript.txt, submission.log, capture.pcap)`);
+    expect(text).toContain(`artifacts: ${artifacts.dir} (transcript.txt, timeline.html, submission.log, capture.pcap)`);
     expect(text).toContain(`artifacts of 1 failed test: a folder each in ${path.join(dir, 'out')}`);
   });
 

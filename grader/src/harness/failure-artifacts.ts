@@ -2,6 +2,8 @@ import path from 'node:path';
 import { artifactFolderName, writeArtifactFiles, type TestArtifacts } from '../artifacts.ts';
 import { visibleText } from '../sanitize.ts';
 import type { StartedSubmission } from '../runtime/runtime.ts';
+import { renderTimelineHtml } from './timeline-html.ts';
+import type { Transcript } from './transcript.ts';
 
 /** Of the submission's output, the artifact keeps at most the last this many bytes. */
 const MAX_LOG_BYTES = 1024 * 1024;
@@ -16,15 +18,27 @@ export interface FailedTest {
 }
 
 /**
- * Writes a failed test's artifacts into its folder under `root`: the transcript, everything the
- * submission printed (made visible: it is the learner's text, and someone will `cat` it) and the
- * test's packets where the runtime captures them. What could not be had is said, not skipped.
+ * Writes a failed test's artifacts into its folder under `root`: the transcript (as text and as
+ * an HTML timeline), everything the submission printed (made visible: it is the learner's text,
+ * and someone will `cat` it) and the test's packets where the runtime captures them. What could not be had is said, not skipped.
  */
-export async function saveFailureArtifacts(root: string, test: FailedTest, transcript: string, started: StartedSubmission | undefined): Promise<TestArtifacts> {
+export async function saveFailureArtifacts(
+  root: string,
+  test: FailedTest,
+  transcript: Transcript,
+  started: StartedSubmission | undefined,
+): Promise<TestArtifacts> {
   const folder = artifactFolderName(test);
   const missing: string[] = [];
+  const rendered = transcript.render();
   const files: Record<string, string | Uint8Array> = {
-    'transcript.txt': `${transcript || '(nothing was sent or received)'}\n`,
+    'transcript.txt': `${rendered || '(nothing was sent or received)'}\n`,
+    'timeline.html': renderTimelineHtml({
+      title: test.name,
+      subtitle: `${test.file}, stage ${test.stage ?? '?'}, ${test.profile} link: failed`,
+      ...transcript.shownEvents(),
+      durationMs: Date.now() - test.startedAtMs,
+    }),
   };
   if (started) {
     try {
@@ -50,6 +64,7 @@ export async function saveFailureArtifacts(root: string, test: FailedTest, trans
   return {
     dir: path.join(root, folder),
     transcript: written['transcript.txt']!,
+    timeline: written['timeline.html']!,
     ...(written['submission.log'] && { log: written['submission.log'] }),
     ...(written['capture.pcap'] && { pcap: written['capture.pcap'] }),
     ...(missing.length > 0 && { missing }),

@@ -179,7 +179,7 @@ export function useSubmission(
           startedAtMs,
         };
         try {
-          test.task.meta.artifacts = await saveFailureArtifacts(context.artifactsDir, failed, transcript.render(), started);
+          test.task.meta.artifacts = await saveFailureArtifacts(context.artifactsDir, failed, transcript, started);
         } catch (error) {
           // Asked for and not written: the grader's failure, said as such, never a silent gap.
           throw new InfrastructureError(`could not write the artifacts of "${test.task.name}" into ${context.artifactsDir}: ${(error as Error).message}`, {

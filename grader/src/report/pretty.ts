@@ -124,7 +124,7 @@ export function renderPretty(untrusted: GradeReport, options: PrettyOptions = {}
 
 /** Where a failed test's artifacts are, and why any of them is missing. */
 function artifactLines(artifacts: TestArtifacts): string[] {
-  const files = [artifacts.transcript, artifacts.log, artifacts.pcap].filter((f) => f !== undefined).map((f) => path.basename(f));
+  const files = [artifacts.transcript, artifacts.timeline, artifacts.log, artifacts.pcap].filter((f) => f !== undefined).map((f) => path.basename(f));
   return [
     `      artifacts: ${visibleLine(artifacts.dir)} (${files.map((f) => visibleLine(f)).join(', ')})`,
     ...(artifacts.missing ?? []).map((why) => `        missing ${visibleLine(why)}`),
