@@ -12,6 +12,7 @@ import { defineConfig } from 'vitest/config';
 // local runtime end to end, the CLI's loops), with the leak check around it. A new test file is
 // integration until it is listed here.
 const FAST = [
+  'artifact-files',
   'batch-gradebook',
   'bytes',
   'calibrate',

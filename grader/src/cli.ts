@@ -68,6 +68,10 @@ Options for test and grade:
                        grade every stage)
   --bail               stop each stage at its first failing test: the rest of that stage is not
                        run (faster feedback; the stage's points count only the tests that ran)
+  --artifacts DIR      for every failed test, a folder in DIR with its transcript (text and an
+                       HTML timeline), the submission's whole output and (in containers) a packet
+                       capture of the test's traffic (.pcap, for tcpdump -r or Wireshark); the
+                       report names them
   -v, --verbose        every failure in full (default: the first in full, the others in a line)
   --stages LIST        only these stages, e.g. 1-3 or 2,5 (the report scores just those)
   -t, --test PATTERN   only tests whose name matches
@@ -169,6 +173,7 @@ async function main(argv: string[]): Promise<number> {
       shard: { type: 'string' },
       resume: { type: 'boolean', default: false },
       title: { type: 'string' },
+      artifacts: { type: 'string' },
     },
   });
   if (values.debug) process.env.DEBUG ||= 'netkata*';
@@ -342,6 +347,7 @@ async function main(argv: string[]): Promise<number> {
             // CI formats are read by instructors and CI dashboards: every stage, for partial credit.
             all: values.all || targets.some((t) => CI_REPORTERS.has(t.reporter)),
             bail: values.bail,
+            ...(values.artifacts !== undefined && { artifacts: values.artifacts }),
           });
           const again = [
             'npx netkata',

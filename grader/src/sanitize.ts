@@ -124,6 +124,17 @@ export function xmlAttribute(text: string, bounds?: TextBounds): string {
   return xmlText(text, bounds).replace(/"/g, '&quot;').replace(/'/g, '&apos;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;');
 }
 
+// --- HTML (the failure artifacts' timeline) ---
+
+/**
+ * Text for HTML, in an element or a quoted attribute: shown as visibleText, then every character
+ * that markup could start or end with escaped, so nothing in it becomes a tag, an attribute or an
+ * entity of its own.
+ */
+export function htmlText(text: string, bounds?: TextBounds): string {
+  return visibleText(text, bounds).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}
+
 // --- GitHub Actions (and Azure Pipelines) logs ---
 
 /**

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { BackendChoice } from '../impairment/backend-commands.ts';
 import { describeCalibration, type Calibration } from '../impairment/calibrate.ts';
@@ -54,6 +54,11 @@ export interface GradeOptions {
    * A learner's quick loop, and the exercise check's proof that a variant breaks its stage.
    */
   readonly bail?: boolean;
+  /**
+   * A folder for failed tests' artifacts (`--artifacts DIR`, created if missing): one folder per
+   * failed test with its transcript, the submission's output and, in containers, a packet capture.
+   */
+  readonly artifacts?: string;
 }
 
 function submissionDir(exercise: Exercise, options: GradeOptions): string {
@@ -99,6 +104,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   const manifest = selected ? { ...exercise.manifest, stages: exercise.manifest.stages.filter((s) => selected.has(s.stage)) } : exercise.manifest;
   const steps = await planSteps(exercise, suiteDir, options, selected);
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const artifactsDir = options.artifacts === undefined ? undefined : await artifactsFolder(options.artifacts);
   let prepared: StartedRun;
   try {
     prepared = await StartedRun.start(
@@ -147,7 +153,7 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   }
   let report: GradeReport;
   try {
-    report = await gradeOn(prepared, exercise, manifest, suiteDir, steps, seed, frame, options);
+    report = await gradeOn(prepared, exercise, manifest, suiteDir, steps, seed, frame, { ...options, ...(artifactsDir && { artifacts: artifactsDir }) });
   } finally {
     await prepared.phases.time('remove', () => prepared.dispose());
     options.lifetime.release(prepared);
@@ -210,6 +216,7 @@ async function gradeOn(
           impairment: { backend: prepared.backend, link: step.link, seed },
           failFast: !options.all,
           ...(options.visible && isCleanLink(step.link) && { ioTimeoutMs: VISIBLE_IO_TIMEOUT_MS }),
+          ...(options.artifacts !== undefined && { artifactsDir: options.artifacts }),
         },
         testNamePattern: options.testNamePattern,
         bail: options.bail,
@@ -243,6 +250,19 @@ async function gradeOn(
     notRun,
   );
   return { ...report, timings: { phases: {}, runs } };
+}
+
+/** The artifacts folder, absolute (test workers have their own working folder), made if missing. */
+async function artifactsFolder(dir: string): Promise<string> {
+  if (dir === '') throw new ConfigError('--artifacts needs a folder');
+  const absolute = path.resolve(dir);
+  try {
+    await mkdir(absolute, { recursive: true });
+  } catch (error) {
+    throw new ConfigError(`--artifacts ${dir}: cannot make that folder: ${(error as Error).message}`);
+  }
+  if (!(await isDirectory(absolute))) throw new ConfigError(`--artifacts ${dir} is not a folder`);
+  return absolute;
 }
 
 /**

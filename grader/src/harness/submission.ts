@@ -1,4 +1,7 @@
+import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, inject } from 'vitest';
+import type { TestArtifacts } from '../artifacts.ts';
+import { saveFailureArtifacts } from './failure-artifacts.ts';
 import { timePhase } from './phases.ts';
 import { InfrastructureError, isGraderFault } from '../errors.ts';
 import { integrityFault } from '../impairment/link-integrity.ts';
@@ -28,6 +31,8 @@ declare module 'vitest' {
     limits?: Record<string, FigureLimit>;
     /** A test file's: how long its set-up and teardown steps took, in ms (see timePhase). */
     phases?: Record<string, number>;
+    /** Where a failed test's artifacts are (`grade --artifacts DIR`). */
+    artifacts?: TestArtifacts;
   }
 }
 
@@ -132,6 +137,7 @@ export function useSubmission(
   }, 30_000);
 
   beforeEach(async (test) => {
+    const startedAtMs = Date.now();
     if (startError) throw startError;
     if (failFastReason) throw new SilentSubmissionError(failFastReason);
     // The link's counters now, to tell after the test whether it was the profile throughout.
@@ -164,6 +170,23 @@ export function useSubmission(
       }
       if (!transcript.isEmpty) test.task.meta.transcript = transcript.render();
       if (started) test.task.meta.serverLog = await started.logs(30);
+      if (context.artifactsDir) {
+        const failed = {
+          file: path.basename(test.task.file.filepath),
+          name: test.task.name,
+          stage: test.task.meta.stage,
+          profile: context.impairment.link.name,
+          startedAtMs,
+        };
+        try {
+          test.task.meta.artifacts = await saveFailureArtifacts(context.artifactsDir, failed, transcript, started);
+        } catch (error) {
+          // Asked for and not written: the grader's failure, said as such, never a silent gap.
+          throw new InfrastructureError(`could not write the artifacts of "${test.task.name}" into ${context.artifactsDir}: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
+      }
     });
     test.onTestFinished(async () => {
       heardFrom ||= transcript.bytesReceived > 0;

@@ -15,6 +15,15 @@ interface TranscriptEvent {
   readonly length: number;
 }
 
+/** One event as a timeline shows it: a note's text, or the quoted preview of the bytes that crossed. Untrusted. */
+export interface TimelineEvent {
+  readonly atMs: number;
+  readonly connection: string;
+  readonly direction: Direction;
+  readonly length: number;
+  readonly text: string;
+}
+
 const PREVIEW_BYTES = 48;
 /** A note may quote a submission (a client's stderr): this much of it, at most. */
 const NOTE_BOUNDS = { maxLines: 20, maxLineChars: 500 } as const;
@@ -74,6 +83,21 @@ export class Transcript {
 
   get isEmpty(): boolean {
     return this.recorded === 0;
+  }
+
+  /** The events a rendering shows (the first and the last ones), in order, and how many were left out between them. */
+  shownEvents(): { events: TimelineEvent[]; omitted: number; totals: ReadonlyMap<string, { sent: number; received: number }> } {
+    const start = Math.max(0, this.recorded - HEAD_EVENTS - TAIL_EVENTS);
+    const picked = [...this.head];
+    for (let i = start; i < this.recorded - HEAD_EVENTS; i++) picked.push(this.tail[i % TAIL_EVENTS]!);
+    const events = picked.map((e) => ({
+      atMs: e.atMs,
+      connection: e.connection,
+      direction: e.direction,
+      length: e.length,
+      text: typeof e.data === 'string' ? e.data : previewBytes(e.data),
+    }));
+    return { events, omitted: start, totals: this.totals };
   }
 
   render(): string {

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import type { TestArtifacts } from '../artifacts.ts';
 import type { GradeReport } from './grade-report.ts';
 import { quoted, visibleLine, visibleStrings, visibleText } from '../sanitize.ts';
 
@@ -94,6 +96,7 @@ export function renderPretty(untrusted: GradeReport, options: PrettyOptions = {}
         out.push(`      link: ${visibleLine(test.profile)}${calibrations.has(test.profile) ? ` (${calibrations.get(test.profile)})` : ''}`);
       if (test.transcript) out.push('      transcript:', indent(visibleText(test.transcript), '      '));
       if (test.serverLog) out.push('      your server printed:', quoted(test.serverLog, '        '));
+      if (test.artifacts) out.push(...artifactLines(test.artifacts));
     }
     // Tests a run left out (--bail after a failure): a line each with --verbose, else one for all.
     const skipped = stageTests.filter((t) => t.status === 'skipped');
@@ -103,12 +106,29 @@ export function renderPretty(untrusted: GradeReport, options: PrettyOptions = {}
     if (stage.hint) out.push(c(36, `    hint: ${visibleText(stage.hint).replace(/\n/g, '\n          ')}`));
   }
   for (const error of report.graderErrors) out.push(c(35, 'grader error:'), quoted(error, '  '));
+  const withArtifacts = report.tests.filter((t) => t.artifacts);
+  if (withArtifacts.length > 0) {
+    const roots = [...new Set(withArtifacts.map((t) => path.dirname(t.artifacts!.dir)))];
+    out.push(
+      '',
+      `artifacts of ${withArtifacts.length} failed test${withArtifacts.length === 1 ? '' : 's'}: a folder each in ${roots.map((r) => visibleLine(r)).join(', ')}`,
+    );
+  }
   const verdict = report.status === 'pass' ? c(32, 'PASS') : report.status === 'fail' ? c(31, 'FAIL') : c(35, 'ERROR');
   out.push('', `${verdict} ${report.points}/${report.maxPoints} points in ${(report.durationMs / 1000).toFixed(1)} s`);
   const next = nextStep(report, firstFailure, options);
   if (next) out.push(next);
   out.push('');
   return out.join('\n');
+}
+
+/** Where a failed test's artifacts are, and why any of them is missing. */
+function artifactLines(artifacts: TestArtifacts): string[] {
+  const files = [artifacts.transcript, artifacts.timeline, artifacts.log, artifacts.pcap].filter((f) => f !== undefined).map((f) => path.basename(f));
+  return [
+    `      artifacts: ${visibleLine(artifacts.dir)} (${files.map((f) => visibleLine(f)).join(', ')})`,
+    ...(artifacts.missing ?? []).map((why) => `        missing ${visibleLine(why)}`),
+  ];
 }
 
 /** The closing line: the one thing to do now. */

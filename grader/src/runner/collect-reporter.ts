@@ -49,6 +49,7 @@ export class CollectReporter implements Reporter {
       serverLog: meta.serverLog,
       measurements: meta.measurements,
       limits: meta.limits,
+      artifacts: meta.artifacts,
     };
   }
 

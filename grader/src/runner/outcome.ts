@@ -1,3 +1,4 @@
+import type { TestArtifacts } from '../artifacts.ts';
 import type { FigureLimit } from '../runtime/context.ts';
 import type { RuntimeKind } from '../runtime/runtime.ts';
 
@@ -18,6 +19,8 @@ export interface TestOutcome {
   readonly measurements?: Readonly<Record<string, number>>;
   /** The limits the test held some of its measurements to. */
   readonly limits?: Readonly<Record<string, FigureLimit>>;
+  /** A failed test's artifact files (`grade --artifacts DIR`). */
+  readonly artifacts?: TestArtifacts;
 }
 
 /** Where one test file's time went, in ms. */

@@ -30,6 +30,11 @@ export interface RunContext {
    * link (a silent starter's result in seconds), DEFAULT_IO_TIMEOUT_MS otherwise.
    */
   readonly ioTimeoutMs?: number;
+  /**
+   * `grade --artifacts DIR`, absolute: each failed test leaves its transcript, the submission's
+   * output and (in containers) a packet capture in a folder of its own here.
+   */
+  readonly artifactsDir?: string;
   readonly local?: {
     /** argv of the built submission, e.g. [process.execPath, '/tmp/.../main.mjs'] */
     readonly command: readonly string[];

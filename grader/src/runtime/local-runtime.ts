@@ -220,6 +220,12 @@ class StartedLocalSubmission implements StartedSubmission {
     return this.tail.lines(maxLines);
   }
 
+  /** What the tail kept (its last 64 KiB): a local process's output is not stored anywhere else. */
+  async output(maxBytes: number): Promise<Buffer> {
+    const kept = this.tail.bytes();
+    return kept.length > maxBytes ? kept.subarray(kept.length - maxBytes) : kept;
+  }
+
   async exitStatus(): Promise<ExitStatus | undefined> {
     return this.exit;
   }

@@ -16,6 +16,13 @@ export class LogTail {
     }
   }
 
+  /** The bytes kept, at most the last `capBytes` of them, with a line saying so when earlier ones were dropped. */
+  bytes(): Buffer {
+    const kept = Buffer.concat(this.chunks);
+    const cut = kept.length > this.capBytes ? kept.subarray(kept.length - this.capBytes) : kept;
+    return cut.length < kept.length || this.droppedBytes > 0 ? Buffer.concat([Buffer.from('[... earlier output omitted]\n'), cut]) : cut;
+  }
+
   lines(maxLines = 40): string {
     const lines = Buffer.concat(this.chunks).toString('utf8').split('\n');
     if (lines.at(-1) === '') lines.pop();
@@ -27,8 +34,8 @@ export class LogTail {
 }
 
 /** Docker's log stream without a TTY interleaves stdout and stderr in 8-byte-header frames. */
-export function demultiplexLogs(raw: Buffer): LogTail {
-  const tail = new LogTail();
+export function demultiplexLogs(raw: Buffer, capBytes?: number): LogTail {
+  const tail = new LogTail(capBytes);
   let offset = 0;
   while (offset + 8 <= raw.length) {
     const size = raw.readUInt32BE(offset + 4);

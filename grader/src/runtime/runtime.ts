@@ -44,6 +44,10 @@ export interface StartedSubmission extends AsyncDisposable {
   readonly endpoint: Endpoint;
   /** The last lines the submission printed (stdout and stderr), capped. */
   logs(maxLines?: number): Promise<string>;
+  /** Everything the submission printed (stdout and stderr interleaved) that the runtime kept, at most the last `maxBytes`. */
+  output(maxBytes: number): Promise<Buffer>;
+  /** The packets on the submission's interface (`grade --artifacts`), where the runtime captures them. */
+  readonly capture?: PacketWindow;
   /** undefined while running. */
   exitStatus(): Promise<ExitStatus | undefined>;
   /** Sends a signal to the submission's process (SIGTERM: a graceful shutdown is asked for). */
@@ -53,6 +57,15 @@ export interface StartedSubmission extends AsyncDisposable {
   stop(): Promise<void>;
   /** The impaired link between the tests and the submission. */
   readonly link: LinkControl;
+}
+
+/** A capture of a submission's packets, cut by time: one test's. */
+interface PacketWindow {
+  /**
+   * The packets stamped from `fromMs` to `toMs` (epoch ms), as a classic pcap file, and how many
+   * packets the capture has lost so far (the kernel dropped them before the capture read them).
+   */
+  cut(fromMs: number, toMs: number): Promise<{ pcap: Buffer; droppedPackets: number }>;
 }
 
 /** One run of a command-line submission (a client): arguments in, exit code and output out. */

@@ -4,7 +4,7 @@ import { InfrastructureError } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import type { Limits } from '../../catalog/manifest.ts';
 import type { RunContext } from '../context.ts';
-import { demultiplexBytes } from '../log-tail.ts';
+import { demultiplexBytes, demultiplexLogs } from '../log-tail.ts';
 import { dockerodeOf, exitStatusOf, tailLogs } from './container-handle.ts';
 import { claimSlot, EDGE_SETTLE_MS, type EdgeSlot } from './edge.ts';
 import {
@@ -28,6 +28,7 @@ import { allOrFirstError } from '../../settle.ts';
 import { DockerLink } from './docker-link.ts';
 import type { DockerEngine } from './engine.ts';
 import { LABEL_ROLE } from './labels.ts';
+import { PacketCapture } from './packet-capture.ts';
 
 const log = logger('docker');
 
@@ -139,10 +140,23 @@ export class DockerRuntime implements SubmissionRuntime {
       impairment.link,
     );
     link.prepare();
+    // The capture listens before readiness is probed, so a failed test's packets are all in it.
+    const capturing = this.context.artifactsDir
+      ? PacketCapture.start({ engine: this.engine, targetId: container.getId(), image: this.docker.impairImage, labels: this.docker.labels })
+      : undefined;
+    // Whatever happens next, a capture that started is stopped with the submission (or, failing that, with the run).
+    capturing?.catch(() => {});
+    let capture: PacketCapture | undefined;
+    try {
+      capture = await capturing;
+    } catch (error) {
+      await allOrFirstError([link.close(), container.stop({ timeout: 0, remove: true })]).catch(() => {});
+      throw error;
+    }
     const address = { host: container.getIpAddress(this.docker.network), port: CONTAINER_PORT };
     const slot = this.docker.edge ? await claimSlot(this.engine, this.docker.edge, address) : undefined;
     const udp = this.context.exercise.transport === 'udp';
-    const started = new StartedDockerSubmission(container, (udp ? slot?.udp : slot?.tcp) ?? address, link, slot);
+    const started = new StartedDockerSubmission(container, (udp ? slot?.udp : slot?.tcp) ?? address, link, slot, capture);
     // Readiness is checked before the profile is in force (the sidecar may be attaching, passing
     // every packet): a slow or lossy link must not be blamed on the server.
     const probe = udp
@@ -324,6 +338,7 @@ class StartedDockerSubmission implements StartedSubmission {
     readonly endpoint: Endpoint,
     readonly link: DockerLink,
     private readonly slot: EdgeSlot | undefined,
+    readonly capture: PacketCapture | undefined,
   ) {}
 
   private get dockerContainer(): Dockerode.Container {
@@ -332,6 +347,13 @@ class StartedDockerSubmission implements StartedSubmission {
 
   async logs(maxLines = 40): Promise<string> {
     return this.finalLogs ?? tailLogs(this.dockerContainer, maxLines);
+  }
+
+  async output(maxBytes: number): Promise<Buffer> {
+    if (this.finalLogs !== undefined) return Buffer.from(this.finalLogs);
+    // The engine keeps at most 1 MB of it (withSandbox's log options).
+    const raw = await this.dockerContainer.logs({ stdout: true, stderr: true, follow: false });
+    return demultiplexLogs(raw, maxBytes).bytes();
   }
 
   exitStatus(): Promise<ExitStatus | undefined> {
@@ -366,6 +388,7 @@ class StartedDockerSubmission implements StartedSubmission {
       await allOrFirstError([
         this.link.close(),
         this.slot?.release(),
+        this.capture?.stop(),
         // A submission that already exited (a test asked it to) is removed all the same.
         this.container.stop({ timeout: 2_000, remove: true }).catch(() => this.dockerContainer.remove({ force: true, v: true }).catch(() => {})),
       ]);

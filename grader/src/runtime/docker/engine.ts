@@ -319,6 +319,42 @@ export class DockerEngine {
     return { exitCode: info.ExitCode ?? -1, output: tail.lines(40) };
   }
 
+  /**
+   * Runs `cmd` in a container and returns what it wrote to stdout as bytes (a tar of files, say),
+   * at most `maxBytes` of it: past that the exec fails rather than fill the grader's memory.
+   */
+  async execBytes(containerId: string, cmd: readonly string[], maxBytes: number, timeoutMs = 15_000): Promise<Buffer> {
+    const exec = await this.dockerode.getContainer(containerId).exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const errors = new LogTail(4_096);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const stdout = new PassThrough();
+        const stderr = new PassThrough();
+        stdout.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) reject(new InfrastructureError(`\`${cmd.join(' ')}\` wrote more than ${maxBytes} bytes`));
+          else chunks.push(chunk);
+        });
+        stderr.on('data', (chunk: Buffer) => errors.push(chunk));
+        this.dockerode.modem.demuxStream(stream, stdout, stderr);
+        stream.once('end', resolve);
+        stream.once('close', resolve);
+        stream.once('error', reject);
+        timer = setTimeout(() => reject(new InfrastructureError(`\`${cmd.join(' ')}\` did not finish within ${timeoutMs} ms`)), timeoutMs);
+      });
+    } finally {
+      clearTimeout(timer);
+      stream.destroy();
+    }
+    const info = await exec.inspect();
+    if (info.ExitCode !== 0) throw new InfrastructureError(`\`${cmd.join(' ')}\` failed (exit ${info.ExitCode}): ${errors.lines(5)}`);
+    return Buffer.concat(chunks);
+  }
+
   async tagImage(source: string, target: string): Promise<void> {
     const [repo = target, tag = 'latest'] = target.split(':');
     await this.dockerode.getImage(source).tag({ repo, tag });
