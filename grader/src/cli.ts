@@ -21,7 +21,7 @@ Usage:
   netkata reset <exercise> [--yes]            put the starter back (your src/ goes to .netkata/backups/)
   netkata images build [--offline] [name...]  build the grader's images ahead of time
   netkata batch <exercise> <dir>...           grade many submissions, sandboxed only (a class, a workshop)
-                [--output DIR] [--shard i/n] [--resume] [--jobs N] [--stages LIST]
+                [--output DIR] [--shard i/n] [--resume] [--jobs N] [--stages LIST] [--artifacts DIR]
                                               reports, result files and a gradebook (JSON, CSV) in DIR;
                                               one shard of the class; skip what is graded and unchanged;
                                               N at once (at most one per core); only the stages covered
@@ -254,6 +254,7 @@ async function main(argv: string[]): Promise<number> {
           resume: values.resume,
           jobs: parseJobs(values.jobs),
           ...(values.stages !== undefined && { stages: values.stages }),
+          ...(values.artifacts !== undefined && { artifacts: values.artifacts }),
           profile: values.profile,
           impairment,
           seed,

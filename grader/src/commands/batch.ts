@@ -51,6 +51,8 @@ export interface BatchOptions {
   readonly jobs?: number;
   /** Only these stages (`1-3`): a class graded on what the course has covered so far. */
   readonly stages?: string;
+  /** Failed tests' artifacts (`--artifacts DIR`), a folder per submission in it. */
+  readonly artifacts?: string;
   /** Holds the run being graded now, for Ctrl-C. */
   readonly lifetime: Lifetime;
   /** Grades one submission: the sandboxed grade, unless a test stands in for it. */
@@ -193,6 +195,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
     options.gradeOne ??
     ((submission: string, seedOfRun: number) =>
       grade({
+        ...(options.artifacts !== undefined && { artifacts: path.join(options.artifacts, path.basename(path.resolve(submission))) }),
         exercise: options.exercise,
         submission,
         runtime: 'docker',
