@@ -120,7 +120,7 @@ describe(`${id}: the exercise's set`, async () => {
     const { claim, dir } = fixture;
     switch (claim.expect) {
       case 'fails-stage':
-        await expectBreaksStage(id, dir, claim.stage, claim.profile ? ['--profile', claim.profile] : []);
+        await expectBreaksStage(id, dir, claim.stage, claim.profile ? ['--profile', claim.profile] : [], claim.test);
         return;
       case 'passes': {
         const { code, report, stderr } = await gradeJson([id, '--submission', dir, '--runtime', 'docker']);

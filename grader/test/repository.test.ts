@@ -57,6 +57,16 @@ describe('repository', async () => {
     async (id, exercise) => {
       for (const { name, claim } of await claimedFixtures(id)) {
         if (claim.expect === 'fails-stage') expect(claim.stage, `${name}'s stage`).toBeLessThanOrEqual(exercise.manifest.stages.length);
+        if (claim.expect === 'fails-stage' && claim.test) {
+          // The named test is one of that stage's (its files are NN-*.test.ts).
+          const prefix = `${String(claim.stage).padStart(2, '0')}-`;
+          const files = (await readdir(exercise.suiteDir)).filter((f) => f.startsWith(prefix) && f.endsWith('.test.ts'));
+          const texts = await Promise.all(files.map((f) => readFile(path.join(exercise.suiteDir, f), 'utf8')));
+          expect(
+            texts.some((t) => t.includes(claim.test!)),
+            `${name}: a stage ${claim.stage} test named "${claim.test}"`,
+          ).toBe(true);
+        }
         if (claim.expect === 'proved-elsewhere') expect(await exists(path.join(repoRoot, claim.by)), `${name}: ${claim.by}`).toBe(true);
       }
     },

@@ -83,30 +83,43 @@ export const stageStatuses = (report: GradeReport) => Object.fromEntries(report.
  * run (`--stages 1-N`): what they would say proves nothing about this variant. `--all`: no
  * fail-fast on silence, so a failure stands on its own evidence; `--bail`: the broken stage stops
  * at its first failure (a stage before it that failed would fail the check just the same), so a
- * variant does not wait out the timeouts of every other test it breaks.
+ * variant does not wait out the timeouts of every other test it breaks. With `test`, the claim
+ * names the test that catches it: the stages before are one grade, and the broken stage another
+ * of that test alone (`-t`), which must fail.
  */
-export async function expectBreaksStage(exercise: string, submission: string, breaks: number, extraArgs: readonly string[] = []): Promise<void> {
-  const { code, report, stderr } = await gradeJson([
-    exercise,
-    '--submission',
-    submission,
-    '--runtime',
-    'docker',
-    '--stages',
-    `1-${breaks}`,
-    // Every stage before it in full; the breaking stage only up to its first failure, which is the proof.
-    '--all',
-    '--bail',
-    ...extraArgs,
-  ]);
+export async function expectBreaksStage(exercise: string, submission: string, breaks: number, extraArgs: readonly string[] = [], test?: string): Promise<void> {
+  const grade = (stages: string, ...more: string[]) =>
+    gradeJson([exercise, '--submission', submission, '--runtime', 'docker', '--stages', stages, '--all', ...more, ...extraArgs]);
+  const before = Array.from({ length: breaks - 1 }, (_, i) => i + 1);
+  if (test !== undefined) {
+    if (before.length > 0) {
+      const { code, report, stderr } = await grade(`1-${breaks - 1}`);
+      expect(report.graderErrors, `grader errors\n${stderr}`).toEqual([]);
+      expect(code, `${stderr}${failedTests(report)}`).toBe(0);
+      expect(stageStatuses(report)).toEqual(Object.fromEntries(before.map((stage) => [stage, 'pass'])));
+    }
+    const { code, report, stderr } = await grade(String(breaks), '-t', test.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    expect(report.graderErrors, `grader errors\n${stderr}`).toEqual([]);
+    expect(code, stderr).toBe(1);
+    expect(report.tests.length, `tests named "${test}" in stage ${breaks}`).toBeGreaterThan(0);
+    expect(report.tests.every((t) => t.stage === breaks && t.name.includes(test))).toBe(true);
+    const failing = report.tests.filter((t) => t.status === 'failed');
+    expect(failing.length, `"${test}" fails`).toBeGreaterThan(0);
+    expect(
+      failing.every((t) => t.error),
+      'every failure says why',
+    ).toBe(true);
+    return;
+  }
+  const { code, report, stderr } = await grade(`1-${breaks}`, '--bail');
   expect(
     report.stages.map((s) => s.stage),
     'the stages graded',
-  ).toEqual(Array.from({ length: breaks }, (_, i) => i + 1));
+  ).toEqual([...before, breaks]);
   expect(report.graderErrors, `grader errors\n${stderr}`).toEqual([]);
   expect(code, stderr).toBe(1);
   const statuses = stageStatuses(report);
-  for (let stage = 1; stage < breaks; stage++) expect(statuses[stage], `stage ${stage}${failedTests(report, stage)}`).toBe('pass');
+  for (const stage of before) expect(statuses[stage], `stage ${stage}${failedTests(report, stage)}`).toBe('pass');
   expect(statuses[breaks], `stage ${breaks}`).toBe('fail');
   const failing = report.tests.filter((t) => t.stage === breaks && t.status === 'failed');
   expect(failing.length).toBeGreaterThan(0);

@@ -19,6 +19,9 @@ export const claimSchema = z.discriminatedUnion('expect', [
     why,
     // Graded under this profile instead of the manifest's, where what it breaks shows on any link.
     profile: z.string().optional(),
+    // The test of that stage that catches it (a part of its name): the check then grades the
+    // stage by that test alone, where the tests before it in the stage would cost a minute.
+    test: z.string().min(10).optional(),
   }),
   // Another correct design (a C server, a process per connection): passes every stage.
   z.strictObject({ expect: z.literal('passes'), why }),
@@ -66,7 +69,7 @@ export async function claimedFixtures(exercise: string): Promise<ClaimedFixture[
 export function describeClaim(claim: FixtureClaim): string {
   switch (claim.expect) {
     case 'fails-stage':
-      return `fails stage ${claim.stage} and passes the stages before it${claim.profile ? ` (under ${claim.profile})` : ''}`;
+      return `fails stage ${claim.stage}${claim.test ? ` at "${claim.test}"` : ''} and passes the stages before it${claim.profile ? ` (under ${claim.profile})` : ''}`;
     case 'passes':
       return "passes every stage under the manifest's profiles";
     case 'build-error':
