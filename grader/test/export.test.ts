@@ -61,6 +61,8 @@ describe('netkata export --learner', async () => {
     exported = await netkataIn(repoRoot, ['export', '--learner', out]);
     // Every test below reads the copy: without one, say why once rather than eight ways.
     if (exported.code !== 0) throw new Error(`export --learner failed (exit ${exported.code}):\n${exported.stdout}${exported.stderr}`);
+    // What `npm ci` would install there: this checkout's packages.
+    await symlink(await realpath(path.join(repoRoot, 'node_modules')), path.join(out, 'node_modules'));
   });
   afterAll(async () => {
     await rm(tmp, { recursive: true, force: true });
@@ -150,7 +152,6 @@ describe('netkata export --learner', async () => {
   });
 
   test('list, hint and the visible tests work there; grade and solution say plainly what is missing', async () => {
-    await symlink(await realpath(path.join(repoRoot, 'node_modules')), path.join(out, 'node_modules'));
     const list = await netkataIn(out, ['list']);
     expect(list.code, list.stderr).toBe(0);
     for (const exercise of exercises) expect(list.stdout).toContain(exercise.folder);
@@ -236,7 +237,44 @@ describe('netkata export --learner', async () => {
     }
   });
 
-  test('packs and installs as a package: npx netkata lists the exercises and grades with --suite from node_modules', async () => {
+  test('refuses to hand out an answer under another name, or exercises that differ from git HEAD', async () => {
+    // The learner's copy stands in for a repository here (its own bin exports it): a solution in it,
+    // and the same content as an exercise's helper file.
+    const reference = await readFile(path.join(repoRoot, 'solutions', '01-echo-server', 'src', 'main.ts'));
+    await mkdir(path.join(out, 'solutions', '01-echo-server', 'src'), { recursive: true });
+    await writeFile(path.join(out, 'solutions', '01-echo-server', 'src', 'main.ts'), reference);
+    const helper = path.join(out, 'exercises', '01-echo-server', 'src', 'helper.ts');
+    await writeFile(helper, reference);
+    try {
+      const leaked = await netkataIn(out, ['export', '--learner', path.join(tmp, 'leaked')]);
+      expect(leaked.code).toBe(2);
+      expect(leaked.stderr).toContain('exercises/01-echo-server/src/helper.ts has the content of solutions/01-echo-server/src/main.ts');
+      expect(await exists(path.join(tmp, 'leaked'))).toBe(false);
+    } finally {
+      await rm(helper);
+      await rm(path.join(out, 'solutions'), { recursive: true });
+    }
+
+    // A git checkout whose exercises/ holds an attempt at a kata: the starter as committed, or nothing.
+    const checkout = path.join(tmp, 'checkout');
+    const copied = await netkataIn(out, ['export', '--learner', checkout]);
+    expect(copied.code, copied.stderr).toBe(0);
+    const git = (...args: string[]) => run(checkout, 'git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args]);
+    for (const args of [
+      ['init', '-q'],
+      ['add', '-A'],
+      ['commit', '-qm', 'starters'],
+    ])
+      expect((await git(...args)).code).toBe(0);
+    await symlink(await realpath(path.join(repoRoot, 'node_modules')), path.join(checkout, 'node_modules'));
+    await writeFile(path.join(checkout, 'exercises', '01-echo-server', 'src', 'main.ts'), reference);
+    const dirty = await netkataIn(checkout, ['export', '--learner', path.join(tmp, 'dirty')]);
+    expect(dirty.code, dirty.stderr).toBe(2);
+    expect(dirty.stderr).toContain(`exercises/ differs from git's HEAD (" M exercises/01-echo-server/src/main.ts")`);
+    expect(await exists(path.join(tmp, 'dirty'))).toBe(false);
+  });
+
+  test('packs and installs as a package: npx netkata lists the exercises, grades with --suite from node_modules, and the full package with its own suites', async () => {
     const packDir = path.join(tmp, 'pack');
     const app = path.join(tmp, 'app');
     await mkdir(packDir);
@@ -295,5 +333,38 @@ describe('netkata export --learner', async () => {
     expect(report.status).toBe('pass');
     expect(report.stages.map((s) => [s.stage, s.status])).toEqual([[1, 'pass']]);
     expect(report.points).toBeGreaterThan(0);
+
+    // This repository's own package, over the learner's in the same project: its hidden suites are
+    // packaged, so a folder is graded from node_modules with no --suite; its tests and CI are not.
+    const fullPack = path.join(tmp, 'full-pack');
+    await mkdir(fullPack);
+    const full = await run(tmp, 'npm', ['pack', repoRoot, '--pack-destination', fullPack, '--json']);
+    expect(full.code, full.stderr).toBe(0);
+    const [fullInfo] = JSON.parse(full.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const fullFiles = fullInfo!.files.map((f) => f.path);
+    expect(fullFiles).toEqual(expect.arrayContaining(['grader/suites/echo-server/01-accept.test.ts', 'solutions/01-echo-server/src/main.ts']));
+    expect(fullFiles.filter((f) => /^(grader\/test|bench|\.ci|docs)\//.test(f))).toEqual([]);
+    const reinstalled = await run(
+      app,
+      'npm',
+      ['install', path.join(fullPack, fullInfo!.filename), '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'],
+      240_000,
+    );
+    expect(reinstalled.code, reinstalled.stderr).toBe(0);
+    const packaged = await run(app, process.execPath, [
+      bin,
+      'grade',
+      'echo-server',
+      '--submission',
+      path.join(repoRoot, 'solutions', '01-echo-server'),
+      '--runtime',
+      'local',
+      '--stages',
+      '1',
+      '--reporter',
+      'json',
+    ]);
+    expect(packaged.code, packaged.stderr).toBe(0);
+    expect((JSON.parse(packaged.stdout) as { status: string }).status).toBe('pass');
   });
 });
