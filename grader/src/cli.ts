@@ -32,6 +32,7 @@ Usage:
   netkata verify <exercise> [--runs N]        grade the reference N times (default 5): each test's
                  [--profile P] [--json]       pass rate and its figures' margins to their limits
   netkata cleanup [--all] [--json]            remove what graders that died left (--all: every run)
+  netkata export --learner DIR [--force]      a repository for a class: no solutions, no hidden suites
 
 Workshops (see the README's "Running a workshop"):
   netkata workshop serve [--dir D] [--port P] [--teams a,b] [--exercises x,y] [--jobs N] [--url URL] [--title T]
@@ -174,6 +175,7 @@ async function main(argv: string[]): Promise<number> {
       resume: { type: 'boolean', default: false },
       title: { type: 'string' },
       artifacts: { type: 'string' },
+      learner: { type: 'string' },
     },
   });
   if (values.debug) process.env.DEBUG ||= 'netkata*';
@@ -476,6 +478,13 @@ async function main(argv: string[]): Promise<number> {
       const shown = await solution(rest[0], values.force);
       process.stdout.write(shown.text);
       return shown.code;
+    }
+    case 'export': {
+      if (!values.learner || rest.length > 0)
+        throw new ConfigError("usage: netkata export --learner DIR [--force] (a learner's copy: no solutions, no hidden suites)");
+      const { exportLearner, renderExport } = await import('./commands/export.ts');
+      process.stdout.write(renderExport(await exportLearner(values.learner, { force: values.force })));
+      return 0;
     }
     case 'reset': {
       if (!rest[0]) throw new ConfigError('usage: netkata reset <exercise> [--yes]');

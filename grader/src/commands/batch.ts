@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { contentHash } from '../build/content-hash.ts';
-import { findExercise } from '../catalog/catalog.ts';
+import { findExercise, requireHiddenSuite } from '../catalog/catalog.ts';
 import { ConfigError, GraderError, NotASubmissionError } from '../errors.ts';
 import type { BackendChoice } from '../impairment/backend-commands.ts';
 import type { BuildMode } from '../images/ensure-image.ts';
@@ -190,7 +190,7 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
   const exercise = await findExercise(options.exercise);
   const selected = options.stages === undefined ? undefined : parseStages(options.stages, exercise.manifest);
   const stages = exercise.manifest.stages.filter((s) => !selected || selected.has(s.stage));
-  const suite = await contentHash(exercise.suiteDir);
+  const suite = await contentHash(await requireHiddenSuite(exercise));
   const gradeOne =
     options.gradeOne ??
     ((submission: string, seedOfRun: number) =>

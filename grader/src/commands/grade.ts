@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { BackendChoice } from '../impairment/backend-commands.ts';
 import { describeCalibration, type Calibration } from '../impairment/calibrate.ts';
 import { isCleanLink, loadProfile, type LinkSpec } from '../impairment/profile.ts';
-import { findExercise, isDirectory, type Exercise } from '../catalog/catalog.ts';
+import { findExercise, isDirectory, requireHiddenSuite, requireSolution, type Exercise } from '../catalog/catalog.ts';
 import { resolveSubmission } from '../build/submission.ts';
 import { CalibrationError, ConfigError, SubmissionBuildError } from '../errors.ts';
 import type { BuildMode } from '../images/ensure-image.ts';
@@ -61,9 +61,9 @@ export interface GradeOptions {
   readonly artifacts?: string;
 }
 
-function submissionDir(exercise: Exercise, options: GradeOptions): string {
+async function submissionDir(exercise: Exercise, options: GradeOptions): Promise<string> {
   if (options.solution && options.submission) throw new ConfigError('use either --solution or --submission, not both');
-  if (options.solution) return exercise.solutionDir;
+  if (options.solution) return requireSolution(exercise);
   return options.submission ? path.resolve(options.submission) : exercise.exerciseDir;
 }
 
@@ -85,9 +85,10 @@ export async function grade(options: GradeOptions): Promise<GradeReport> {
   const startedAt = new Date();
   preloadRunner();
   const exercise = await findExercise(options.exercise);
-  const suiteDir = path.resolve(options.suite ?? (options.visible ? exercise.visibleTestDir : exercise.suiteDir));
+  // Without --suite, a missing hidden suite says where it comes from (a learner's copy has none).
+  const suiteDir = path.resolve(options.suite ?? (options.visible ? exercise.visibleTestDir : await requireHiddenSuite(exercise)));
   if (!(await isDirectory(suiteDir))) throw new ConfigError(`test suite folder ${suiteDir} does not exist`);
-  const submission = await resolveSubmission(submissionDir(exercise, options));
+  const submission = await resolveSubmission(await submissionDir(exercise, options));
   const frame = (runtime: GradeReport['runtime'], notices: string[]) => ({
     schemaVersion: 1 as const,
     graderVersion,

@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { findExercise } from '../catalog/catalog.ts';
+import { findExercise, requireSolution } from '../catalog/catalog.ts';
 import { ConfigError } from '../errors.ts';
 import { loadProgress } from '../learner/progress-state.ts';
 import { notice } from '../log.ts';
@@ -21,6 +21,8 @@ async function filesOf(dir: string): Promise<string[]> {
 export async function solution(name: string, force: boolean): Promise<{ text: string; code: number }> {
   const exercise = await findExercise(name);
   const id = exercise.manifest.id;
+  // First: in a learner's copy there is nothing to open, however far the learner got.
+  const solutionDir = await requireSolution(exercise);
   const done = (await loadProgress()).exercises[id]?.completed === true;
   if (!done && !force) {
     return {
@@ -29,13 +31,11 @@ export async function solution(name: string, force: boolean): Promise<{ text: st
     };
   }
   if (!done) notice(`showing the reference of ${id} before your exercise passed (--force): reading it first teaches less than getting there`);
-  const files = await filesOf(exercise.solutionDir).catch((error: NodeJS.ErrnoException) => {
-    throw new ConfigError(
-      `the reference of ${id} is not where it belongs (${exercise.solutionDir}: ${error.code ?? error.message}); a fresh clone of netkata has it`,
-    );
+  const files = await filesOf(solutionDir).catch((error: NodeJS.ErrnoException) => {
+    throw new ConfigError(`the reference of ${id} cannot be read (${solutionDir}: ${error.code ?? error.message}); a fresh clone of netkata has it`);
   });
-  const main = path.join(exercise.solutionDir, 'src', 'main.ts');
-  const lines = [`reference solution of ${id}: ${path.relative(process.cwd(), exercise.solutionDir)}/`, ...files.map((f) => `  ${f}`), ''];
+  const main = path.join(solutionDir, 'src', 'main.ts');
+  const lines = [`reference solution of ${id}: ${path.relative(process.cwd(), solutionDir)}/`, ...files.map((f) => `  ${f}`), ''];
   if (files.includes(path.join('src', 'main.ts'))) lines.push(`--- src/main.ts`, await readFile(main, 'utf8'));
   return { text: `${lines.join('\n')}\n`, code: 0 };
 }
