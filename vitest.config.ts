@@ -17,6 +17,7 @@ const FAST = [
   'bytes',
   'calibrate',
   'calibration-cache',
+  'engine-location',
   'harness-caps',
   'hint',
   'live-progress',

@@ -71,4 +71,14 @@ describe('repository', async () => {
       }
     },
   );
+
+  // Codespaces and VS Code's dev containers: an engine inside (Docker-in-Docker), set up with the README's own first command.
+  test('the dev container has an engine inside and sets up as the README says', async () => {
+    const devcontainer = JSON.parse(await readFile(path.join(repoRoot, '.devcontainer', 'devcontainer.json'), 'utf8'));
+    expect(Object.keys(devcontainer.features)).toContain('ghcr.io/devcontainers/features/docker-in-docker:2');
+    const readme = await readFile(path.join(repoRoot, 'README.md'), 'utf8');
+    const setup = /^(npm ci) && npx netkata grade/m.exec(readme)?.[1];
+    expect(setup, "the README's set-up command").toBeDefined();
+    expect(devcontainer.postCreateCommand).toBe(setup);
+  });
 });

@@ -34,6 +34,7 @@ const LEARNER_PATHS = [
   'package-lock.json',
   'tsconfig.json',
   '.gitignore',
+  '.devcontainer',
   '.prettierrc.json',
   '.prettierignore',
 ] as const;

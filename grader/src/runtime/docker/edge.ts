@@ -6,6 +6,7 @@ import { InfrastructureError } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import type { Endpoint } from '../runtime.ts';
 import type { DockerEngine } from './engine.ts';
+import { inContainer, publishedHost } from './engine-location.ts';
 import { LABEL_ROLE, runLabels } from './labels.ts';
 
 const log = logger('docker');
@@ -31,22 +32,27 @@ export interface EdgeInfo {
 /**
  * Direct on a Linux engine on this machine (its bridges are routable from here); published for
  * a remote DOCKER_HOST or Docker Desktop, whose container addresses live in another machine or
- * VM. NETKATA_ENDPOINTS=direct|published overrides.
+ * VM, for a grader that itself runs in a container (a CI job's: its siblings' internal networks
+ * are not routable from its own), and wherever TESTCONTAINERS_HOST_OVERRIDE names the host.
+ * NETKATA_ENDPOINTS=direct|published overrides.
  */
 export async function chooseEndpointMode(engine: DockerEngine): Promise<EndpointMode> {
   const forced = process.env.NETKATA_ENDPOINTS;
   if (forced === 'direct' || forced === 'published') return forced;
   const dockerHost = process.env.DOCKER_HOST ?? '';
   if (dockerHost !== '' && !dockerHost.startsWith('unix://')) return 'published';
-  if (process.platform !== 'linux') return 'published';
+  if (process.platform !== 'linux' || process.env.TESTCONTAINERS_HOST_OVERRIDE || inContainer()) return 'published';
   const info = (await engine.dockerode.info()) as { OperatingSystem?: string };
   return /Docker Desktop/i.test(String(info.OperatingSystem)) ? 'published' : 'direct';
 }
 
-function engineHost(): string {
-  const dockerHost = process.env.DOCKER_HOST ?? '';
-  if (/^(tcp|http|https|ssh):\/\//.test(dockerHost)) return new URL(dockerHost.replace(/^tcp:/, 'http:')).hostname;
-  return '127.0.0.1';
+/** The default bridge's gateway: the engine's host as a container sees it. */
+async function bridgeGateway(engine: DockerEngine): Promise<string | undefined> {
+  const network = (await engine.dockerode
+    .getNetwork('bridge')
+    .inspect()
+    .catch(() => undefined)) as { IPAM?: { Config?: Array<{ Gateway?: string }> } } | undefined;
+  return network?.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
 }
 
 /**
@@ -58,14 +64,14 @@ export async function startEdge(engine: DockerEngine, runId: string, network: st
   const edgeNetwork = `netkata-${runId}-edge`;
   log(`Starting the edge for published ports on ${edgeNetwork}...`);
   await engine.dockerode.createNetwork({ Name: edgeNetwork, Driver: 'bridge', CheckDuplicate: true, Labels: labels });
-  const remote = engineHost() !== '127.0.0.1';
+  const { host, bindIp } = await publishedHost(process.env, () => bridgeGateway(engine));
   const exposed: Record<string, object> = {};
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (let slot = 0; slot < SLOTS; slot++) {
     for (const protocol of ['tcp', 'udp']) {
       exposed[`${BASE_PORT + slot}/${protocol}`] = {};
-      // Published on loopback only, unless the engine is another machine's.
-      bindings[`${BASE_PORT + slot}/${protocol}`] = [{ HostIp: remote ? '0.0.0.0' : '127.0.0.1', HostPort: '' }];
+      // Published on loopback only, unless the engine is another machine's (or a container's host).
+      bindings[`${BASE_PORT + slot}/${protocol}`] = [{ HostIp: bindIp, HostPort: '' }];
     }
   }
   const container = await engine.dockerode.createContainer({
@@ -104,7 +110,7 @@ export async function startEdge(engine: DockerEngine, runId: string, network: st
     hostPorts[slot] = { tcp: port('tcp'), udp: port('udp') };
   }
   log(`Started the edge ${container.id.slice(0, 12)}`);
-  return { containerId: container.id, host: engineHost(), hostPorts, runAddress };
+  return { containerId: container.id, host, hostPorts, runAddress };
 }
 
 /**

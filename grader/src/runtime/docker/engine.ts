@@ -5,6 +5,7 @@ import type Dockerode from 'dockerode';
 import { InfrastructureError, RuntimeUnavailableError } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import { LogTail } from '../log-tail.ts';
+import { dockerContextHost } from './engine-location.ts';
 import { LABEL_MANAGED, LABEL_RUN, ownerState, runLabels } from './labels.ts';
 import { tarOf } from './tar.ts';
 
@@ -19,7 +20,7 @@ const FOREIGN_STALE_MS = 6 * 60 * 60_000;
 
 /**
  * The Docker engine, found the way testcontainers finds it (DOCKER_HOST, ~/.testcontainers.properties,
- * the default socket, Docker Desktop's). The only place besides the container classes that
+ * the default socket, Docker Desktop's), after the Docker CLI's current context. The only place besides the container classes that
  * talks to dockerode.
  */
 export class DockerEngine {
@@ -31,6 +32,13 @@ export class DockerEngine {
 
   static async connect(timeoutMs = 10_000): Promise<DockerEngine> {
     log('Connecting to the Docker engine...');
+    // The Docker CLI's current context (Colima, OrbStack, rootless), which testcontainers does not
+    // read: as DOCKER_HOST, so everything this process starts (the docker CLI too) uses it.
+    const context = process.env.DOCKER_HOST ? undefined : dockerContextHost();
+    if (context) {
+      log(`Using the Docker context ${context.context} (${context.host})`);
+      process.env.DOCKER_HOST = context.host;
+    }
     const { getContainerRuntimeClient } = await import('testcontainers');
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '../../errors.ts';
+
+/**
+ * The engine of the Docker CLI's current context (`docker context use colima`, OrbStack's,
+ * rootless Docker's), as the CLI finds it: DOCKER_CONTEXT, else `currentContext` in the CLI's
+ * config.json (DOCKER_CONFIG, default ~/.docker), whose endpoint is in
+ * contexts/meta/<sha256 of the name>/meta.json. Undefined for the default context, which is
+ * DOCKER_HOST or the default socket. testcontainers does not read contexts.
+ */
+export function dockerContextHost(env: NodeJS.ProcessEnv = process.env, home = os.homedir()): { context: string; host: string } | undefined {
+  const configDir = env.DOCKER_CONFIG ?? path.join(home, '.docker');
+  let context = env.DOCKER_CONTEXT;
+  if (context === undefined) {
+    const configFile = path.join(configDir, 'config.json');
+    if (!existsSync(configFile)) return undefined;
+    try {
+      context = (JSON.parse(readFileSync(configFile, 'utf8')) as { currentContext?: unknown }).currentContext as string | undefined;
+    } catch (error) {
+      throw new ConfigError(`${configFile} (the Docker CLI's config) is not JSON: ${(error as Error).message}`);
+    }
+  }
+  if (context === undefined || context === '' || context === 'default') return undefined;
+  const meta = path.join(configDir, 'contexts', 'meta', createHash('sha256').update(context).digest('hex'), 'meta.json');
+  let host: unknown;
+  try {
+    host = (JSON.parse(readFileSync(meta, 'utf8')) as { Endpoints?: { docker?: { Host?: unknown } } }).Endpoints?.docker?.Host;
+  } catch (error) {
+    throw new ConfigError(`the Docker context "${context}" has no readable endpoint (${meta}): ${(error as Error).message}; run \`docker context ls\``);
+  }
+  if (typeof host !== 'string' || host === '') throw new ConfigError(`the Docker context "${context}" names no engine (${meta} has no Endpoints.docker.Host)`);
+  return { context, host };
+}
+
+/** True inside a container (a CI job's, with the engine's socket mounted): the engine's other containers are siblings. */
+export function inContainer(): boolean {
+  return existsSync('/.dockerenv');
+}
+
+/**
+ * Where this process reaches the ports the engine publishes, and the address they are published
+ * on, as testcontainers decides it: TESTCONTAINERS_HOST_OVERRIDE; a remote DOCKER_HOST's host (all
+ * addresses, since another machine connects); from inside a container, the default bridge's
+ * gateway, which is the engine's host seen from a sibling (published there only); else this
+ * machine's loopback.
+ */
+export async function publishedHost(
+  env: NodeJS.ProcessEnv,
+  gateway: () => Promise<string | undefined>,
+  containerized = inContainer(),
+): Promise<{ host: string; bindIp: string }> {
+  const override = env.TESTCONTAINERS_HOST_OVERRIDE;
+  if (override) return { host: override, bindIp: '0.0.0.0' };
+  const dockerHost = env.DOCKER_HOST ?? '';
+  if (/^(tcp|http|https|ssh):\/\//.test(dockerHost)) {
+    const host = new URL(dockerHost.replace(/^(tcp|ssh):/, 'http:')).hostname;
+    return { host, bindIp: host === '127.0.0.1' || host === 'localhost' ? '127.0.0.1' : '0.0.0.0' };
+  }
+  if (containerized) {
+    const address = await gateway();
+    if (address) return { host: address, bindIp: address };
+  }
+  return { host: '127.0.0.1', bindIp: '127.0.0.1' };
+}
