@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { dockerContextHost, publishedHost } from '../src/runtime/docker/engine-location.ts';
+import { defaultGateway, dockerContextHost, publishedHost } from '../src/runtime/docker/engine-location.ts';
 
 let home: string;
 beforeEach(async () => {
@@ -61,5 +61,13 @@ describe('where published ports are reached', () => {
     expect(await publishedHost({ DOCKER_HOST: 'unix:///var/run/docker.sock' }, gateway, true)).toEqual({ host: '172.17.0.1', bindIp: '172.17.0.1' });
     expect(await publishedHost({}, gateway, false)).toEqual({ host: '127.0.0.1', bindIp: '127.0.0.1' });
     expect(await publishedHost({}, async () => undefined, true)).toEqual({ host: '127.0.0.1', bindIp: '127.0.0.1' });
+    // A container's /proc/net/route: the default route's gateway, little-endian.
+    const routes = [
+      'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+      'eth0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0',
+      'eth0\t00000000\t010011AC\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+    ].join('\n');
+    expect(defaultGateway(routes)).toBe('172.17.0.1');
+    expect(defaultGateway(routes.split('\n').slice(0, 2).join('\n'))).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { InfrastructureError } from '../errors.ts';
 import type { Endpoint, ExitStatus, StartedSubmission } from './runtime.ts';
 
 /** The submission never listened, or died first: the learner's failure, not the grader's. */
@@ -84,7 +85,25 @@ export function tcpProbe(endpoint: Endpoint, port: number, settleMs = 0, readSoc
   return {
     what: `listen on PORT ${port}`,
     ready: () => tryConnect(endpoint, 1_000, settleMs),
-    ...(readSocketTables ? { explain: async () => explainListening(listeningSockets(await readSocketTables().catch(() => '')), port) } : {}),
+    ...(readSocketTables
+      ? {
+          explain: async () => {
+            const sockets = listeningSockets(await readSocketTables().catch(() => ''));
+            // Listening as asked and never connected to: on a direct path (no settling) a connect
+            // needs only the kernel's handshake, so the grader's path to it is broken, not the
+            // learner's program. Through the edge, a server that closes every connection at once
+            // looks the same, so that is said instead.
+            const right = sockets.find((s) => s.port === port && !s.address.startsWith('127.') && s.address !== '::1');
+            if (right && settleMs > 0)
+              return `it listens on ${right.address}:${port}, but closed every connection within ${settleMs} ms (keep accepted connections open)`;
+            if (right)
+              throw new InfrastructureError(
+                `the submission listens on ${right.address}:${port} as it should, but the grader cannot reach it at ${endpoint.host}:${endpoint.port} (is this grader inside a container, or the engine remote? NETKATA_ENDPOINTS=published makes tests go through published ports)`,
+              );
+            return explainListening(sockets, port);
+          },
+        }
+      : {}),
   };
 }
 

@@ -6,7 +6,7 @@ import { InfrastructureError } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import type { Endpoint } from '../runtime.ts';
 import type { DockerEngine } from './engine.ts';
-import { inContainer, publishedHost } from './engine-location.ts';
+import { defaultGateway, inContainer, publishedHost } from './engine-location.ts';
 import { LABEL_ROLE, runLabels } from './labels.ts';
 
 const log = logger('docker');
@@ -46,15 +46,6 @@ export async function chooseEndpointMode(engine: DockerEngine): Promise<Endpoint
   return /Docker Desktop/i.test(String(info.OperatingSystem)) ? 'published' : 'direct';
 }
 
-/** The default bridge's gateway: the engine's host as a container sees it. */
-async function bridgeGateway(engine: DockerEngine): Promise<string | undefined> {
-  const network = (await engine.dockerode
-    .getNetwork('bridge')
-    .inspect()
-    .catch(() => undefined)) as { IPAM?: { Config?: Array<{ Gateway?: string }> } } | undefined;
-  return network?.IPAM?.Config?.find((c) => c.Gateway)?.Gateway;
-}
-
 /**
  * Starts the run's edge: on a normal bridge with SLOTS published TCP and UDP ports, and on the
  * run's internal network. Submissions and probes stay on the internal network only.
@@ -64,7 +55,7 @@ export async function startEdge(engine: DockerEngine, runId: string, network: st
   const edgeNetwork = `netkata-${runId}-edge`;
   log(`Starting the edge for published ports on ${edgeNetwork}...`);
   await engine.dockerode.createNetwork({ Name: edgeNetwork, Driver: 'bridge', CheckDuplicate: true, Labels: labels });
-  const { host, bindIp } = await publishedHost(process.env, () => bridgeGateway(engine));
+  const { host, bindIp } = await publishedHost(process.env, async () => defaultGateway());
   const exposed: Record<string, object> = {};
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (let slot = 0; slot < SLOTS; slot++) {

@@ -35,6 +35,28 @@ export function dockerContextHost(env: NodeJS.ProcessEnv = process.env, home = o
   return { context, host };
 }
 
+/**
+ * This machine's default gateway, from the kernel's routing table: inside a container, the
+ * engine's host as the container sees it (the gateway of whichever network the job is on).
+ */
+export function defaultGateway(routes = readRoutes()): string | undefined {
+  for (const line of routes.split('\n').slice(1)) {
+    const [, destination, gateway] = line.trim().split(/\s+/);
+    if (destination !== '00000000' || !gateway || !/^[0-9A-F]{8}$/i.test(gateway) || gateway === '00000000') continue;
+    // Little-endian hex: 010011AC is 172.17.0.1.
+    return [3, 2, 1, 0].map((i) => parseInt(gateway.slice(i * 2, i * 2 + 2), 16)).join('.');
+  }
+  return undefined;
+}
+
+function readRoutes(): string {
+  try {
+    return readFileSync('/proc/net/route', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** True inside a container (a CI job's, with the engine's socket mounted): the engine's other containers are siblings. */
 export function inContainer(): boolean {
   return existsSync('/.dockerenv');
@@ -43,8 +65,8 @@ export function inContainer(): boolean {
 /**
  * Where this process reaches the ports the engine publishes, and the address they are published
  * on, as testcontainers decides it: TESTCONTAINERS_HOST_OVERRIDE; a remote DOCKER_HOST's host (all
- * addresses, since another machine connects); from inside a container, the default bridge's
- * gateway, which is the engine's host seen from a sibling (published there only); else this
+ * addresses, since another machine connects); from inside a container, its default gateway,
+ * which is the engine's host seen from there (published on that address only); else this
  * machine's loopback.
  */
 export async function publishedHost(
