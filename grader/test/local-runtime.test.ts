@@ -40,3 +40,18 @@ describe('local runtime', async () => {
     expect(stray.stderr.trim()).toBe('netkata: unexpected argument "solutions/01-echo-server": name a submission with --submission solutions/01-echo-server');
   });
 });
+
+describe('local runtime: a run of a command-line submission', () => {
+  test('ends when its command does: what it left running (holding its output open) is killed with it', async () => {
+    const { LocalRuntime } = await import('../src/runtime/local-runtime.ts');
+    const { loadProfile } = await import('../src/impairment/profile.ts');
+    const runtime = new LocalRuntime(['sh', '-c'], process.cwd(), { backend: 'relay', link: loadProfile('clean'), seed: 1 }, 'tcp');
+    const started = performance.now();
+    // The background sleep keeps the run's stdout open: without its process group killed, the run would wait 30 s for it.
+    const { limits } = (await listExercises()).find((e) => e.manifest.id === 'tls-client')!.manifest;
+    const result = await runtime.run({ args: ['sleep 30 & echo done'], limits, timeoutMs: 20_000 });
+    expect(result.stdout.toString()).toBe('done\n');
+    expect(result.exitCode).toBe(0);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+});

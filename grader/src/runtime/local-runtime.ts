@@ -11,6 +11,7 @@ import { RelayLink, type Relay } from '../impairment/relay/relay-link.ts';
 import { TcpRelay } from '../impairment/relay/tcp-relay.ts';
 import { UdpRelay } from '../impairment/relay/udp-relay.ts';
 import type { LocalUser, RunContext } from './context.ts';
+import { killProcessesOf } from './local-user.ts';
 import { MAX_RUN_OUTPUT_BYTES, type RunOptions, type RunResult } from './runtime.ts';
 import type { Endpoint, ExitStatus, ProcessStats, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from './wait-for-port.ts';
@@ -91,7 +92,7 @@ export class LocalRuntime implements SubmissionRuntime {
       // Own process group, so stop() also ends anything the submission spawned.
       detached: true,
     });
-    const started = new StartedLocalSubmission(child, port, filesDir);
+    const started = new StartedLocalSubmission(child, port, filesDir, this.user);
     const probe = this.transport === 'udp' ? udpProbe(port, hostSocketTables) : tcpProbe(started.endpoint, port);
     await awaitListening(started, probe, options.limits.startupTimeoutMs);
     // Tests reach the submission through the relay, the local stand-in for an impaired link.
@@ -138,6 +139,9 @@ export class LocalRuntime implements SubmissionRuntime {
           cwd: this.cwd,
           ...processIdentity(this.user, { ...options.env, ...(filesDir && { FILES_DIR: filesDir }), ...(stateDir && { STATE_DIR: stateDir }) }),
           stdio: ['ignore', 'pipe', 'pipe'],
+          // Own process group: what the run spawned ends with it, and a child holding its
+          // output open cannot keep the run from ending.
+          detached: true,
         });
         const collect = (stream: NodeJS.ReadableStream) => {
           const parts: Buffer[] = [];
@@ -153,8 +157,9 @@ export class LocalRuntime implements SubmissionRuntime {
         let timedOut = false;
         const timer = setTimeout(() => {
           timedOut = true;
-          child.kill('SIGKILL');
+          killGroup(child);
         }, options.timeoutMs);
+        child.once('exit', () => killGroup(child));
         const finish = (exitCode: number | null) => {
           clearTimeout(timer);
           resolve({
@@ -173,8 +178,19 @@ export class LocalRuntime implements SubmissionRuntime {
         });
       });
     } finally {
+      // Under --run-as, nothing of this run's user outlives it, even what left the group.
+      if (this.user) await killProcessesOf(this.user);
       if (filesDir) await rm(filesDir, { recursive: true, force: true });
     }
+  }
+}
+
+/** SIGKILL to a detached child's whole process group (it and whatever it spawned), if any is left. */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }
 
@@ -189,6 +205,8 @@ class StartedLocalSubmission implements StartedSubmission {
     private readonly child: ChildProcess,
     port: number,
     private readonly filesDir: string | undefined,
+    /** Under --run-as: every process of that user ends with the submission. */
+    private readonly user?: LocalUser,
   ) {
     this.endpoint = { host: '127.0.0.1', port };
     child.stdout!.on('data', (chunk: Buffer) => this.tail.push(chunk));
@@ -246,11 +264,13 @@ class StartedLocalSubmission implements StartedSubmission {
   async stop(): Promise<void> {
     await this.relayLink?.close();
     await this.end();
+    if (this.user) await killProcessesOf(this.user);
     if (this.filesDir) await rm(this.filesDir, { recursive: true, force: true });
   }
 
   private async end(): Promise<void> {
-    if (this.exit) return;
+    // A submission that exited may have left its children running (a daemon's): the group goes too.
+    if (this.exit) return killGroup(this.child);
     const kill = (signal: NodeJS.Signals) => {
       try {
         process.kill(-this.child.pid!, signal);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '../errors.ts';
@@ -56,4 +56,28 @@ export async function readableBy(dir: string, user: LocalUser): Promise<boolean>
   } catch {
     return false;
   }
+}
+
+/**
+ * Kills every process of `user` (never root, never the grader's own user: resolveLocalUser
+ * refuses those): what a submission left behind, even one that left its process group with
+ * setsid. Under --run-as the user is the submission's alone, so nothing else is hit.
+ */
+export async function killProcessesOf(user: LocalUser): Promise<number> {
+  if (user.uid === 0 || user.uid === process.getuid?.()) throw new Error(`refusing to kill the processes of uid ${user.uid}`);
+  let killed = 0;
+  for (const entry of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+    // Uid: real, effective, saved, filesystem.
+    const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
+    if (!uids || (Number(uids[1]) !== user.uid && Number(uids[2]) !== user.uid)) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+      killed++;
+    } catch {
+      // gone already
+    }
+  }
+  return killed;
 }
