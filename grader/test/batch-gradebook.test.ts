@@ -225,6 +225,12 @@ describe('result files and --resume', () => {
     graded = [];
     await batch([alice!, bob!], output, { resume: true, seed: 99 });
     expect(graded).toEqual(['alice', 'bob']);
+    // Asked for a report it did not write last time, a resumed batch grades again.
+    graded = [];
+    await batch([alice!, bob!], output, { resume: true, seed: 99 });
+    expect(graded).toEqual([]);
+    await batch([alice!, bob!], output, { resume: true, seed: 99, reporters: ['json', 'junit'] });
+    expect(graded).toEqual(['alice', 'bob']);
   });
 
   test("a folder name that would write over another's files, or the gradebook, is refused before any grade", async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { contentHash } from '../build/content-hash.ts';
 import { findExercise, requireHiddenSuite } from '../catalog/catalog.ts';
@@ -231,8 +231,21 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
       )
       .digest('hex');
     const earlier = options.resume && outputDir ? await readRow(resultFile(outputDir, name)) : undefined;
-    // A grader error is no verdict: a resumed batch grades that submission again.
-    if (earlier && earlier.fingerprint === fingerprint && earlier.status !== 'error') {
+    // A grader error is no verdict: a resumed batch grades that submission again. So it does
+    // when a report this batch asks for is not there (another --reporter than last time).
+    const reportsThere = async (row: GradebookRow) =>
+      row.reports.length === 0 ||
+      (
+        await Promise.all(
+          reportFiles(name, options.reporters).map((f) =>
+            access(path.join(outputDir!, f)).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        )
+      ).every(Boolean);
+    if (earlier && earlier.fingerprint === fingerprint && earlier.status !== 'error' && (await reportsThere(earlier))) {
       const entry: BatchEntry = {
         submission,
         status: earlier.status,
