@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeEach, describe, expect, test } from 'vitest';
-import { defaultGateway, dockerContextHost, publishedHost } from '../src/runtime/docker/engine-location.ts';
+import { bridgeIsHere, defaultGateway, dockerContextHost, publishedHost } from '../src/runtime/docker/engine-location.ts';
 
 let home: string;
 beforeEach(async () => {
@@ -61,6 +61,10 @@ describe('where published ports are reached', () => {
     expect(await publishedHost({ DOCKER_HOST: 'unix:///var/run/docker.sock' }, gateway, true)).toEqual({ host: '172.17.0.1', bindIp: '172.17.0.1' });
     expect(await publishedHost({}, gateway, false)).toEqual({ host: '127.0.0.1', bindIp: '127.0.0.1' });
     expect(await publishedHost({}, async () => undefined, true)).toEqual({ host: '127.0.0.1', bindIp: '127.0.0.1' });
+    // The engine's host (a VM or container running its own engine too) has its bridge; its guest does not.
+    expect(bridgeIsHere('docker0', ['lo', 'eth0', 'docker0'])).toBe(true);
+    expect(bridgeIsHere('docker0', ['lo', 'eth0'])).toBe(false);
+    expect(bridgeIsHere(undefined, ['lo', 'eth0'])).toBeUndefined();
     // A container's /proc/net/route: the default route's gateway, little-endian.
     const routes = [
       'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',

@@ -6,7 +6,7 @@ import { InfrastructureError } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import type { Endpoint } from '../runtime.ts';
 import type { DockerEngine } from './engine.ts';
-import { defaultGateway, inContainer, publishedHost } from './engine-location.ts';
+import { bridgeIsHere, defaultGateway, publishedHost } from './engine-location.ts';
 import { LABEL_ROLE, runLabels } from './labels.ts';
 
 const log = logger('docker');
@@ -32,8 +32,9 @@ export interface EdgeInfo {
 /**
  * Direct on a Linux engine on this machine (its bridges are routable from here); published for
  * a remote DOCKER_HOST or Docker Desktop, whose container addresses live in another machine or
- * VM, for a grader that itself runs in a container (a CI job's: its siblings' internal networks
- * are not routable from its own), and wherever TESTCONTAINERS_HOST_OVERRIDE names the host.
+ * VM, for a grader that is the engine's guest (a CI job's container with its socket: its
+ * siblings' internal networks are not routable from it), and wherever
+ * TESTCONTAINERS_HOST_OVERRIDE names the host.
  * NETKATA_ENDPOINTS=direct|published overrides.
  */
 export async function chooseEndpointMode(engine: DockerEngine): Promise<EndpointMode> {
@@ -41,9 +42,18 @@ export async function chooseEndpointMode(engine: DockerEngine): Promise<Endpoint
   if (forced === 'direct' || forced === 'published') return forced;
   const dockerHost = process.env.DOCKER_HOST ?? '';
   if (dockerHost !== '' && !dockerHost.startsWith('unix://')) return 'published';
-  if (process.platform !== 'linux' || process.env.TESTCONTAINERS_HOST_OVERRIDE || inContainer()) return 'published';
+  if (process.platform !== 'linux' || process.env.TESTCONTAINERS_HOST_OVERRIDE || (await isGuest(engine))) return 'published';
   const info = (await engine.dockerode.info()) as { OperatingSystem?: string };
   return /Docker Desktop/i.test(String(info.OperatingSystem)) ? 'published' : 'direct';
+}
+
+/** The grader is the engine's guest (a CI job's container with its socket): the engine's bridge is not one of its interfaces. */
+async function isGuest(engine: DockerEngine): Promise<boolean> {
+  const bridge = (await engine.dockerode
+    .getNetwork('bridge')
+    .inspect()
+    .catch(() => undefined)) as { Options?: Record<string, string> } | undefined;
+  return bridgeIsHere(bridge ? (bridge.Options?.['com.docker.network.bridge.name'] ?? 'docker0') : undefined) === false;
 }
 
 /**
@@ -55,7 +65,7 @@ export async function startEdge(engine: DockerEngine, runId: string, network: st
   const edgeNetwork = `netkata-${runId}-edge`;
   log(`Starting the edge for published ports on ${edgeNetwork}...`);
   await engine.dockerode.createNetwork({ Name: edgeNetwork, Driver: 'bridge', CheckDuplicate: true, Labels: labels });
-  const { host, bindIp } = await publishedHost(process.env, async () => defaultGateway());
+  const { host, bindIp } = await publishedHost(process.env, async () => defaultGateway(), await isGuest(engine));
   const exposed: Record<string, object> = {};
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (let slot = 0; slot < SLOTS; slot++) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../../errors.ts';
@@ -36,8 +36,8 @@ export function dockerContextHost(env: NodeJS.ProcessEnv = process.env, home = o
 }
 
 /**
- * This machine's default gateway, from the kernel's routing table: inside a container, the
- * engine's host as the container sees it (the gateway of whichever network the job is on).
+ * This machine's default gateway, from the kernel's routing table: for a container that is the
+ * engine's guest, the engine's host as it sees it (the gateway of whichever network it is on).
  */
 export function defaultGateway(routes = readRoutes()): string | undefined {
   for (const line of routes.split('\n').slice(1)) {
@@ -57,22 +57,39 @@ function readRoutes(): string {
   }
 }
 
-/** True inside a container (a CI job's, with the engine's socket mounted): the engine's other containers are siblings. */
-export function inContainer(): boolean {
-  return existsSync('/.dockerenv');
+/**
+ * Whether the engine's networks are this machine's: its default bridge's interface (docker0,
+ * or what the bridge network names) is one of this machine's interfaces, as on the engine's own
+ * host (a VM or a container that runs its own engine included). A CI job's container that only
+ * has the engine's socket is the engine's guest: the bridge is not among its interfaces, and
+ * its siblings' internal networks are not routable from it. Decided by configuration, without
+ * sending anything. Undefined when the engine has no default bridge to tell by.
+ */
+export function bridgeIsHere(bridgeInterface: string | undefined, interfaces = localInterfaces()): boolean | undefined {
+  return bridgeInterface === undefined ? undefined : interfaces.includes(bridgeInterface);
+}
+
+/** Every network interface of this network namespace, up or down (Node's list leaves out those down: docker0 with no container on it). */
+function localInterfaces(): string[] {
+  try {
+    return readdirSync('/sys/class/net');
+  } catch {
+    return Object.keys(os.networkInterfaces());
+  }
 }
 
 /**
  * Where this process reaches the ports the engine publishes, and the address they are published
  * on, as testcontainers decides it: TESTCONTAINERS_HOST_OVERRIDE; a remote DOCKER_HOST's host (all
- * addresses, since another machine connects); from inside a container, its default gateway,
- * which is the engine's host seen from there (published on that address only); else this
- * machine's loopback.
+ * addresses, since another machine connects); for the engine's guest (a CI job's container),
+ * its default gateway, which is the engine's host seen from there (published on that address
+ * only); else this machine's loopback.
  */
 export async function publishedHost(
   env: NodeJS.ProcessEnv,
   gateway: () => Promise<string | undefined>,
-  containerized = inContainer(),
+  /** The grader is the engine's guest (see bridgeIsHere). */
+  guest: boolean,
 ): Promise<{ host: string; bindIp: string }> {
   const override = env.TESTCONTAINERS_HOST_OVERRIDE;
   if (override) return { host: override, bindIp: '0.0.0.0' };
@@ -81,7 +98,7 @@ export async function publishedHost(
     const host = new URL(dockerHost.replace(/^(tcp|ssh):/, 'http:')).hostname;
     return { host, bindIp: host === '127.0.0.1' || host === 'localhost' ? '127.0.0.1' : '0.0.0.0' };
   }
-  if (containerized) {
+  if (guest) {
     const address = await gateway();
     if (address) return { host: address, bindIp: address };
   }
