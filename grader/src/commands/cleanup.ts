@@ -46,8 +46,16 @@ async function workDirs(): Promise<Array<{ dir: string; stale: boolean }>> {
   for (const name of await readdir(tmp).catch(() => [])) {
     if (!RUN_DIR.test(name)) continue;
     const dir = path.join(tmp, name);
+    // Missing or not whole (a grader that wrote it before the atomic write, or a broken one): an
+    // owner unknown, so the folder is stale only once it is old.
     const labels = await readFile(path.join(dir, WORK_DIR_OWNER_FILE), 'utf8').then(
-      (t) => JSON.parse(t) as Record<string, string>,
+      (t) => {
+        try {
+          return JSON.parse(t) as Record<string, string>;
+        } catch {
+          return undefined;
+        }
+      },
       () => undefined,
     );
     const state = ownerState(labels);

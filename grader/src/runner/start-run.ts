@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -135,8 +135,11 @@ export class StartedRun implements AsyncDisposable {
     this.workDir = await this.at('work folder', () => mkdtemp(path.join(os.tmpdir(), `netkata-${this.id}-`)));
     this.reaper?.tell({ workDir: this.workDir });
     const workDir = this.workDir;
-    // `netkata cleanup` tells a dead grader's folder from a live one's by this.
-    await writeFile(path.join(workDir, WORK_DIR_OWNER_FILE), JSON.stringify(runLabels(this.id)));
+    // `netkata cleanup` tells a dead grader's folder from a live one's by this; written whole or
+    // not at all, since another grader's cleanup may read it at any moment.
+    const ownerFile = path.join(workDir, WORK_DIR_OWNER_FILE);
+    await writeFile(`${ownerFile}.tmp`, JSON.stringify(runLabels(this.id)));
+    await rename(`${ownerFile}.tmp`, ownerFile);
     const bundling = submission.kind === 'typescript' ? this.at('bundle', () => bundleSubmission(submission.entry, workDir)) : Promise.resolve(undefined);
     const base = {
       runId: this.id,
