@@ -313,21 +313,7 @@ describe('netkata export --learner', async () => {
     await mkdir(suite);
     for (const file of await readdir(path.join(repoRoot, 'grader', 'suites', 'echo-server')))
       await writeFile(path.join(suite, file), await readFile(path.join(repoRoot, 'grader', 'suites', 'echo-server', file)));
-    const graded = await run(app, process.execPath, [
-      bin,
-      'grade',
-      'echo-server',
-      '--suite',
-      suite,
-      '--submission',
-      path.join(repoRoot, 'solutions', '01-echo-server'),
-      '--runtime',
-      'local',
-      '--stages',
-      '1',
-      '--reporter',
-      'json',
-    ]);
+    const graded = await gradeReferenceStage1(app, bin, '--suite', suite);
     expect(graded.code, graded.stderr).toBe(0);
     const report = JSON.parse(graded.stdout) as { status: string; points: number; stages: Array<{ stage: number; status: string }> };
     expect(report.status).toBe('pass');
@@ -351,20 +337,14 @@ describe('netkata export --learner', async () => {
       240_000,
     );
     expect(reinstalled.code, reinstalled.stderr).toBe(0);
-    const packaged = await run(app, process.execPath, [
-      bin,
-      'grade',
-      'echo-server',
-      '--submission',
-      path.join(repoRoot, 'solutions', '01-echo-server'),
-      '--runtime',
-      'local',
-      '--stages',
-      '1',
-      '--reporter',
-      'json',
-    ]);
+    const packaged = await gradeReferenceStage1(app, bin);
     expect(packaged.code, packaged.stderr).toBe(0);
     expect((JSON.parse(packaged.stdout) as { status: string }).status).toBe('pass');
   });
 });
+
+/** `netkata grade echo-server` of the reference's stage 1 on the local runtime, by the installed package's bin, from `app`. */
+function gradeReferenceStage1(app: string, bin: string, ...more: string[]) {
+  const args = ['grade', 'echo-server', ...more, '--submission', path.join(repoRoot, 'solutions', '01-echo-server'), '--runtime', 'local', '--stages', '1'];
+  return run(app, process.execPath, [bin, ...args, '--reporter', 'json']);
+}

@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import { notice } from '../log.ts';
 import { visibleLine } from '../sanitize.ts';
 
-/** What the progress needs of a graded submission. */
+/** A graded submission, as the batch's progress and summary show it. */
 export interface ProgressEntry {
   readonly submission: string;
   readonly status: 'pass' | 'fail' | 'error';
@@ -10,6 +10,7 @@ export interface ProgressEntry {
   readonly maxPoints: number;
   readonly durationMs: number;
   readonly error?: string;
+  /** Graded by an earlier run with the same fingerprint (`--resume`), not again. */
   readonly resumed?: boolean;
 }
 

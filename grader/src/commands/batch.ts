@@ -21,7 +21,7 @@ import { render, reporterExtension, type ReporterName } from '../report/reporter
 import { visibleLine } from '../sanitize.ts';
 import type { Lifetime } from '../lifetime.ts';
 import { graderVersion } from '../version.ts';
-import { BatchProgress } from './batch-progress.ts';
+import { BatchProgress, type ProgressEntry } from './batch-progress.ts';
 import { grade, parseStages } from './grade.ts';
 
 /** `--shard 2/4`: the second of four parts of the class. */
@@ -59,16 +59,9 @@ export interface BatchOptions {
   readonly gradeOne?: (submission: string, seed: number) => Promise<GradeReport>;
 }
 
-interface BatchEntry {
-  readonly submission: string;
-  readonly status: 'pass' | 'fail' | 'error';
-  readonly points: number;
-  readonly maxPoints: number;
-  readonly durationMs: number;
-  readonly error?: string;
+interface BatchEntry extends ProgressEntry {
+  /** Its first report file. */
   readonly report?: string;
-  /** Graded by an earlier run with the same fingerprint (`--resume`), not again. */
-  readonly resumed?: boolean;
 }
 
 export interface BatchSummary {
