@@ -218,6 +218,9 @@ export async function gradeBatch(options: BatchOptions): Promise<BatchSummary> {
           options.profile ?? null,
           options.impairment,
           stages.map((s) => s.stage),
+          // Its points, profiles and limits decide the grade as much as the suite does.
+          exercise.manifest,
+          [...(options.allowBases ?? [])].sort(),
           suite,
           await contentHash(submission).catch(() => 'unreadable'),
         ]),
