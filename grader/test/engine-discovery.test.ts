@@ -15,12 +15,12 @@ import { LABEL_MANAGED, LABEL_OWNER } from '../src/runtime/docker/labels.ts';
 
 const run = promisify(execFile);
 
-test('a grader in a container (a CI job with the socket mounted) grades its sibling through published ports', async () => {
+test('a grader in a container (a CI job with the socket mounted) grades its sibling through published ports; forced direct, the unreachable path is its own error', async () => {
   const { tag: image } = await loadImage('runtime');
   const name = `netkata-test-ci-job-${process.pid}`;
   // The repository read-only at the same path, the engine's socket, root for the socket; the
   // grader's scratch (tsx, vitest and work folders) in the job container's own /tmp.
-  const job = (...args: string[]) =>
+  const job = (args: readonly string[], env: readonly string[] = []) =>
     run(
       'docker',
       [
@@ -42,19 +42,21 @@ test('a grader in a container (a CI job with the socket mounted) grades its sibl
         'NETKATA_PROGRESS_FILE=/tmp/progress.json',
         '-e',
         'NETKATA_CACHE_DIR=/tmp/netkata-cache',
+        ...env.flatMap((e) => ['-e', e]),
         image,
         'node',
         'bin/netkata.js',
         ...args,
       ],
       { maxBuffer: 16 * 1024 * 1024 },
-    ).catch((error: { stdout?: string; stderr?: string; code?: number }) => ({
-      stdout: error.stdout ?? '',
-      stderr: `exit ${error.code}: ${error.stderr ?? ''}`,
-    }));
-  const doctor = await job('doctor', '--json');
+    ).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { stdout?: string; stderr?: string; code?: number }) => ({ code: error.code ?? -1, stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
+    );
+  const doctor = await job(['doctor', '--json']);
   expect(JSON.parse(doctor.stdout).endpoints, doctor.stderr).toBe('published');
-  const graded = await job('grade', 'echo-server', '--solution', '--runtime', 'docker', '--stages', '1', '--reporter', 'json');
+  const stage1 = ['grade', 'echo-server', '--solution', '--runtime', 'docker', '--stages', '1', '--reporter', 'json'];
+  const graded = await job(stage1);
   let report: GradeReport;
   try {
     report = JSON.parse(graded.stdout) as GradeReport;
@@ -69,4 +71,13 @@ test('a grader in a container (a CI job with the socket mounted) grades its sibl
   const managed = await engine.dockerode.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } });
   const notThisHosts = managed.filter((c) => !(c.Labels?.[LABEL_OWNER] ?? '').startsWith(`${os.hostname()}:`));
   expect(notThisHosts.map((c) => c.Names)).toEqual([]);
+
+  // Forced onto the direct path it cannot route, the grader finds the reference listening as it
+  // should and says the fault is its own (exit 2), never the learner's "listens on another port".
+  const direct = await job(stage1, ['NETKATA_ENDPOINTS=direct']);
+  expect(direct.code, direct.stderr).toBe(2);
+  const directReport = JSON.parse(direct.stdout) as GradeReport;
+  expect(directReport.status).toBe('error');
+  expect(directReport.graderErrors.join('\n')).toMatch(/listens on 0\.0\.0\.0:7000 as it should, but the grader cannot reach it .*NETKATA_ENDPOINTS=published/);
+  expect(directReport.tests.map((t) => t.error ?? '').join('\n')).not.toMatch(/instead: use the port/);
 }, 180_000);

@@ -289,13 +289,7 @@ describe('netkata export --learner', async () => {
     expect(files.filter((f) => /^(solutions|grader\/suites|grader\/test|bench)\//.test(f))).toEqual([]);
 
     await writeFile(path.join(app, 'package.json'), `${JSON.stringify({ name: 'a-class', private: true })}\n`);
-    // From npm's cache where it can (about 10 s here), the registry otherwise; no install scripts (esbuild and tsx work without theirs).
-    const installed = await run(
-      app,
-      'npm',
-      ['install', path.join(packDir, info!.filename), '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'],
-      240_000,
-    );
+    const installed = await installTarball(app, path.join(packDir, info!.filename));
     expect(installed.code, installed.stderr).toBe(0);
 
     const list = await run(app, 'npx', ['--no-install', 'netkata', 'list']);
@@ -330,12 +324,7 @@ describe('netkata export --learner', async () => {
     const fullFiles = fullInfo!.files.map((f) => f.path);
     expect(fullFiles).toEqual(expect.arrayContaining(['grader/suites/echo-server/01-accept.test.ts', 'solutions/01-echo-server/src/main.ts']));
     expect(fullFiles.filter((f) => /^(grader\/test|bench|\.ci|docs)\//.test(f))).toEqual([]);
-    const reinstalled = await run(
-      app,
-      'npm',
-      ['install', path.join(fullPack, fullInfo!.filename), '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'],
-      240_000,
-    );
+    const reinstalled = await installTarball(app, path.join(fullPack, fullInfo!.filename));
     expect(reinstalled.code, reinstalled.stderr).toBe(0);
     const packaged = await gradeReferenceStage1(app, bin);
     expect(packaged.code, packaged.stderr).toBe(0);
@@ -347,4 +336,9 @@ describe('netkata export --learner', async () => {
 function gradeReferenceStage1(app: string, bin: string, ...more: string[]) {
   const args = ['grade', 'echo-server', ...more, '--submission', path.join(repoRoot, 'solutions', '01-echo-server'), '--runtime', 'local', '--stages', '1'];
   return run(app, process.execPath, [bin, ...args, '--reporter', 'json']);
+}
+
+/** `npm install TARBALL` into `app`: from npm's cache where it can (about 10 s here), the registry otherwise; no install scripts (esbuild and tsx work without theirs). */
+function installTarball(app: string, tarball: string) {
+  return run(app, 'npm', ['install', tarball, '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], 240_000);
 }

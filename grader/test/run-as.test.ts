@@ -4,7 +4,7 @@
 // The checks are the kernel's: a probe submission reports what it could do, as the user. And
 // Gradescope's run_autograder (adapters/gradescope/) run as Gradescope runs it, against a scratch /autograder.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -77,6 +77,19 @@ describe('--run-as', () => {
     expect(notices.some((n) => n.includes('hidden suite'))).toBe(false);
     const solution = (await findExercise('echo-server')).solutionDir;
     expect(notices.some((n) => n.includes(`reference solution at ${solution} is readable by nobody`))).toBe(kernelLets(solution));
+  });
+
+  test('what the submission left running, even in a session of its own, ends with the grade', async () => {
+    const { code, report, stderr } = await gradeAsNobody(['--submission', fixture('hostile', 'leaves-a-daemon')]);
+    expect(code, stderr).toBe(0);
+    expect(report.status).toBe('pass');
+    // Every process of the user, from the kernel's table.
+    const left: string[] = [];
+    for (const pid of (await readdir('/proc')).filter((e) => /^\d+$/.test(e))) {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+      if (new RegExp(`^Uid:\\s+${nobody.uid}\\s`, 'm').test(status)) left.push(`${pid}: ${/^Name:\s+(.*)$/m.exec(status)?.[1]}`);
+    }
+    expect(left, "processes of the submission's user after the grade").toEqual([]);
   });
 
   test('readableBy agrees with the kernel', async () => {
