@@ -18,6 +18,8 @@ const FAST = [
   'calibrate',
   'calibration-cache',
   'engine-location',
+  'files',
+  'forbidden-modules',
   'harness-caps',
   'hint',
   'live-progress',

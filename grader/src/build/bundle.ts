@@ -38,7 +38,34 @@ export interface BundleOptions {
    * and import them: see fixtureImportRoots.
    */
   readonly importRoots?: readonly string[];
+  /** Built-in modules the exercise forbids (its manifest's forbiddenModules): refused, with why. */
+  readonly forbiddenModules?: readonly string[];
 }
+
+/**
+ * Forbidding `http` forbids what reaches the same code by another name: Node's internal
+ * `_http_*` modules, and `module` (its createRequire loads any built-in by a name computed at
+ * run time, which no bundler sees).
+ */
+function forbiddenNames(modules: readonly string[]): (name: string) => boolean {
+  if (modules.length === 0) return () => false;
+  const names = new Set(modules);
+  return (name) => {
+    const base = name.split('/')[0]!;
+    return names.has(base) || base === 'module' || [...names].some((m) => base.startsWith(`_${m}_`));
+  };
+}
+
+/**
+ * Ways to load a module that a bundler cannot see the name of: when an exercise forbids
+ * modules, a submission may not use them (a determined cheat still can; an honest learner is
+ * told at once instead of at grading).
+ */
+const HIDDEN_LOADS: ReadonlyArray<{ pattern: RegExp; what: string }> = [
+  { pattern: /\bimport\s*\(/, what: 'import() of a name computed at run time' },
+  { pattern: /\bprocess\s*\.\s*binding\b|\binternalBinding\b/, what: "process.binding (Node's internals)" },
+  { pattern: /\bgetBuiltinModule\b/, what: 'process.getBuiltinModule' },
+];
 
 /**
  * The grader's own fixtures (grader/test/fixtures of this checkout) may import this checkout's
@@ -86,7 +113,7 @@ export async function bundleSubmission(entry: string, outDir: string, options: B
       // Never read: a tsconfig.json outside the folder (or its `extends`) must not steer the build.
       tsconfigRaw: '{}',
       logLevel: 'silent',
-      plugins: [confinedTo(root, importRoots)],
+      plugins: [confinedTo(root, importRoots, options.forbiddenModules ?? [])],
     });
   } catch (error) {
     const errors = (error as { errors?: Message[] }).errors ?? [];
@@ -94,6 +121,15 @@ export async function bundleSubmission(entry: string, outDir: string, options: B
     throw new SubmissionBuildError(`${path.relative(process.cwd(), entry) || entry} does not compile`, text.trim());
   }
   const code = result.outputFiles.find((f) => f.path.endsWith('.mjs'))!.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n');
+  if (options.forbiddenModules?.length) {
+    const hidden = HIDDEN_LOADS.find((h) => h.pattern.test(code));
+    if (hidden) {
+      throw new SubmissionBuildError(
+        `${path.relative(process.cwd(), entry) || entry} uses ${hidden.what}`,
+        `this exercise forbids the modules ${options.forbiddenModules.join(', ')}, and a module loaded that way cannot be checked against them: import modules by name, at the top of a file`,
+      );
+    }
+  }
   const map = JSON.parse(result.outputFiles.find((f) => f.path.endsWith('.map'))!.text) as { sources: string[] };
   map.sources = map.sources.map((source) => source.replace(`${NAMESPACE}:`, ''));
   await writeFile(outfile, `${code}//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n`);
@@ -108,7 +144,8 @@ function describe(message: Message): string {
   return `${where}${message.text}${line}`;
 }
 
-function confinedTo(root: string, importRoots: readonly string[]): Plugin {
+function confinedTo(root: string, importRoots: readonly string[], forbiddenModules: readonly string[]): Plugin {
+  const forbidden = forbiddenNames(forbiddenModules);
   const rootOf = (target: string) => [root, ...importRoots].find((r) => isInside(r, target));
   return {
     name: 'netkata-confined',
@@ -119,7 +156,17 @@ function confinedTo(root: string, importRoots: readonly string[]): Plugin {
         if (args.with && Object.keys(args.with).length > 0) return { errors: [{ text: `${what} has import attributes; ${ONLY}` }] };
         if (args.kind !== 'entry-point' && !spec.startsWith('.') && !spec.startsWith('/')) {
           const name = spec.replace(/^node:/, '');
-          if (spec.startsWith('node:') || builtins.has(name) || builtins.has(name.split('/')[0]!)) return { path: spec, external: true };
+          const builtin = spec.startsWith('node:') || builtins.has(name) || builtins.has(name.split('/')[0]!);
+          if (builtin && forbidden(name)) {
+            return {
+              errors: [
+                {
+                  text: `"${spec}" is not allowed in this exercise: its manifest forbids ${forbiddenModules.join(', ')} (and what reaches them: module, _http_*), because writing that part is the exercise; build on node:net`,
+                },
+              ],
+            };
+          }
+          if (builtin) return { path: spec, external: true };
           return { errors: [{ text: `"${spec}" is not a Node built-in module; submissions may use Node's built-in modules only` }] };
         }
         const importerDir = args.kind === 'entry-point' ? root : path.dirname(path.join(root, args.importer));

@@ -50,6 +50,11 @@ export const manifestSchema = z.strictObject({
   kind: z.enum(['server', 'client']),
   transport: z.enum(['tcp', 'udp']),
   limits: limitsSchema.prefault({}),
+  /**
+   * Node built-in modules a TypeScript submission may not import, because writing what they do is
+   * the exercise (a web server's: http, https, http2). Refused when the submission is bundled.
+   */
+  forbiddenModules: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/, 'a built-in module name without node:, e.g. http')).default([]),
   stages: z
     .array(stageSchema)
     .min(1)

@@ -1,6 +1,7 @@
 import { beforeAll, beforeEach } from 'vitest';
 import { createRuntime } from '../runtime/create-runtime.ts';
 import type { RunResult, SubmissionRuntime } from '../runtime/runtime.ts';
+import type { FileTree } from '../runtime/files.ts';
 import { runContext } from './submission.ts';
 import { Transcript } from './transcript.ts';
 
@@ -11,7 +12,7 @@ export interface ClientRun extends RunResult {
 
 export interface ClientRunOptions {
   readonly env?: Record<string, string>;
-  readonly files?: Record<string, Uint8Array>;
+  readonly files?: FileTree;
   /** Default: the manifest's test timeout, less a margin for the test itself. */
   readonly timeoutMs?: number;
 }

@@ -4,6 +4,7 @@
  */
 export { useSubmission, runContext, type SubmissionHandle, type LinkHandle } from './submission.ts';
 export type { ExitStatus, ProcessStats } from '../runtime/runtime.ts';
+export { FILES_MTIME_MS, type FileEntry, type FileTree, type RepeatedFile, type SymbolicLink } from '../runtime/files.ts';
 export { usePeer, type PeerHandle, type PeerSpec } from './peers.ts';
 export { useClient, type ClientHandle, type ClientRun, type ClientRunOptions } from './client.ts';
 export type { LinkSpec, Profile } from '../impairment/profile.ts';

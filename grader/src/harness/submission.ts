@@ -14,6 +14,7 @@ import { TcpConnection, type ConnectOptions } from './tcp.ts';
 import type { ImpairmentBackend } from '../impairment/backend-commands.ts';
 import { isCleanLink, loadProfile, parseProfile, type LinkSpec, type Profile } from '../impairment/profile.ts';
 import { Transcript } from './transcript.ts';
+import type { FileTree } from '../runtime/files.ts';
 import { UdpSocket, type UdpOptions } from './udp.ts';
 
 declare module 'vitest' {
@@ -103,7 +104,9 @@ export function useSubmission(
   options: {
     /** Or a function, called when the submission starts: after earlier beforeAll hooks (peers, local helpers) have run. */
     env?: Record<string, string> | (() => Record<string, string>);
-    files?: Record<string, Uint8Array>;
+    files?: FileTree;
+    /** A folder of `files` that FILES_DIR names instead of their root (see StartOptions.filesRoot). */
+    filesRoot?: string;
   } = {},
 ): SubmissionHandle {
   let started: StartedSubmission | undefined;
@@ -124,7 +127,9 @@ export function useSubmission(
     const runtime = await timePhase(suite, 'runtime connect', () => createRuntime(context));
     try {
       const env = typeof options.env === 'function' ? options.env() : options.env;
-      started = await timePhase(suite, 'submission start', () => runtime.start({ env, files: options.files, limits: context.limits }));
+      started = await timePhase(suite, 'submission start', () =>
+        runtime.start({ env, files: options.files, ...(options.filesRoot !== undefined && { filesRoot: options.filesRoot }), limits: context.limits }),
+      );
     } catch (error) {
       // Remember a learner's start failure so each test reports it, instead of one hook error.
       if (error instanceof SubmissionStartError) startError = error;

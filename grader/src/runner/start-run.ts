@@ -140,7 +140,10 @@ export class StartedRun implements AsyncDisposable {
     const ownerFile = path.join(workDir, WORK_DIR_OWNER_FILE);
     await writeFile(`${ownerFile}.tmp`, JSON.stringify(runLabels(this.id)));
     await rename(`${ownerFile}.tmp`, ownerFile);
-    const bundling = submission.kind === 'typescript' ? this.at('bundle', () => bundleSubmission(submission.entry, workDir)) : Promise.resolve(undefined);
+    const bundling =
+      submission.kind === 'typescript'
+        ? this.at('bundle', () => bundleSubmission(submission.entry, workDir, { forbiddenModules: exercise.manifest.forbiddenModules }))
+        : Promise.resolve(undefined);
     const base = {
       runId: this.id,
       exercise: { id: exercise.manifest.id, kind: exercise.manifest.kind, transport: exercise.manifest.transport },

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, lchown, lstat, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { chmod, lchown, lstat, mkdir, mkdtemp, readFile, rm, rmdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import os from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
@@ -15,6 +18,7 @@ import { killProcessesOf } from './local-user.ts';
 import { MAX_RUN_OUTPUT_BYTES, type RunOptions, type RunResult } from './runtime.ts';
 import type { Endpoint, ExitStatus, ProcessStats, StartedSubmission, StartOptions, SubmissionRuntime } from './runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from './wait-for-port.ts';
+import { assertPlainRelative, FILES_MTIME_MS, filesDirOf, isRepeatedFile, isSymbolicLink, repeatedChunks, type FileTree } from './files.ts';
 
 const log = logger('local');
 
@@ -36,14 +40,21 @@ async function freePort(transport: RunContext['exercise']['transport']): Promise
 }
 
 /** StartOptions.files in a fresh temporary folder, each file read-only (no sandbox enforces more here). */
-async function writeReadOnlyFiles(files: Readonly<Record<string, Uint8Array>>): Promise<string> {
+async function writeReadOnlyFiles(files: FileTree): Promise<string> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'netkata-files-'));
-  for (const [name, content] of Object.entries(files)) {
+  const mtime = new Date(FILES_MTIME_MS);
+  for (const [name, entry] of Object.entries(files)) {
+    assertPlainRelative(name);
     const file = path.join(root, name);
-    if (!file.startsWith(root + path.sep)) throw new Error(`not a plain relative path: ${name}`);
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, content);
+    if (isSymbolicLink(entry)) {
+      await symlink(entry.link, file);
+      continue;
+    }
+    if (isRepeatedFile(entry)) await pipeline(Readable.from(repeatedChunks(entry)), createWriteStream(file));
+    else await writeFile(file, entry);
     await chmod(file, 0o444);
+    await utimes(file, mtime, mtime);
   }
   // Readable by a submission that runs as another user (--run-as) too; mkdtemp makes it 0700.
   await chmod(root, 0o755);
@@ -87,7 +98,7 @@ export class LocalRuntime implements SubmissionRuntime {
     log(`Starting ${this.command.join(' ')} with PORT=${port}...`);
     const child = spawn(file!, args, {
       cwd: this.cwd,
-      ...processIdentity(this.user, { ...options.env, PORT: String(port), ...(filesDir && { FILES_DIR: filesDir }) }),
+      ...processIdentity(this.user, { ...options.env, PORT: String(port), ...(filesDir && { FILES_DIR: filesDirOf(filesDir, options.filesRoot) }) }),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group, so stop() also ends anything the submission spawned.
       detached: true,

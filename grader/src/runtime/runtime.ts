@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Limits } from '../catalog/manifest.ts';
 import type { Endpoint } from '../endpoint.ts';
 import type { LinkControl } from '../impairment/link-control.ts';
+import type { FileTree } from './files.ts';
 
 // The runtime's interfaces are stated in these; its users take them from here.
 export type { Endpoint, LinkControl };
@@ -16,7 +17,12 @@ export interface StartOptions {
    * Files the submission may read but not change, by relative path (`a.txt`, `docs/b.bin`);
    * their folder is in its FILES_DIR.
    */
-  readonly files?: Readonly<Record<string, Uint8Array>>;
+  readonly files?: FileTree;
+  /**
+   * A folder of `files` that FILES_DIR names instead of their root: what lies beside it is then
+   * outside the submission's folder (a web server's traversal tests plant a secret there).
+   */
+  readonly filesRoot?: string;
 }
 
 /** Where a container finds StartOptions.files. */
@@ -73,7 +79,7 @@ export interface RunOptions {
   readonly args: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
   /** As StartOptions.files: read-only, in FILES_DIR. */
-  readonly files?: Readonly<Record<string, Uint8Array>>;
+  readonly files?: FileTree;
   readonly limits: Limits;
   /** Killed after this long. */
   readonly timeoutMs: number;

@@ -23,7 +23,8 @@ import {
 } from '../runtime.ts';
 import { awaitListening, tcpProbe, udpProbe } from '../wait-for-port.ts';
 import { Readable } from 'node:stream';
-import { tarOf } from './tar.ts';
+import { tarChunks } from './tar.ts';
+import { filesDirOf, type FileTree } from '../files.ts';
 import { allOrFirstError } from '../../settle.ts';
 import { DockerLink } from './docker-link.ts';
 import type { DockerEngine } from './engine.ts';
@@ -97,9 +98,9 @@ export class SandboxedContainer extends GenericContainer {
    * is read-only, so they go into an anonymous volume (removed with the container), copied in
    * through the archive endpoint before start: that works on a remote engine too.
    */
-  withReadOnlyFiles(directory: string, files: Readonly<Record<string, Uint8Array>>): this {
+  withReadOnlyFiles(directory: string, files: FileTree): this {
     this.hostConfig.Mounts = [...(this.hostConfig.Mounts ?? []), { Type: 'volume', Source: '', Target: directory }];
-    return this.withCopyArchivesToContainer([{ tar: Readable.from([tarOf(files)]), target: directory }]);
+    return this.withCopyArchivesToContainer([{ tar: Readable.from(tarChunks(files)), target: directory }]);
   }
 }
 
@@ -239,7 +240,7 @@ export class DockerRuntime implements SubmissionRuntime {
       .withSandbox(options.limits)
       .withRunNetwork(this.docker.network, aliases)
       .withLabels({ ...this.docker.labels, [LABEL_ROLE]: role })
-      .withEnvironment({ ...options.env, ...(options.files && { FILES_DIR: CONTAINER_FILES_DIR }) })
+      .withEnvironment({ ...options.env, ...(options.files && { FILES_DIR: filesDirOf(CONTAINER_FILES_DIR, options.filesRoot) }) })
       .withAutoRemove(false);
     return options.files ? builder.withReadOnlyFiles(CONTAINER_FILES_DIR, options.files) : builder;
   }

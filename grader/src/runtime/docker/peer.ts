@@ -6,6 +6,7 @@ import type { LinkSpec } from '../../impairment/profile.ts';
 import { logger } from '../../log.ts';
 import type { RunContext } from '../context.ts';
 import type { Endpoint } from '../runtime.ts';
+import type { FileTree } from '../files.ts';
 import { tcpProbe, waitForListening } from '../wait-for-port.ts';
 import { DockerLink } from './docker-link.ts';
 import { SandboxedContainer } from './docker-runtime.ts';
@@ -28,7 +29,7 @@ export interface PeerSpec {
   /** Run in the grader's Node image, e.g. ['node', '/srv/peer/server.cjs']. */
   readonly command: readonly string[];
   /** Read-only files under /srv/peer. */
-  readonly files?: Readonly<Record<string, Uint8Array>>;
+  readonly files?: FileTree;
   readonly env?: Readonly<Record<string, string>>;
   /** A TCP port to wait for before the peer counts as started. */
   readonly readyPort?: number;
