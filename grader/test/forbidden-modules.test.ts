@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bundleSubmission } from '../src/build/bundle.ts';
+import { findExercise } from '../src/catalog/catalog.ts';
 import { SubmissionBuildError } from '../src/errors.ts';
 
 let tmp: string;
@@ -76,5 +77,14 @@ describe('forbidden modules', () => {
     expect(
       (await bundle({ 'src/main.ts': "import http from 'node:http';\nconst m = await import('node:' + 'os');\nconsole.log(http, m);\n" }, [])).error,
     ).toBeUndefined();
+  });
+
+  test("the web server's manifest forbids http, https and http2, and its starter and reference build under it", async () => {
+    const exercise = await findExercise('http-server');
+    expect(exercise.manifest.forbiddenModules).toEqual(FORBIDDEN);
+    for (const dir of [exercise.exerciseDir, exercise.solutionDir]) {
+      const out = await mkdtemp(path.join(tmp, 'out-'));
+      await bundleSubmission(path.join(dir, 'src', 'main.ts'), out, { forbiddenModules: exercise.manifest.forbiddenModules });
+    }
   });
 });

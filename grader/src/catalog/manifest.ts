@@ -36,6 +36,11 @@ export const limitsSchema = z.strictObject({
   memoryMb: z.int().min(32).max(4096).default(256),
   cpus: z.number().positive().max(8).default(1),
   pids: z.int().min(8).max(4096).default(128),
+  /**
+   * Open files (sockets included), soft and hard alike: set, so a C server gets the same limit on
+   * every engine (engines differ: 1,024 soft on some, a million on others).
+   */
+  openFiles: z.int().min(64).max(65_536).default(4_096),
   tmpfsMb: z.int().min(1).max(1024).default(16),
   startupTimeoutMs: z.int().positive().max(120_000).default(10_000),
   testTimeoutMs: z.int().positive().max(600_000).default(30_000),

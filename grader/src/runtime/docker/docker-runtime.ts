@@ -55,6 +55,7 @@ export class SandboxedContainer extends GenericContainer {
     // unless it installed a handler, and every stop would then wait out its timeout.
     this.hostConfig.Init = true;
     this.hostConfig.PidsLimit = limits.pids;
+    this.hostConfig.Ulimits = [{ Name: 'nofile', Soft: limits.openFiles, Hard: limits.openFiles }];
     this.hostConfig.Memory = memoryBytes;
     this.hostConfig.MemorySwap = memoryBytes; // equal to Memory: no swap to hide a leak in
     this.hostConfig.NanoCpus = Math.round(limits.cpus * 1e9);
