@@ -54,9 +54,8 @@ export class FileResolver {
     if (raw === undefined) return { kind: 'refused', status: 400, why: 'the target is neither /path nor http://host/path' };
     const decoded = decodePath(raw);
     if (decoded === undefined) return { kind: 'refused', status: 400, why: 'a malformed percent-escape, a NUL or invalid UTF-8 in the path' };
-    // Split after decoding: an encoded slash separates segments like any other.
-    const segments = decoded.split('/').filter((s) => s !== '' && s !== '.');
-    if (segments.includes('..')) return { kind: 'refused', status: 403, why: 'a .. segment' };
+    const segments = this.segments(raw, decoded);
+    if (!segments) return { kind: 'refused', status: 403, why: 'a .. segment' };
     const found = await this.inside(path.join(await this.root, ...segments));
     if (found.kind !== 'file') return found;
     const info = await stat(found.file);
@@ -69,6 +68,20 @@ export class FileResolver {
     return found;
   }
 
+  /**
+   * The path's segments, split after decoding (an encoded slash separates segments like any
+   * other), without empty and `.` ones; undefined if one is `..`. (Faulty variants check less.)
+   */
+  protected segments(raw: string, decoded: string): string[] | undefined {
+    const segments = decoded.split('/').filter((s) => s !== '' && s !== '.');
+    return segments.includes('..') ? undefined : segments;
+  }
+
+  /** Whether `real`, a path with every link resolved, is the folder or inside it. */
+  protected contains(root: string, real: string): boolean {
+    return real === root || real.startsWith(root + path.sep);
+  }
+
   /** The real path of `lexical` (links followed) if it exists and is inside the folder. */
   private async inside(lexical: string): Promise<Resolved> {
     const root = await this.root;
@@ -78,7 +91,7 @@ export class FileResolver {
     } catch {
       return { kind: 'refused', status: 404, why: 'no such file' };
     }
-    if (real !== root && !real.startsWith(root + path.sep)) return { kind: 'refused', status: 403, why: 'a link that leads out of the folder' };
+    if (!this.contains(root, real)) return { kind: 'refused', status: 403, why: 'a link that leads out of the folder' };
     if (lexical.endsWith(`${path.sep}index.html`) && !(await stat(real)).isFile()) return { kind: 'refused', status: 404, why: 'no index.html' };
     return { kind: 'file', file: real };
   }

@@ -6,8 +6,8 @@ import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import net from 'node:net';
 import type { Config } from './config.ts';
-import { contentType, etagOf, httpDate, notModified, nowDate, rangeOf, REASONS } from './headers.ts';
-import { FileResolver } from './paths.ts';
+import { contentType, etagOf, httpDate, notModified, nowDate, rangeOf, REASONS, type RangeAnswer } from './headers.ts';
+import { FileResolver, type Resolved } from './paths.ts';
 import { bodyLength, leadingEmptyLines, MAX_HEADER_BYTES, MAX_REQUEST_LINE_BYTES, parseHead, RequestError, type Request } from './request.ts';
 
 /** Unparsed input held while a response is under way; past it we stop reading (TCP holds the client back). */
@@ -28,21 +28,26 @@ interface Answer {
   readonly text?: string;
 }
 
+/**
+ * One client. The protected methods are the decisions a faulty variant changes
+ * (grader/test/fixtures/http-server): how input is kept, when to close, the timers, how a body
+ * and a range are sent.
+ */
 export class Connection {
-  private input: Buffer = Buffer.alloc(0);
+  protected input: Buffer = Buffer.alloc(0);
   /** Bytes of a request body still to drop before the next request starts. */
   private skipping = 0;
   private busy = false;
   /** The request being answered is a HEAD: its answer has a head only, whatever the status. */
-  private headOnly = false;
+  protected headOnly = false;
   private closing = false;
   private peerEnded = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private headerTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly socket: net.Socket,
-    private readonly server: HttpServer,
+    protected readonly socket: net.Socket,
+    protected readonly server: HttpServer,
   ) {
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('end', () => {
@@ -54,7 +59,7 @@ export class Connection {
     this.pump();
   }
 
-  private receive(chunk: Buffer): void {
+  protected receive(chunk: Buffer): void {
     if (this.closing) return;
     this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk]);
     this.pump();
@@ -99,18 +104,23 @@ export class Connection {
     }
     this.socket.resume();
     if (this.peerEnded) return this.close();
-    // Nothing of a next request: idle, closed silently in time. Some of one: its head has HEADER_TIMEOUT_MS.
-    if (this.input.length === 0 && this.skipping === 0) {
+    this.armTimer(this.input.length === 0 && this.skipping === 0);
+  }
+
+  /**
+   * Nothing of a next request (`idle`): closed silently after IDLE_TIMEOUT_MS. Some of one: its
+   * head has HEADER_TIMEOUT_MS from its first byte, then 408.
+   */
+  protected armTimer(idle: boolean): void {
+    const { idleTimeoutMs, headerTimeoutMs } = this.server.config;
+    if (idle) {
       clearTimeout(this.headerTimer);
       this.headerTimer = undefined;
-      this.idleTimer ??= setTimeout(() => this.socket.destroy(), this.server.config.idleTimeoutMs);
+      this.idleTimer ??= setTimeout(() => this.socket.destroy(), idleTimeoutMs);
     } else {
       clearTimeout(this.idleTimer);
       this.idleTimer = undefined;
-      this.headerTimer ??= setTimeout(
-        () => this.finish({ status: 408, text: `no whole request within ${this.server.config.headerTimeoutMs} ms` }, true),
-        this.server.config.headerTimeoutMs,
-      );
+      this.headerTimer ??= setTimeout(() => this.finish({ status: 408, text: `no whole request within ${headerTimeoutMs} ms` }, true), headerTimeoutMs);
     }
   }
 
@@ -120,14 +130,19 @@ export class Connection {
     this.idleTimer = this.headerTimer = undefined;
   }
 
-  /** Answers one request; true if the connection closes after it. */
-  private async answer(request: Request): Promise<boolean> {
-    this.headOnly = request.method === 'HEAD';
+  /** HTTP/1.0, or `Connection: close`: the connection ends with this request's answer. */
+  protected closesAfter(request: Request): boolean {
     const connection = (request.headers.get('connection') ?? '')
       .toLowerCase()
       .split(',')
       .map((t) => t.trim());
-    const close = request.minor === 0 || connection.includes('close') || this.peerEnded;
+    return request.minor === 0 || connection.includes('close');
+  }
+
+  /** Answers one request; true if the connection closes after it. */
+  private async answer(request: Request): Promise<boolean> {
+    this.headOnly = request.method === 'HEAD';
+    const close = this.closesAfter(request) || this.peerEnded;
     if (request.minor === 1 && request.counts.get('host') !== 1) return this.send({ status: 400, text: 'HTTP/1.1 needs exactly one Host' }, true);
     if (!SERVED.has(request.method)) {
       if (KNOWN.has(request.method)) return this.send({ status: 405, headers: { Allow: 'GET, HEAD' }, text: `${request.method} is not served here` }, close);
@@ -154,7 +169,7 @@ export class Connection {
     const etag = etagOf(size, mtimeMs);
     const validators = { ETag: etag, 'Last-Modified': httpDate(Math.floor(mtimeMs / 1000) * 1000) };
     if (notModified(request.headers, etag, mtimeMs)) return this.send({ status: 304, headers: validators }, close);
-    const range = request.method === 'GET' ? rangeOf(request.headers.get('range'), size) : ({ kind: 'whole' } as const);
+    const range = request.method === 'GET' ? this.range(request.headers.get('range'), size) : ({ kind: 'whole' } as const);
     if (range.kind === 'unsatisfiable')
       return this.send({ status: 416, headers: { 'Content-Range': `bytes */${size}` }, text: `the file has ${size} bytes` }, close);
     const [start, end] = range.kind === 'part' ? [range.start, range.end] : [0, size - 1];
@@ -177,6 +192,16 @@ export class Connection {
       return close || bytesRead < length;
     }
     await this.write(head);
+    await this.sendBody(file, start, end);
+    return close;
+  }
+
+  protected range(header: string | undefined, size: number): RangeAnswer {
+    return rangeOf(header, size);
+  }
+
+  /** Bytes `start` to `end` (inclusive) of the file, as fast as the client takes them and no faster. */
+  protected async sendBody(file: FileHandle, start: number, end: number): Promise<void> {
     // pipe() pauses the file when write() says the socket's buffer is full and resumes on 'drain'.
     const stream = createReadStream('', { fd: file, start, end, autoClose: false, highWaterMark: 64 * 1024 });
     await new Promise<void>((resolve, reject) => {
@@ -192,7 +217,6 @@ export class Connection {
       });
       stream.pipe(this.socket, { end: false });
     });
-    return close;
   }
 
   private head(status: number, close: boolean, headers: Readonly<Record<string, string | number>>): Buffer {
@@ -215,7 +239,7 @@ export class Connection {
   }
 
   /** Resolves once the kernel took the bytes (or at once, if it had room). */
-  private write(data: Buffer): Promise<void> {
+  protected write(data: Buffer): Promise<void> {
     return new Promise((resolve) => {
       if (this.socket.write(data)) resolve();
       else this.socket.once('drain', resolve);
@@ -244,12 +268,31 @@ export class Connection {
   }
 }
 
-export class HttpServer {
-  readonly files: FileResolver;
-  private readonly server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => new Connection(socket, this));
+export type ConnectionClass = new (socket: net.Socket, server: HttpServer) => Connection;
 
-  constructor(readonly config: Config) {
-    this.files = new FileResolver(config.filesDir);
+/** How a request target becomes a file, or a refusal. */
+export interface Files {
+  resolve(target: string): Promise<Resolved>;
+}
+
+export interface ServerOptions {
+  /** What serves each connection (faulty variants extend Connection). */
+  readonly connection?: ConnectionClass;
+  /** How targets become files (faulty variants check less). */
+  readonly files?: Files;
+}
+
+export class HttpServer {
+  readonly files: Files;
+  private readonly server: net.Server;
+
+  constructor(
+    readonly config: Config,
+    options: ServerOptions = {},
+  ) {
+    this.files = options.files ?? new FileResolver(config.filesDir);
+    const Serve = options.connection ?? Connection;
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => new Serve(socket, this));
   }
 
   listen(callback?: () => void): this {
