@@ -19,6 +19,7 @@ test('doctor --json: engine, images, backends and the one auto picks', async () 
     ['runtime', true],
     ['runtime-c', true],
     ['impair', true],
+    ['http-peer', true],
   ]);
   expect(report.backends.userspace.available, 'NFQUEUE works here').toBe(true);
   // auto prefers the kernel's netem; on this project's machines the kernel has none.

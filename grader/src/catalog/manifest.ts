@@ -59,6 +59,11 @@ export const manifestSchema = z.strictObject({
    * Node built-in modules a TypeScript submission may not import, because writing what they do is
    * the exercise (a web server's: http, https, http2). Refused when the submission is bundled.
    */
+  /**
+   * The grader's images (containers/NAME) this exercise's peers run in besides the Node one, e.g.
+   * http-peer (nginx and wrk): built, when missing, as the run starts.
+   */
+  peerImages: z.array(slug).default([]),
   forbiddenModules: z.array(z.string().regex(/^[a-z][a-z0-9_]*$/, 'a built-in module name without node:, e.g. http')).default([]),
   stages: z
     .array(stageSchema)

@@ -28,6 +28,8 @@ export interface PeerHandle {
     stats(): Promise<Record<string, number> | undefined>;
   };
   logs(maxLines?: number): Promise<string>;
+  /** Runs a command inside it (a load generator's run): its exit code and output. */
+  exec(command: readonly string[], options?: { timeoutMs?: number }): Promise<{ exitCode: number; output: string }>;
   /**
    * Running, unpaused, its link healed and clean, whatever a test did (for a beforeEach). True
    * if anything had to be undone. Throws InfrastructureError when it cannot.
@@ -94,6 +96,7 @@ export function usePeer(spec: PeerSpec): PeerHandle {
       stats: () => live().link.stats(),
     },
     logs: (maxLines) => live().logs(maxLines),
+    exec: (command, options) => live().exec(command, options?.timeoutMs ?? 60_000),
     restore: async () => {
       const restarted = await live().restore();
       return (await restoreLink()) || restarted;

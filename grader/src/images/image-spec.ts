@@ -38,7 +38,7 @@ export interface ImageDefinition {
   readonly latestTag: string;
 }
 
-export const IMAGE_NAMES = ['runtime', 'runtime-c', 'impair'] as const;
+export const IMAGE_NAMES = ['runtime', 'runtime-c', 'impair', 'http-peer'] as const;
 
 export async function loadImage(name: string): Promise<ImageDefinition> {
   const dir = path.join(containersDir, name);

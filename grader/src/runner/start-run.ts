@@ -176,7 +176,8 @@ export class StartedRun implements AsyncDisposable {
     const image = (name: string) => this.at(`image ${name}`, () => ensureImage(engine, name, options.buildMode));
     const impairing = image('impair');
     // The bundle first: a learner's syntax error wins over an engine's failure.
-    const [bundle, swept, runtimeImage, runtimeC, network, impair, backends, endpoints] = await allOrFirstError([
+    const peerImages = Promise.all(exercise.manifest.peerImages.map(async (name) => [name, (await image(name)).tag] as const));
+    const [bundle, swept, runtimeImage, runtimeC, network, impair, backends, endpoints, peers] = await allOrFirstError([
       bundling,
       this.at('sweep', () => engine.sweepStale()),
       image('runtime'),
@@ -187,6 +188,7 @@ export class StartedRun implements AsyncDisposable {
       impairing,
       impairing.then((impair) => this.at('backend', () => detectBackends(engine, impair.tag))),
       this.at('endpoints', () => chooseEndpointMode(engine)),
+      peerImages,
     ]);
     if (swept > 0) log(`Removed ${swept} stale runs`);
     const images: Record<string, ImageDefinition> = { runtime: runtimeImage, ...(runtimeC && { 'runtime-c': runtimeC }) };
@@ -211,7 +213,15 @@ export class StartedRun implements AsyncDisposable {
     this.context = {
       ...base,
       runtime: 'docker',
-      docker: { image: tag, network, labels, impairImage: impair.tag, runtimeImage: runtimeImage.tag, ...(edge ? { edge } : {}) },
+      docker: {
+        image: tag,
+        network,
+        labels,
+        impairImage: impair.tag,
+        runtimeImage: runtimeImage.tag,
+        ...(peers.length > 0 && { peerImages: Object.fromEntries(peers) }),
+        ...(edge ? { edge } : {}),
+      },
     };
     this.backend = backend;
     this.runtime = { kind: 'docker', version: engine.serverVersion, isolated: true, endpoints };

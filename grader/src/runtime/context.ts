@@ -50,6 +50,8 @@ export interface RunContext {
     readonly impairImage: string;
     /** The grader's Node image, which peers (backends, TLS servers) run in. */
     readonly runtimeImage: string;
+    /** The tags of the manifest's peerImages, by name (`http-peer`): what a PeerSpec.image names. */
+    readonly peerImages?: Readonly<Record<string, string>>;
     /** Set when tests cannot reach container addresses (remote engine, Docker Desktop): route through the edge. */
     readonly edge?: EdgeInfo;
   };

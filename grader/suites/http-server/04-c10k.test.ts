@@ -108,7 +108,7 @@ class Member {
 
 test(
   `${CROWD.toLocaleString('en')} idle keep-alive connections, a new client answered promptly meanwhile, and the crowd still served`,
-  stage(4, 12, { timeout: 180_000 }),
+  stage(4, 9, { timeout: 180_000 }),
   async ({ task }) => {
     const limit = await openFileLimit();
     if (limit !== undefined && limit < CROWD + 500) {

@@ -47,7 +47,7 @@ async function dripUntilAnswered(conn: TcpConnection, data: Buffer): Promise<{ a
 
 test(
   `${SLOW_CLIENTS} slowloris clients get 408 after HEADER_TIMEOUT_MS (2 s) while another client is answered within 1 s`,
-  stage(4, 5, { timeout: 60_000 }),
+  stage(4, 4, { timeout: 60_000 }),
   async ({ task }) => {
     const slow = await Promise.all(Array.from({ length: SLOW_CLIENTS }, (_, i) => server.connect({ label: `slow${i + 1}` })));
     const data = get('/hello.txt', { 'User-Agent': 'slowloris', 'X-Padding': 'x'.repeat(40) });
@@ -81,7 +81,7 @@ test(
 
 test(
   'idle is not slow: a kept-alive connection waits 3 s between requests, then is closed silently after IDLE_TIMEOUT_MS (6 s)',
-  stage(4, 3, { timeout: 60_000 }),
+  stage(4, 2, { timeout: 60_000 }),
   async ({ task }) => {
     await using conn = await server.connect();
     expectFile(await exchange(conn, get('/hello.txt')), HELLO);

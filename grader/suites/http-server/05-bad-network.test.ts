@@ -10,7 +10,7 @@ import { BIG_BYTES, exchange, expectFile, expectStatus, FILES, get, header, HELL
 const server = useSubmission({ files: servedTree(), filesRoot: PUBLIC });
 const IO_MS = 15_000;
 
-test('20 pipelined requests across a bad link are answered in order', stage(5, 5, { timeout: 60_000 }), async () => {
+test('20 pipelined requests across a bad link are answered in order', stage(5, 4, { timeout: 60_000 }), async () => {
   await using conn = await server.connect({ timeoutMs: IO_MS });
   const names = ['hello.txt', 'index.html', 'style.css', 'nope.txt', 'data.json', 'docs/guide.txt', 'app.js', 'README'];
   const plan = Array.from({ length: 20 }, (_, i) => names[i % names.length]!);
@@ -23,7 +23,7 @@ test('20 pipelined requests across a bad link are answered in order', stage(5, 5
   }
 });
 
-test('a 4 MiB file arrives whole, and ranges of it exactly', stage(5, 5, { timeout: 90_000 }), async () => {
+test('a 4 MiB file arrives whole, and ranges of it exactly', stage(5, 4, { timeout: 90_000 }), async () => {
   await using conn = await server.connect({ timeoutMs: IO_MS });
   const hash = createHash('sha256');
   const response = await exchange(conn, get('/big.bin'), { timeoutMs: IO_MS, onBody: (chunk) => hash.update(chunk) });
@@ -44,7 +44,7 @@ test('a 4 MiB file arrives whole, and ranges of it exactly', stage(5, 5, { timeo
   }
 });
 
-test('requests a byte at a time on one kept-alive connection, three in a row', stage(5, 5, { timeout: 90_000 }), async () => {
+test('requests a byte at a time on one kept-alive connection, three in a row', stage(5, 4, { timeout: 90_000 }), async () => {
   await using conn = await server.connect({ timeoutMs: IO_MS });
   for (const name of ['hello.txt', 'data.json', 'index.html']) {
     const data = get(`/${name}`, { Accept: '*/*' });
@@ -55,7 +55,7 @@ test('requests a byte at a time on one kept-alive connection, three in a row', s
   }
 });
 
-test('HEAD, 304 and 404 keep the connection in step across a bad link', stage(5, 5, { timeout: 60_000 }), async () => {
+test('HEAD, 304 and 404 keep the connection in step across a bad link', stage(5, 3, { timeout: 60_000 }), async () => {
   await using conn = await server.connect({ timeoutMs: IO_MS });
   const etag = header(await exchange(conn, get('/hello.txt'), { timeoutMs: IO_MS }), 'etag')!;
   await conn.write(Buffer.concat([request('HEAD', '/index.html'), get('/hello.txt', { 'If-None-Match': etag }), get('/nope.txt'), get('/hello.txt')]));

@@ -26,8 +26,10 @@ export interface PeerSpec {
   readonly name: string;
   /** More names for the same container (a TLS zoo serves many host names). */
   readonly aliases?: readonly string[];
-  /** Run in the grader's Node image, e.g. ['node', '/srv/peer/server.cjs']. */
+  /** Run in the grader's Node image, e.g. ['node', '/srv/peer/server.cjs'], or in `image`. */
   readonly command: readonly string[];
+  /** One of the exercise's peerImages (`http-peer`) instead of the Node image. */
+  readonly image?: string;
   /** Read-only files under /srv/peer. */
   readonly files?: FileTree;
   readonly env?: Readonly<Record<string, string>>;
@@ -62,7 +64,9 @@ export class StartedPeer {
     log(`Starting peer ${spec.name}...`);
     let container: StartedTestContainer;
     try {
-      const builder = new SandboxedContainer(docker.runtimeImage)
+      const image = spec.image === undefined ? docker.runtimeImage : docker.peerImages?.[spec.image];
+      if (!image) throw new InfrastructureError(`peer ${spec.name} runs in image ${spec.image}, which the exercise's manifest does not list in peerImages`);
+      const builder = new SandboxedContainer(image)
         .withSandbox(limitsSchema.parse({ memoryMb: spec.memoryMb ?? 128, pids: 64 }))
         .withRunNetwork(docker.network, [spec.name, ...(spec.aliases ?? [])])
         .withLabels({ ...docker.labels, [LABEL_ROLE]: 'peer' })
@@ -176,6 +180,23 @@ export class StartedPeer {
 
   logs(maxLines = 40): Promise<string> {
     return tailLogs(this.dockerContainer, maxLines);
+  }
+
+  /**
+   * Runs a command inside the peer (a load generator's run), as the peer's user, and returns
+   * its exit code and output (stdout and stderr, at most the last 64 KiB).
+   */
+  async exec(command: readonly string[], timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new InfrastructureError(`peer ${this.spec.name}: ${command[0]} did not finish within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const result = await Promise.race([this.container.exec([...command]), timeout]);
+      return { exitCode: result.exitCode, output: result.output.slice(-64 * 1024) };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async stop(): Promise<void> {
