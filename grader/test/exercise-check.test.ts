@@ -5,7 +5,7 @@
 // faulty variant fails exactly the stage it declares). Adding an exercise or a variant adds no
 // test code: vitest.config.ts gives each exercise a project running this file with
 // NETKATA_CHECK_EXERCISE set, so exercises are checked in parallel like separate files.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findExercise } from '../src/catalog/catalog.ts';
@@ -56,6 +56,20 @@ const REFERENCE_MARGINS: Readonly<
     },
   ],
 };
+
+/**
+ * What a C reference (solutions/<exercise>/c) must show beyond passing, by a test's
+ * measurements: the event loop's is one thread for 5,000 connections, as epoll promises.
+ */
+const C_REFERENCE_FIGURES: Readonly<Record<string, { test: RegExp; figures: Readonly<Record<string, number>> }>> = {
+  'event-loop': { test: /5,000|5000/, figures: { connections: 5_000, threads: 1 } },
+};
+
+const isDirectory = (dir: string) =>
+  stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 
 /** The profiles each stage ran under, from a report's tests. */
 function profilesByStage(tests: ReadonlyArray<{ stage?: number | undefined; profile?: string | undefined }>): Record<number, string[]> {
@@ -115,6 +129,32 @@ describe(`${id}: the exercise's set`, async () => {
     // A do-nothing server must not make the learner wait out timeouts.
     expect(report.durationMs).toBeLessThan(60_000);
   });
+
+  // A second language, where the exercise has one: the C starter (exercises/<NN-id>/c) and the
+  // C reference (solutions/<NN-id>/c), Dockerfile submissions on the grader's C image.
+  const cStarter = path.join(exercise.exerciseDir, 'c');
+  const cReference = path.join(exercise.solutionDir, 'c');
+  if (await isDirectory(cStarter)) {
+    test('the C starter builds, fails stage 1 (exit 1) and scores 0', async () => {
+      await expectStarterStopsAtStage1(id, stageCount, cStarter);
+    });
+  }
+  if (await isDirectory(cReference)) {
+    test(
+      "the C reference passes every test under its manifest's profiles",
+      async () => {
+        const { code, report, stderr } = await gradeJson([id, '--submission', cReference, '--runtime', 'docker']);
+        expect(code, `${stderr}${failedTests(report)}`).toBe(0);
+        expect(report.submission.kind).toBe('dockerfile');
+        expect(report.points).toBe(report.maxPoints);
+        expect(profilesByStage(report.tests)).toEqual(manifestProfiles);
+        const expected = C_REFERENCE_FIGURES[id];
+        if (expected) expect(report.tests.find((t) => expected.test.test(t.name))?.measurements).toMatchObject(expected.figures);
+        for (const t of report.tests) if (t.measurements) console.log(`${id} (C): ${t.name} [${t.profile}] ${JSON.stringify(t.measurements)}`);
+      },
+      GRADE_TIMEOUT_MS,
+    );
+  }
 
   test.each(fixtures.map((f) => [`${f.name} ${describeClaim(f.claim)}: ${f.claim.why}`, f] as const))('%s', async (_, fixture) => {
     const { claim, dir } = fixture;

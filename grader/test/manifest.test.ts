@@ -18,7 +18,7 @@ const valid = {
 describe('manifest', () => {
   test('fills defaults in one place', () => {
     const manifest = parseManifest(valid, 'demo');
-    expect(manifest.limits).toEqual({ memoryMb: 256, cpus: 1, pids: 128, openFiles: 4_096, tmpfsMb: 16, startupTimeoutMs: 10_000, testTimeoutMs: 30_000 });
+    expect(manifest.limits).toEqual({ memoryMb: 256, cpus: 1, pids: 128, openFiles: 16_384, tmpfsMb: 16, startupTimeoutMs: 10_000, testTimeoutMs: 30_000 });
     expect(manifest.stages[0]?.profiles).toEqual(['clean']);
   });
 

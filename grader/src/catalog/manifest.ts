@@ -40,7 +40,7 @@ export const limitsSchema = z.strictObject({
    * Open files (sockets included), soft and hard alike: set, so a C server gets the same limit on
    * every engine (engines differ: 1,024 soft on some, a million on others).
    */
-  openFiles: z.int().min(64).max(65_536).default(4_096),
+  openFiles: z.int().min(64).max(65_536).default(16_384),
   tmpfsMb: z.int().min(1).max(1024).default(16),
   startupTimeoutMs: z.int().positive().max(120_000).default(10_000),
   testTimeoutMs: z.int().positive().max(600_000).default(30_000),
