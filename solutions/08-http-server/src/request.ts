@@ -34,8 +34,6 @@ export class RequestError extends Error {
 export type ParseResult = { readonly request: Request; readonly headBytes: number } | undefined;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const CRLF_CRLF = Buffer.from('\r\n\r\n');
-const LF_LF = Buffer.from('\n\n');
 
 /** Empty lines before a request line are skipped (RFC 9112 §2.2): how many bytes of them `input` starts with. */
 export function leadingEmptyLines(input: Buffer): number {
@@ -103,14 +101,17 @@ export function parseHead(input: Buffer): ParseResult {
   return { request: { method, target, minor, headers, counts }, headBytes: end.at + end.length };
 }
 
-/** Where the head ends (the index of its blank line) and how long that blank line is. */
+/**
+ * Where the head ends (the index of its blank line) and how long that blank line is. Line by
+ * line: a bare LF ends a line too (RFC 9112 §2.2), so CRLF and LF lines may mix.
+ */
 function headEnd(input: Buffer): { at: number; length: number } | undefined {
-  const crlf = input.indexOf(CRLF_CRLF);
-  const lf = input.indexOf(LF_LF);
-  // A bare LF ends a line too (RFC 9112 §2.2); the earlier blank line wins.
-  if (crlf !== -1 && (lf === -1 || crlf + 2 <= lf)) return { at: crlf + 2, length: 2 };
-  if (lf !== -1) return { at: lf + 1, length: 1 };
-  return undefined;
+  for (let start = 0; ;) {
+    const newline = input.indexOf(0x0a, start);
+    if (newline === -1) return undefined;
+    if (newline === start || (newline === start + 1 && input[start] === 0x0d)) return { at: start, length: newline + 1 - start };
+    start = newline + 1;
+  }
 }
 
 /**

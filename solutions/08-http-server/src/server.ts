@@ -142,7 +142,9 @@ export class Connection {
   /** Answers one request; true if the connection closes after it. */
   private async answer(request: Request): Promise<boolean> {
     this.headOnly = request.method === 'HEAD';
-    const close = this.closesAfter(request) || this.peerEnded;
+    // A client that half-closed still gets an answer to every whole request it sent; pump()
+    // closes once none is left.
+    const close = this.closesAfter(request);
     if (request.minor === 1 && request.counts.get('host') !== 1) return this.send({ status: 400, text: 'HTTP/1.1 needs exactly one Host' }, true);
     if (!SERVED.has(request.method)) {
       if (KNOWN.has(request.method)) return this.send({ status: 405, headers: { Allow: 'GET, HEAD' }, text: `${request.method} is not served here` }, close);
