@@ -215,7 +215,9 @@ describe('cleanup', () => {
       const result = await netkata(['cleanup', '--json']);
       expect(result.code, result.stderr).toBe(0);
       const report = JSON.parse(result.stdout);
-      expect(report.removedRuns).toBeGreaterThanOrEqual(1);
+      // Every grade's start sweeps stale runs too, and another test file's grade may have swept
+      // the dead run's network and volume first (a CI run saw removedRuns 0): what is asserted is
+      // that they are gone, below, not who removed them. Work folders only cleanup removes.
       expect(report.removedWorkDirs).toBeGreaterThanOrEqual(1);
       const names = (await engine.dockerode.listNetworks({ filters: managed })).map((n) => n.Name);
       expect(names).not.toContain(`netkata-${deadRun}`);

@@ -41,7 +41,7 @@ test('keep-alive by default in HTTP/1.1: ten requests on one connection', stage(
   }
 });
 
-test('pipelined requests in one write are answered in order, HEADs and 404s among them', stage(2, 3), async () => {
+test('pipelined requests in one write are answered in order, HEADs and 404s among them', stage(2, 4), async () => {
   await using conn = await server.connect();
   const names = ['hello.txt', 'index.html', 'nope.txt', 'style.css', 'data.json', 'docs/guide.txt', 'app.js', 'README'];
   const plan = Array.from({ length: 24 }, (_, i) => ({ name: names[i % names.length]!, head: i % 5 === 3 }));
